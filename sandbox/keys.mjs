@@ -1,0 +1,18 @@
+// @ts-check
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+
+/** A fresh RSA-2048 pair in the formats SparkPay documents (PKCS#8 private, SPKI public). */
+export function generateRsaKeyPair() {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    privateKeyPem: /** @type {string} */ (privateKey.export({ type: "pkcs8", format: "pem" })),
+    publicKeyPem: /** @type {string} */ (publicKey.export({ type: "spki", format: "pem" })),
+    privateKey,
+    publicKey,
+  };
+}
+
+/** A caller key: 32 URL-safe characters from the CSPRNG. */
+export function generateCallerKey() {
+  return `gw_${randomBytes(24).toString("base64url")}`;
+}

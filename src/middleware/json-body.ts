@@ -1,0 +1,48 @@
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { every } from "hono/combine";
+import { GatewayError } from "../errors";
+import type { AppEnv } from "../types";
+
+/** Requests are two short identifiers; 8 KiB is generous and keeps parsing cheap. */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024;
+
+const JSON_MEDIA_TYPE = /^application\/json\s*(?:;|$)/i;
+
+export interface JsonBodyOptions {
+  maxBytes?: number;
+}
+
+/**
+ * Accepts only a JSON object body: 415 for another media type, 413 over the limit, 400 for
+ * malformed JSON or JSON that is not an object. The parsed body stays cached on the request for
+ * the schema validator that follows.
+ */
+export function jsonBody({ maxBytes = DEFAULT_MAX_BODY_BYTES }: JsonBodyOptions = {}): MiddlewareHandler<AppEnv> {
+  return every(
+    async (c, next) => {
+      if (!JSON_MEDIA_TYPE.test(c.req.header("Content-Type") ?? "")) {
+        throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with `Content-Type: application/json`.");
+      }
+      await next();
+    },
+    bodyLimit({
+      maxSize: maxBytes,
+      onError: () => {
+        throw new GatewayError("PAYLOAD_TOO_LARGE", `The body is over ${maxBytes} bytes.`);
+      },
+    }),
+    async (c, next) => {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        throw new GatewayError("INVALID_JSON", "The body is not valid JSON.");
+      }
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        throw new GatewayError("INVALID_JSON", "The body must be a JSON object.");
+      }
+      await next();
+    },
+  );
+}

@@ -1,0 +1,43 @@
+import * as v from "valibot";
+
+/** SparkPay's identifier rule (from order creation): 1-64 letters, digits or underscore. */
+export const IDENTIFIER_MAX_LENGTH = 64;
+export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_]+$/;
+
+function identifier(field: string) {
+  return v.pipe(
+    v.string((issue) => (issue.input === undefined ? `${field} is required.` : `${field} must be a string.`)),
+    v.minLength(1, `${field} must not be empty.`),
+    v.maxLength(IDENTIFIER_MAX_LENGTH, `${field} must be at most ${IDENTIFIER_MAX_LENGTH} characters.`),
+    v.regex(IDENTIFIER_PATTERN, `${field} may contain only letters, digits and underscore.`),
+  );
+}
+
+/** Body of `POST /v4/pay/orders/close`. `v.object` drops unknown keys, so they are never forwarded. */
+export const CloseOrderRequestSchema = v.object(
+  { request_no: identifier("request_no"), merchant_no: identifier("merchant_no") },
+  "The body must be a JSON object.",
+);
+export type CloseOrderRequest = v.InferOutput<typeof CloseOrderRequestSchema>;
+
+/** The docs show `code` both as 0 and "0"; SparkPay may add fields at any time, so objects are loose. */
+const SUCCESS_CODE = v.union([v.literal(0), v.literal("0")]);
+
+export const CloseOrderDataSchema = v.looseObject({
+  request_no: v.string(),
+  merchant_no: v.string(),
+  merchant_order_no: v.string(),
+});
+
+export const CloseOrderResponseSchema = v.looseObject({
+  code: SUCCESS_CODE,
+  message: v.string(),
+  data: CloseOrderDataSchema,
+});
+export type CloseOrderResponse = v.InferOutput<typeof CloseOrderResponseSchema>;
+
+/** SparkPay's refusal: `{code, message}` with any code, known or not. */
+export const SparkPayErrorEnvelopeSchema = v.looseObject({
+  code: v.union([v.number(), v.pipe(v.string(), v.nonEmpty())]),
+  message: v.string(),
+});

@@ -1,0 +1,21 @@
+import { decodeBase64 } from "./base64";
+import { signatureMessageBytes } from "./message";
+
+/** Checks a SparkPay signature against every platform key in force (more than one during a key switch). */
+export interface Verifier {
+  verify(timestamp: string, nonce: string, body: string, signature: string): Promise<boolean>;
+}
+
+export function createVerifier(platformKeys: readonly CryptoKey[]): Verifier {
+  return {
+    async verify(timestamp, nonce, body, signature) {
+      const signatureBytes = decodeBase64(signature);
+      if (!signatureBytes) return false;
+      const message = signatureMessageBytes(timestamp, nonce, body);
+      for (const key of platformKeys) {
+        if (await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signatureBytes, message)) return true;
+      }
+      return false;
+    },
+  };
+}

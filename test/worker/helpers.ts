@@ -1,0 +1,70 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import app from "../../src/index";
+
+export const CLOSE_URL = "https://gateway.test/v4/pay/orders/close";
+export const [CALLER_KEY, ROTATED_CALLER_KEY] = env.GATEWAY_API_KEYS.split(",") as [string, string];
+export const MERCHANT = "M_SANDBOX_001";
+
+/** A request_no (or request id) no other test uses, so tests can share one sandbox. */
+export function uniqueId(prefix = "T"): string {
+  return `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`;
+}
+
+export interface CallOptions {
+  body?: BodyInit | null;
+  headers?: Record<string, string>;
+  method?: string;
+  url?: string;
+  /** Settings to override for this call only (the rest come from the test env). */
+  env?: Partial<Env>;
+}
+
+/** Sends a request through the whole Worker, as a caller would. */
+export async function callGateway(options: CallOptions = {}): Promise<{ response: Response; requestId: string }> {
+  const requestId = uniqueId("req");
+  const request = new Request(options.url ?? CLOSE_URL, {
+    method: options.method ?? "POST",
+    headers: { Authorization: `Bearer ${CALLER_KEY}`, "Content-Type": "application/json", "X-Request-Id": requestId, ...options.headers },
+    body: options.body,
+  });
+  const ctx = createExecutionContext();
+  const response = await app.fetch(request, { ...env, ...options.env }, ctx);
+  await waitOnExecutionContext(ctx);
+  return { response, requestId };
+}
+
+/** Closes `request_no` for the sandbox merchant. */
+export function closeOrder(requestNo: string, options: CallOptions = {}) {
+  return callGateway({ body: JSON.stringify({ request_no: requestNo, merchant_no: MERCHANT }), ...options });
+}
+
+export interface SandboxCall {
+  request_id: string | null;
+  method: string;
+  path: string;
+  user_agent: string | null;
+  nonce: string | null;
+  signature_valid: boolean;
+  body_keys: string[];
+  body: string | null;
+  fault: string | null;
+  status: number;
+}
+
+/** What the sandbox (SparkPay's side) received for one gateway request id. */
+export async function sandboxCalls(requestId: string): Promise<SandboxCall[]> {
+  const response = await fetch(`https://sandbox.control/__sandbox/calls?request_id=${encodeURIComponent(requestId)}`);
+  return ((await response.json()) as { calls: SandboxCall[] }).calls;
+}
+
+export async function sandboxOrder(merchantNo: string, requestNo: string): Promise<{ pay_status: string; merchant_order_no: string } | undefined> {
+  const response = await fetch(`https://sandbox.control/__sandbox/orders/${merchantNo}/${requestNo}`);
+  return response.ok ? ((await response.json()) as { pay_status: string; merchant_order_no: string }) : undefined;
+}
+
+export interface ErrorEnvelope {
+  code: string | number;
+  message: string;
+  request_id: string;
+}

@@ -1,0 +1,55 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import { SANDBOX_APP_ID, createSandbox } from "./sandbox/sparkpay-sandbox.mjs";
+import { generateTestKeys } from "./test/support/test-keys.mjs";
+
+// Fresh keys for every run: nothing secret is committed, and a fresh clone needs no .dev.vars.
+const keys = generateTestKeys();
+
+// SparkPay's side in the tests: the node:crypto sandbox, never the gateway's own code.
+const sandbox = createSandbox({
+  merchantPublicKey: keys.merchant.publicKeyPem,
+  platformPrivateKey: keys.platform.privateKeyPem,
+  rotatedPlatformPrivateKey: keys.rotatedPlatform.privateKeyPem,
+  slowMs: 1_500,
+});
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              compatibilityDate: "2026-05-03",
+              bindings: {
+                SPARKPAY_APP_ID: SANDBOX_APP_ID,
+                SPARKPAY_PRIVATE_KEY: keys.merchant.privateKeyPem,
+                // Two platform keys, as during a key switch.
+                SPARKPAY_PLATFORM_PUBLIC_KEY: keys.platform.publicKeyPem + keys.rotatedPlatform.publicKeyPem,
+                GATEWAY_API_KEYS: keys.callerKeys.join(","),
+                TEST_KEYS: keys.variants,
+              },
+              // Every fetch the Worker (and the tests) make goes through the sandbox router.
+              outboundService: "sparkpay-sandbox",
+              workers: [
+                {
+                  name: "sparkpay-sandbox",
+                  modules: true,
+                  scriptPath: "./sandbox/workerd-outbound.js",
+                  compatibilityDate: "2026-05-03",
+                  serviceBindings: { SANDBOX: (request) => sandbox.handle(request as unknown as Request) as never },
+                },
+              ],
+            },
+          }),
+        ],
+        test: { name: "workers", include: ["test/worker/**/*.test.ts"] },
+      },
+      {
+        test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node" },
+      },
+    ],
+  },
+});
