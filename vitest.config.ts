@@ -39,7 +39,11 @@ export default defineConfig({
                   modules: true,
                   scriptPath: "./sandbox/workerd-outbound.js",
                   compatibilityDate: "2026-05-03",
-                  serviceBindings: { SANDBOX: (request) => sandbox.handle(request as unknown as Request) as never },
+                  serviceBindings: {
+                    SANDBOX: (request) => sandbox.handle(request as unknown as Request) as never,
+                    // Port 1 on loopback: connection refused, a genuine network error.
+                    UNREACHABLE: { external: { address: "127.0.0.1:1", http: {} } },
+                  },
                 },
               ],
             },

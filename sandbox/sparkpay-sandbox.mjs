@@ -250,10 +250,26 @@ export function createSandbox(options) {
     return answer(200, { code: 0, message: "success", data: { ...order, total_amount: "10.00", real_pay_amount: "0", pay_time: null, completed_time: null } });
   }
 
-  /** Test and demo controls; real SparkPay has nothing here. @param {URL} url */
-  function control(url) {
+  /**
+   * Test and demo controls; real SparkPay has nothing here.
+   * @param {Request} request @param {URL} url
+   */
+  async function control(request, url) {
     const json = (/** @type {unknown} */ value, status = 200) => Response.json(value, { status });
     const parts = url.pathname.split("/").filter(Boolean);
+    if (parts[1] === "sign" && request.method === "POST") {
+      // Signs any body the way SparkPay signs a response, so tests can check the gateway's verifier
+      // against an independent signer. key: platform | rotated | stranger; skew_s shifts the timestamp.
+      const { body, key = "platform", skew_s: skewS = 0 } = /** @type {{ body: string, key?: string, skew_s?: number }} */ (await request.json());
+      const signingKey = { platform: platformKey, rotated: rotatedKey, stranger: strangerKey }[key];
+      if (!signingKey || typeof body !== "string") return json({ error: "body (string) and key (platform|rotated|stranger) expected" }, 400);
+      const signed = answer(200, null, { raw: body, key: signingKey, skewS });
+      return json({
+        timestamp: signed.headers.get("Sparkpay-Timestamp"),
+        nonce: signed.headers.get("Sparkpay-Nonce"),
+        signature: signed.headers.get("Sparkpay-Signature"),
+      });
+    }
     if (parts[1] === "calls") {
       const requestId = url.searchParams.get("request_id");
       return json({ calls: calls.filter((call) => requestId === null || call.request_id === requestId) });
@@ -274,7 +290,7 @@ export function createSandbox(options) {
    */
   async function handle(request) {
     const url = new URL(request.url);
-    if (url.pathname.startsWith("/__sandbox/")) return control(url);
+    if (url.pathname.startsWith("/__sandbox/")) return control(request, url);
     stats.requests++;
     const body = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
     /** @type {CallRecord} */

@@ -1,16 +1,22 @@
 /**
  * Miniflare's outbound service for the gateway in tests and benchmarks: every `fetch` the Worker
  * makes lands here and goes to the sandbox (the SANDBOX service binding, a Node function).
- * Hosts under `.invalid` are unreachable, and a sandbox answer marked "drop connection" becomes a
- * real network failure in the gateway, because a thrown error here rejects the gateway's fetch.
+ * Hosts under `.invalid`, and sandbox answers marked "drop connection", are sent on to
+ * UNREACHABLE (a closed port), so the gateway sees a real network failure.
  */
 const DROP_CONNECTION_HEADER = "x-sandbox-drop-connection";
 
+/** @typedef {{ fetch(input: Request | string): Promise<Response> }} Fetcher */
+
 export default {
+  /**
+   * @param {Request} request
+   * @param {{ SANDBOX: Fetcher, UNREACHABLE: Fetcher }} env
+   */
   async fetch(request, env) {
-    if (new URL(request.url).hostname.endsWith(".invalid")) throw new Error("sandbox: connection refused");
+    if (new URL(request.url).hostname.endsWith(".invalid")) return env.UNREACHABLE.fetch(request);
     const response = await env.SANDBOX.fetch(request);
-    if (response.headers.has(DROP_CONNECTION_HEADER)) throw new Error("sandbox: connection reset");
+    if (response.headers.has(DROP_CONNECTION_HEADER)) return env.UNREACHABLE.fetch("http://unreachable.invalid/");
     return response;
   },
 };

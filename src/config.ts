@@ -15,6 +15,16 @@ import { USER_AGENT } from "./version";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
+function isAllowedBaseUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return true; // v.url above has already reported it
+  }
+  return !url.search && !url.hash && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)));
+}
+
 const SettingsSchema = v.object({
   SPARKPAY_APP_ID: v.pipe(
     v.string("SPARKPAY_APP_ID is not set; it is the AppID of your SparkPay application."),
@@ -24,10 +34,8 @@ const SettingsSchema = v.object({
     v.pipe(
       v.string(),
       v.url("SPARKPAY_BASE_URL is not a URL."),
-      v.check((url) => {
-        const { protocol, hostname, search, hash } = new URL(url);
-        return !search && !hash && (protocol === "https:" || (protocol === "http:" && LOOPBACK_HOSTS.has(hostname)));
-      }, "SPARKPAY_BASE_URL must be an https:// URL without query or fragment (http:// only for a local sandbox on 127.0.0.1)."),
+      // valibot runs every step of a pipe, so this check copes with text that is not a URL.
+      v.check(isAllowedBaseUrl, "SPARKPAY_BASE_URL must be an https:// URL without query or fragment (http:// only for a local sandbox on 127.0.0.1)."),
     ),
     DEFAULT_BASE_URL,
   ),

@@ -33,6 +33,8 @@ export class GatewayError extends Error {
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
+    /** Headers the answer must carry, e.g. Allow on a 405 or WWW-Authenticate on a 401. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -52,6 +54,7 @@ export interface ErrorOutcome {
   message: string;
   /** SparkPay's HTTP status, when SparkPay answered. */
   upstreamStatus?: number;
+  headers?: Record<string, string>;
 }
 
 /** Maps anything thrown while serving a request to what the caller sees. Unknown errors never reveal their text. */
@@ -62,7 +65,7 @@ export function describeError(error: unknown): ErrorOutcome {
     message,
     upstreamStatus,
   });
-  if (error instanceof GatewayError) return gateway(error.code, error.message);
+  if (error instanceof GatewayError) return { ...gateway(error.code, error.message), headers: error.headers };
   if (error instanceof SparkPayApiError) {
     return { status: error.httpStatus, code: error.code, message: error.sparkpayMessage, upstreamStatus: error.httpStatus };
   }

@@ -10,7 +10,7 @@ import type { AppEnv } from "./types";
 const MAX_REQUEST_ID_LENGTH = 128;
 
 function errorResponse(c: Context<AppEnv>, error: unknown): Response {
-  const { status, code, message, upstreamStatus } = describeError(error);
+  const { status, code, message, upstreamStatus, headers } = describeError(error);
   if (c.var.logFields) {
     c.var.logFields.error_code = code;
     if (upstreamStatus !== undefined) c.var.logFields.upstream_status = upstreamStatus;
@@ -19,7 +19,7 @@ function errorResponse(c: Context<AppEnv>, error: unknown): Response {
     // The error's name only: its message could hold anything, and stacks stay out of responses.
     console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: c.var.requestId, error: error instanceof Error ? error.name : typeof error }));
   }
-  return c.json({ code, message, request_id: c.var.requestId }, status as 400);
+  return c.json({ code, message, request_id: c.var.requestId }, status as 400, headers);
 }
 
 const app = new Hono<AppEnv>()

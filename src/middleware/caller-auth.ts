@@ -37,7 +37,9 @@ export async function isCallerKey(env: GatewayEnv, token: string): Promise<boole
 }
 
 function unauthorized(): never {
-  throw new GatewayError("UNAUTHORIZED", "Send a caller key from GATEWAY_API_KEYS as `Authorization: Bearer <key>`.");
+  throw new GatewayError("UNAUTHORIZED", "Send a caller key from GATEWAY_API_KEYS as `Authorization: Bearer <key>`.", {
+    "WWW-Authenticate": 'Bearer realm="sparkpay-gateway"',
+  });
 }
 
 /**

@@ -28,6 +28,5 @@ export const orders = new Hono<AppEnv>()
     },
   )
   .all(CLOSE_ORDER_PATH, (c) => {
-    c.header("Allow", "POST");
-    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use POST.`);
+    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use POST.`, { Allow: "POST" });
   });

@@ -6,7 +6,7 @@ export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_]+$/;
 
 function identifier(field: string) {
   return v.pipe(
-    v.string((issue) => (issue.input === undefined ? `${field} is required.` : `${field} must be a string.`)),
+    v.string(`${field} must be a string.`),
     v.minLength(1, `${field} must not be empty.`),
     v.maxLength(IDENTIFIER_MAX_LENGTH, `${field} must be at most ${IDENTIFIER_MAX_LENGTH} characters.`),
     v.regex(IDENTIFIER_PATTERN, `${field} may contain only letters, digits and underscore.`),
@@ -16,7 +16,11 @@ function identifier(field: string) {
 /** Body of `POST /v4/pay/orders/close`. `v.object` drops unknown keys, so they are never forwarded. */
 export const CloseOrderRequestSchema = v.object(
   { request_no: identifier("request_no"), merchant_no: identifier("merchant_no") },
-  "The body must be a JSON object.",
+  // valibot reports a missing key against the object, with the key in the issue's path.
+  (issue) => {
+    const key = issue.path?.[0]?.key;
+    return typeof key === "string" ? `${key} is required.` : "The body must be a JSON object.";
+  },
 );
 export type CloseOrderRequest = v.InferOutput<typeof CloseOrderRequestSchema>;
 

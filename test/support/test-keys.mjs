@@ -25,6 +25,7 @@ export function generateTestKeys() {
   const merchant = generateRsaKeyPair();
   const platform = generateRsaKeyPair();
   const rotatedPlatform = generateRsaKeyPair();
+  const otherMerchant = generateRsaKeyPair();
   const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
   const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const pem = (/** @type {import("node:crypto").KeyObject} */ key, /** @type {any} */ type, /** @type {any} */ extra = {}) => /** @type {string} */ (key.export({ type, format: "pem", ...extra }));
@@ -37,6 +38,7 @@ export function generateTestKeys() {
     variants: {
       merchantPkcs8: merchant.privateKeyPem,
       merchantPkcs1: pem(merchant.privateKey, "pkcs1"),
+      otherMerchantPkcs8: otherMerchant.privateKeyPem,
       merchantPublicSpki: merchant.publicKeyPem,
       merchantPublicPkcs1: pem(merchant.publicKey, "pkcs1"),
       merchantEncrypted: pem(merchant.privateKey, "pkcs8", { cipher: "aes-256-cbc", passphrase: "secret" }),

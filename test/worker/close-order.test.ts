@@ -1,5 +1,7 @@
-import { describe, expect, it } from "vitest";
-import { MERCHANT, closeOrder, sandboxCalls, sandboxOrder, uniqueId } from "./helpers";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import pkg from "../../package.json";
+import { CALLER_KEY, MERCHANT, ROTATED_CALLER_KEY, closeOrder, sandboxCalls, sandboxOrder, uniqueId } from "./helpers";
 
 describe("POST /v4/pay/orders/close", () => {
   it("closes the order at SparkPay and answers with SparkPay's verified envelope", async () => {
@@ -17,5 +19,91 @@ describe("POST /v4/pay/orders/close", () => {
     const calls = await sandboxCalls(requestId);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.signature_valid).toBe(true);
+  });
+});
+
+describe("the request SparkPay receives", () => {
+  it("is signed over exactly the bytes sent, with every required header", async () => {
+    const requestNo = uniqueId("ORDER");
+    const { requestId } = await closeOrder(requestNo);
+    const [call] = await sandboxCalls(requestId);
+    expect(call).toMatchObject({
+      method: "POST",
+      path: "/v4/pay/orders/close",
+      user_agent: `sparkpay-edge-gateway/${pkg.version}`,
+      signature_valid: true,
+      body: JSON.stringify({ request_no: requestNo, merchant_no: MERCHANT }),
+    });
+    expect(call!.nonce).toMatch(/^[A-Za-z0-9]{32}$/);
+  });
+
+  it("uses a fresh nonce for every request", async () => {
+    const nonces = [];
+    for (let i = 0; i < 5; i++) {
+      const { requestId } = await closeOrder(uniqueId("ORDER"));
+      nonces.push((await sandboxCalls(requestId))[0]!.nonce);
+    }
+    expect(new Set(nonces).size).toBe(5);
+  });
+
+  it("accepts the second caller key too, so keys can rotate", async () => {
+    const { response } = await closeOrder(uniqueId("ORDER"), { headers: { Authorization: `Bearer ${ROTATED_CALLER_KEY}` } });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe("logs", () => {
+  async function logLines(run: () => Promise<unknown>): Promise<string[]> {
+    const lines: string[] = [];
+    const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" "))),
+    );
+    try {
+      await run();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    return lines;
+  }
+
+  it("writes one JSON line per request with the fields operators need", async () => {
+    const requestNo = uniqueId("ORDER");
+    let requestId = "";
+    const lines = await logLines(async () => ({ requestId } = await closeOrder(requestNo)));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toEqual({
+      level: "info",
+      msg: "request",
+      request_id: requestId,
+      method: "POST",
+      route: "/v4/pay/orders/close",
+      status: 200,
+      duration_ms: expect.any(Number),
+      merchant_no: MERCHANT,
+      upstream_status: 200,
+      sparkpay_code: 0,
+    });
+  });
+
+  it("logs the error code and SparkPay's status on failure", async () => {
+    const lines = await logLines(() => closeOrder(uniqueId("FAULT_HTTP503")));
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", status: 502, error_code: "UPSTREAM_SERVER_ERROR", upstream_status: 503 });
+  });
+
+  it("never logs keys, signatures, caller keys or bodies", async () => {
+    const lines = await logLines(async () => {
+      await closeOrder(uniqueId("ORDER"));
+      await closeOrder(uniqueId("FAULT_BADSIG"));
+      await closeOrder(uniqueId("ORDER"), { headers: { Authorization: "Bearer gw_wrong_key_that_must_not_appear" } });
+      await closeOrder(uniqueId("ORDER"), { env: { SPARKPAY_PRIVATE_KEY: env.TEST_KEYS.merchantPkcs8.slice(0, 300) } });
+    });
+    const all = lines.join("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const secret of [CALLER_KEY, ROTATED_CALLER_KEY, "gw_wrong_key_that_must_not_appear"]) expect(all).not.toContain(secret);
+    for (const pem of [env.SPARKPAY_PRIVATE_KEY, env.TEST_KEYS.merchantPkcs8]) {
+      for (const chunk of pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "").match(/.{16}/g)!) expect(all).not.toContain(chunk);
+    }
+    expect(all).not.toMatch(/[A-Za-z0-9+/]{40,}={0,2}/); // no signature or key material of any kind
+    expect(all).not.toContain('"request_no"');
   });
 });

@@ -4,6 +4,7 @@ declare namespace Cloudflare {
     TEST_KEYS: Record<
       | "merchantPkcs8"
       | "merchantPkcs1"
+      | "otherMerchantPkcs8"
       | "merchantPublicSpki"
       | "merchantPublicPkcs1"
       | "merchantEncrypted"

@@ -1,0 +1,96 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { SparkPaySignatureError } from "../../src/sparkpay/errors";
+import { importPublicKeys } from "../../src/sparkpay/keys";
+import { signatureMessage, signatureMessageBytes } from "../../src/sparkpay/message";
+import { createNonce } from "../../src/sparkpay/nonce";
+import { validateResponseSignature } from "../../src/sparkpay/validator";
+import { createVerifier } from "../../src/sparkpay/verifier";
+
+const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+describe("signature message", () => {
+  it("is three lines, each ending in a newline, the body's included", () => {
+    expect(signatureMessage("1700000000", "n0nce", '{"request_no":"A1","merchant_no":"M1"}')).toBe(
+      '1700000000\nn0nce\n{"request_no":"A1","merchant_no":"M1"}\n',
+    );
+  });
+
+  it("keeps an empty body line for GET requests", () => {
+    expect(signatureMessage("1700000000", "abc", "")).toBe("1700000000\nabc\n\n");
+  });
+
+  it("signs the body's UTF-8 bytes, non-ASCII included", () => {
+    expect(hex(signatureMessageBytes("1", "n", '{"k":"é中"}'))).toBe("310a6e0a7b226b223a22c3a9e4b8ad227d0a");
+  });
+
+  it("does not trim or re-serialise the body", () => {
+    expect(signatureMessage("1", "n", ' { "a" : 1 } ')).toBe('1\nn\n { "a" : 1 } \n');
+  });
+});
+
+describe("nonce", () => {
+  it("is 32 alphanumerics and fresh each time", () => {
+    const nonces = Array.from({ length: 1000 }, () => createNonce());
+    for (const nonce of nonces) expect(nonce).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(new Set(nonces).size).toBe(nonces.length);
+  });
+});
+
+/** A body signed by the sandbox (node:crypto), as SparkPay signs its responses. */
+async function signedBySandbox(body: string, options: { key?: "platform" | "rotated" | "stranger"; skew_s?: number } = {}) {
+  const response = await fetch("https://sandbox.control/__sandbox/sign", { method: "POST", body: JSON.stringify({ body, ...options }) });
+  const signed = (await response.json()) as { timestamp: string; nonce: string; signature: string };
+  return new Headers({ "Sparkpay-Timestamp": signed.timestamp, "Sparkpay-Nonce": signed.nonce, "Sparkpay-Signature": signed.signature });
+}
+
+describe("response verification", () => {
+  const body = '{"code":0,"message":"success","data":{"request_no":"R_1","merchant_no":"M","merchant_order_no":"MO 订单"}}';
+  const verifierWith = async (...pems: string[]) => createVerifier(await importPublicKeys(pems.join("\n")));
+  const check = async (headers: Headers, rawBody = body, pems = [env.TEST_KEYS.platformPublic]) =>
+    validateResponseSignature(await verifierWith(...pems), headers, rawBody, Date.now());
+
+  it("accepts SparkPay's signature over the raw body", async () => {
+    await expect(check(await signedBySandbox(body))).resolves.toBeUndefined();
+  });
+
+  it("rejects the body with one byte changed", async () => {
+    const headers = await signedBySandbox(body);
+    await expect(check(headers, body.replace("R_1", "R_2"))).rejects.toThrow(/does not match any configured platform public key/);
+  });
+
+  it("rejects a different serialisation of the same JSON", async () => {
+    const headers = await signedBySandbox(body);
+    await expect(check(headers, JSON.stringify(JSON.parse(body), null, 1))).rejects.toBeInstanceOf(SparkPaySignatureError);
+  });
+
+  it("rejects a signature made with a key that is not the platform key", async () => {
+    await expect(check(await signedBySandbox(body, { key: "stranger" }))).rejects.toThrow(/does not match/);
+  });
+
+  it("accepts any of several platform keys (key rotation)", async () => {
+    const headers = await signedBySandbox(body, { key: "rotated" });
+    await expect(check(headers)).rejects.toThrow(/does not match/);
+    await expect(check(headers, body, [env.TEST_KEYS.platformPublic, env.TEST_KEYS.rotatedPlatformPublic])).resolves.toBeUndefined();
+  });
+
+  it.each([-301, 301])("rejects a timestamp %i s from now", async (skew) => {
+    await expect(check(await signedBySandbox(body, { skew_s: skew }))).rejects.toThrow(/301 s from this gateway's clock \(allowed: 300 s\)/);
+  });
+
+  it.each([-299, 299])("accepts a timestamp %i s from now", async (skew) => {
+    await expect(check(await signedBySandbox(body, { skew_s: skew }))).resolves.toBeUndefined();
+  });
+
+  it.each(["Sparkpay-Signature", "Sparkpay-Timestamp", "Sparkpay-Nonce"])("names a missing %s header", async (name) => {
+    const headers = await signedBySandbox(body);
+    headers.delete(name);
+    await expect(check(headers)).rejects.toThrow(new RegExp(`no ${name} header`));
+  });
+
+  it("rejects a signature that is not standard Base64", async () => {
+    const headers = await signedBySandbox(body);
+    headers.set("Sparkpay-Signature", headers.get("Sparkpay-Signature")!.replaceAll("+", "-").replaceAll("/", "_") + "!");
+    await expect(check(headers)).rejects.toThrow(/does not match/);
+  });
+});
