@@ -7,7 +7,7 @@ export function encodeBase64(bytes: Uint8Array): string {
 }
 
 /** Strict standard Base64 (padded); returns undefined for anything else so callers can name the problem. */
-export function decodeBase64(text: string): Uint8Array | undefined {
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!STANDARD_BASE64.test(text)) return undefined;
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);

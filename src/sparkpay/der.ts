@@ -47,7 +47,7 @@ export function contents(bytes: Uint8Array, element: DerElement): Uint8Array {
   return bytes.subarray(element.start, element.end);
 }
 
-export function encodeElement(tag: number, content: Uint8Array): Uint8Array {
+export function encodeElement(tag: number, content: Uint8Array): Uint8Array<ArrayBuffer> {
   const length = content.length;
   const header =
     length < 0x80
@@ -63,7 +63,7 @@ export function encodeElement(tag: number, content: Uint8Array): Uint8Array {
   return out;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
+export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {

@@ -44,7 +44,7 @@ export type KeyStructure =
 export interface KeyBlock {
   /** The PEM label (`PRIVATE KEY`, `RSA PRIVATE KEY`, …), undefined for bare Base64. */
   label: string | undefined;
-  der: Uint8Array;
+  der: Uint8Array<ArrayBuffer>;
   structure: KeyStructure;
   /** The algorithm named inside PKCS#8 or SPKI; PKCS#1 is RSA by definition. */
   algorithm: "RSA" | "RSA-PSS" | "EC" | "Ed25519" | "another algorithm" | undefined;
@@ -76,7 +76,7 @@ export function normalizeKeyText(raw: string): string {
   return text.replace(/\\r\\n|\\n|\\r/g, "\n").replace(/\r\n?/g, "\n");
 }
 
-function decodeKeyBase64(setting: string, body: string): Uint8Array {
+function decodeKeyBase64(setting: string, body: string): Uint8Array<ArrayBuffer> {
   let base64 = body.replace(/\s+/g, "").replace(/-/g, "+").replace(/_/g, "/");
   if (base64.length % 4 !== 0 && !base64.includes("=")) base64 = base64.padEnd(base64.length + 4 - (base64.length % 4), "=");
   const der = decodeBase64(base64);
@@ -143,7 +143,7 @@ function requireRsa(setting: string, block: KeyBlock): void {
 }
 
 /** The PKCS#8 DER of the single RSA private key in the setting (PKCS#1 is wrapped). */
-export function privateKeyDer(setting: string, raw: string | undefined): Uint8Array {
+export function privateKeyDer(setting: string, raw: string | undefined): Uint8Array<ArrayBuffer> {
   const blocks = readKeyBlocks(setting, raw);
   if (blocks.length !== 1) {
     throw new KeyFormatError(setting, `holds ${blocks.length} PEM blocks; it must hold exactly one private key.`, "store only the merchant private key (BEGIN PRIVATE KEY … END PRIVATE KEY).");
@@ -175,7 +175,7 @@ export function privateKeyDer(setting: string, raw: string | undefined): Uint8Ar
 }
 
 /** The SPKI DER of every RSA public key in the setting, in order (PKCS#1 public keys are wrapped). */
-export function publicKeysDer(setting: string, raw: string | undefined): Uint8Array[] {
+export function publicKeysDer(setting: string, raw: string | undefined): Uint8Array<ArrayBuffer>[] {
   return readKeyBlocks(setting, raw).map((block, index) => {
     const which = `(key ${index + 1})`;
     switch (block.structure) {
