@@ -32,6 +32,7 @@ export const FAULT_MODES = {
   future: "HTTP 200 signed with a timestamp 301 s in the future",
   rotated: "HTTP 200 signed with the second (rotated-in) platform key",
   ratelimited: "HTTP 429 with {code: 40011} and Retry-After: 1",
+  redirect: "HTTP 307 to another path",
 };
 
 /**
@@ -210,6 +211,8 @@ export function createSandbox(options) {
         return dropConnection();
       case "ratelimited":
         return answer(429, { code: 40011, message: "application call limit exceeded" }, { headers: { "Retry-After": "1" } });
+      case "redirect":
+        return new Response(null, { status: 307, headers: { Location: "/v4/pay/orders/close_elsewhere" } });
     }
     const order = findOrCreateOrder(merchantNo, requestNo);
     if (order.pay_status === "CLOSED") return refuse(400, 40009, "order is already closed");

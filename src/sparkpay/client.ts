@@ -92,6 +92,8 @@ export class SparkPayClient {
         method,
         headers,
         body: method === "POST" ? body : undefined,
+        // A redirect would replay the signed request to a URL the gateway never chose.
+        redirect: "manual",
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       return { status: response.status, headers: response.headers, text: await response.text() };

@@ -54,6 +54,11 @@ describe("SparkPay faults", () => {
     expect(body.message).toMatch(message);
   });
 
+  it("does not follow a redirect with the signed request", async () => {
+    const { requestId } = await expectFault(uniqueId("FAULT_REDIRECT"), 502, "UPSTREAM_INVALID_RESPONSE");
+    expect((await sandboxCalls(requestId)).map((call) => call.path)).toEqual(["/v4/pay/orders/close"]);
+  });
+
   it.each([
     ["FAULT_BADSIG", /does not match any configured platform public key/],
     ["FAULT_NOSIG", /no Sparkpay-Signature, Sparkpay-Timestamp, Sparkpay-Nonce header/],
