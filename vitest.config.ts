@@ -31,6 +31,13 @@ export default defineConfig({
                 GATEWAY_API_KEYS: keys.callerKeys.join(","),
                 TEST_KEYS: keys.variants,
               },
+              // The suites send thousands of requests with one caller key, so the real limiters get
+              // room to spare; the rate-limit tests use the tight one, as a stand-in binding.
+              ratelimits: {
+                CALLER_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
+                MERCHANT_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
+                TEST_TIGHT_LIMITER: { simple: { limit: 3, period: 60 } },
+              },
               // Every fetch the Worker (and the tests) make goes through the sandbox router.
               outboundService: "sparkpay-sandbox",
               workers: [

@@ -5,7 +5,8 @@
  * in memory, signs its answers with a sandbox platform key, and injects faults on request.
  *
  * Faults are chosen per request, like a card network's magic test numbers: a `request_no` that
- * starts with `FAULT_<MODE>_` (any case) triggers MODE; see FAULT_MODES.
+ * starts with `FAULT_<MODE>_` (any case) triggers MODE; see FAULT_MODES. `FAULT_SLOW250_` sets
+ * the delay of `slow` to 250 ms.
  */
 import { createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, randomBytes } from "node:crypto";
 
@@ -18,10 +19,12 @@ const TIMESTAMP_WINDOW_S = 300;
 const MAX_RECORDED_CALLS = 200_000;
 
 export const FAULT_MODES = {
-  slow: "answer normally after `slowMs` (default 2000 ms)",
+  slow: "answer normally after `slowMs` (default 2000 ms), or after N ms for FAULT_SLOW<N>_",
   http500: "HTTP 500 with {code: 50000}",
   http503: "HTTP 503 with {code: 50300}",
   reset: "drop the connection without closing the order",
+  flaky: "HTTP 503 on the first close attempt for the order, then normal",
+  worsening: "HTTP 503 on the first close attempt for the order, then drop the connection",
   lost: "close the order, then drop the connection (the answer is lost)",
   notjson: "HTTP 200 with an HTML body (signed)",
   wrongshape: "HTTP 200 whose data lacks merchant_order_no (signed)",
@@ -90,6 +93,8 @@ export function createSandbox(options) {
   const nonces = new Set();
   /** @type {CallRecord[]} */
   const calls = [];
+  /** @type {Map<string, number>} close attempts per order, for faults that change over attempts */
+  const closeAttempts = new Map();
   const stats = { requests: 0, duplicate_nonces: 0, signature_failures: 0, closes: 0, queries: 0 };
 
   /** SparkPay treats request_no case-insensitively. */
@@ -174,10 +179,12 @@ export function createSandbox(options) {
     return undefined;
   }
 
-  /** @param {string} requestNo */
+  /** @param {string} requestNo @returns {{ mode: string | null, ms: number }} */
   function faultOf(requestNo) {
-    const mode = /^fault_([a-z0-9]+)_/i.exec(requestNo)?.[1]?.toLowerCase();
-    return mode && mode in FAULT_MODES ? mode : null;
+    const name = /^fault_([a-z0-9]+)_/i.exec(requestNo)?.[1]?.toLowerCase() ?? "";
+    if (name in FAULT_MODES) return { mode: name, ms: slowMs };
+    const slow = /^slow(\d{1,6})$/.exec(name);
+    return slow ? { mode: "slow", ms: Number(slow[1]) } : { mode: null, ms: 0 };
   }
 
   /** @param {Order} order */
@@ -197,12 +204,19 @@ export function createSandbox(options) {
     if (typeof requestNo !== "string" || !requestNo) return refuse(400, 40003, "request_no is required");
     if (typeof merchantNo !== "string" || !merchantNo) return refuse(400, 40003, "merchant_no is required");
     if (!merchants.has(merchantNo)) return refuse(400, 40008, "merchant number does not exist");
-    const fault = faultOf(requestNo);
+    const { mode: fault, ms } = faultOf(requestNo);
     record.fault = fault;
+    const attempt = (closeAttempts.get(orderKey(merchantNo, requestNo)) ?? 0) + 1;
+    closeAttempts.set(orderKey(merchantNo, requestNo), attempt);
     switch (fault) {
       case "slow":
-        await new Promise((resolve) => setTimeout(resolve, slowMs));
+        await new Promise((resolve) => setTimeout(resolve, ms));
         break;
+      case "flaky":
+        if (attempt === 1) return refuse(503, 50300, "service unavailable");
+        break;
+      case "worsening":
+        return attempt === 1 ? refuse(503, 50300, "service unavailable") : dropConnection();
       case "http500":
         return refuse(500, 50000, "internal server error");
       case "http503":
@@ -275,7 +289,9 @@ export function createSandbox(options) {
     }
     if (parts[1] === "calls") {
       const requestId = url.searchParams.get("request_id");
-      return json({ calls: calls.filter((call) => requestId === null || call.request_id === requestId) });
+      const prefix = url.searchParams.get("request_id_prefix");
+      const matching = calls.filter((call) => (requestId === null || call.request_id === requestId) && (prefix === null || call.request_id?.startsWith(prefix)));
+      return json({ calls: matching });
     }
     if (parts[1] === "stats") return json({ ...stats, orders: orders.size, nonces: nonces.size });
     if (parts[1] === "orders" && parts.length === 4) {

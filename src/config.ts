@@ -2,27 +2,52 @@ import * as v from "valibot";
 import type { GatewayEnv } from "./env";
 import { ConfigError } from "./errors";
 import { SparkPayClient } from "./sparkpay/client";
-import { DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS } from "./sparkpay/constants";
+import {
+  DEFAULT_BASE_URL,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_TIMEOUT_MS,
+  MAX_MAX_RETRIES,
+  MAX_TIMEOUT_MS,
+  MIN_TIMEOUT_MS,
+} from "./sparkpay/constants";
 import { importPrivateKey, importPublicKeys } from "./sparkpay/keys";
+import { IDENTIFIER_PATTERN } from "./sparkpay/schemas";
 import { createSigner } from "./sparkpay/signer";
 import { createVerifier } from "./sparkpay/verifier";
 import { USER_AGENT } from "./version";
 
 /**
- * Settings, parsed once per isolate with valibot. Every message names the setting and what is
- * wrong with it; none repeats the value, because several settings are secrets.
+ * Settings, checked once per isolate. Every check runs, so the health check can list every
+ * problem at once; every message names the setting and what is wrong, never the value, because
+ * several settings are secrets.
  */
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+const CALLER_KEY_PATTERN = /^[A-Za-z0-9_-]{16,}$/;
+const RATE_LIMITERS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
 
 function isAllowedBaseUrl(text: string): boolean {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return true; // v.url above has already reported it
+    return true; // v.url has already reported it
   }
   return !url.search && !url.hash && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)));
+}
+
+function wholeNumber(setting: string, min: number, max: number, fallback: number) {
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,7}$/, `${setting} must be a whole number.`),
+      v.transform(Number),
+      v.minValue(min, `${setting} must be at least ${min}.`),
+      v.maxValue(max, `${setting} must be at most ${max}.`),
+    ),
+    String(fallback),
+  );
 }
 
 const SettingsSchema = v.object({
@@ -39,71 +64,143 @@ const SettingsSchema = v.object({
     ),
     DEFAULT_BASE_URL,
   ),
-  SPARKPAY_TIMEOUT_MS: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d{1,6}$/, `SPARKPAY_TIMEOUT_MS must be a whole number of milliseconds.`),
-      v.transform(Number),
-      v.minValue(MIN_TIMEOUT_MS, `SPARKPAY_TIMEOUT_MS must be at least ${MIN_TIMEOUT_MS}.`),
-      v.maxValue(MAX_TIMEOUT_MS, `SPARKPAY_TIMEOUT_MS must be at most ${MAX_TIMEOUT_MS}.`),
-    ),
-    String(DEFAULT_TIMEOUT_MS),
-  ),
-  SPARKPAY_VERIFY_RESPONSES: v.optional(
-    v.picklist(["required", "off"], "SPARKPAY_VERIFY_RESPONSES must be `required` or `off`."),
-    "required",
-  ),
+  SPARKPAY_TIMEOUT_MS: wholeNumber("SPARKPAY_TIMEOUT_MS", MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
+  SPARKPAY_MAX_RETRIES: wholeNumber("SPARKPAY_MAX_RETRIES", 0, MAX_MAX_RETRIES, DEFAULT_MAX_RETRIES),
+  SPARKPAY_DEADLINE_MS: wholeNumber("SPARKPAY_DEADLINE_MS", MIN_TIMEOUT_MS, 5 * MAX_TIMEOUT_MS, DEFAULT_DEADLINE_MS),
+  SPARKPAY_VERIFY_RESPONSES: v.optional(v.picklist(["required", "off"], "SPARKPAY_VERIFY_RESPONSES must be `required` or `off`."), "required"),
 });
+type SettingName = keyof typeof SettingsSchema.entries;
 
-/** Empty strings count as unset, so `SPARKPAY_TIMEOUT_MS = ""` in wrangler.toml means "use the default". */
-function present(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
+/** A caller key, as the gateway keeps it: a digest (never the key), an id for logs and limits, its merchants. */
+export interface CallerKey {
+  digest: ArrayBuffer;
+  /** First 6 bytes of the key's SHA-256 in hex: names the caller in logs without revealing the key. */
+  id: string;
+  /** The merchant_no values this key may act for; undefined means any. */
+  merchants: ReadonlySet<string> | undefined;
+}
+
+export interface GatewayConfig {
+  client: SparkPayClient;
+  callerKeys: CallerKey[];
+}
+
+export interface ConfigReport {
+  ready: boolean;
+  /** Each setting: "ok", or what is wrong with it (never its value). */
+  checks: Record<string, string>;
+}
+
+export interface LoadedConfig {
+  report: ConfigReport;
+  /** Present only when every check passed. */
+  config?: GatewayConfig;
+  /** Present whenever GATEWAY_API_KEYS is usable, so callers are told 401 even if another setting is broken. */
+  callerKeys?: CallerKey[];
+}
+
+const encoder = new TextEncoder();
+
+export async function sha256(text: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", encoder.encode(text));
+}
+
+/** GATEWAY_API_KEYS: `<key>` (any merchant) or `<key>:<merchant_no>|<merchant_no>…`, comma-separated. */
+export async function parseCallerKeys(raw: string | undefined): Promise<CallerKey[]> {
+  const entries = (raw ?? "").split(",").map((entry) => entry.trim());
+  if (entries.every((entry) => !entry)) {
+    throw new ConfigError("GATEWAY_API_KEYS is not set; it takes one or more caller keys, comma-separated (`wrangler secret put GATEWAY_API_KEYS`).");
+  }
+  return Promise.all(
+    entries.map(async (entry, index) => {
+      const [key = "", scope, ...rest] = entry.split(":");
+      const merchants = scope?.split("|");
+      const wellFormed =
+        CALLER_KEY_PATTERN.test(key) && rest.length === 0 && (merchants === undefined || merchants.every((m) => m.length <= 64 && IDENTIFIER_PATTERN.test(m)));
+      if (!wellFormed) {
+        throw new ConfigError(
+          `GATEWAY_API_KEYS entry ${index + 1} is malformed: each entry is a key of 16 or more of A-Z a-z 0-9 _ -, optionally followed by :MERCHANT_NO|MERCHANT_NO (no empty entries).`,
+        );
+      }
+      const digest = await sha256(key);
+      const id = [...new Uint8Array(digest, 0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      return { digest, id, merchants: merchants && new Set(merchants) };
+    }),
+  );
+}
+
+/** Empty strings count as unset, so `SPARKPAY_TIMEOUT_MS = ""` means "use the default". */
+function present(value: unknown): string | undefined {
+  const trimmed = typeof value === "string" ? value.trim() : undefined;
   return trimmed ? trimmed : undefined;
 }
 
-function parseSettings(env: GatewayEnv) {
-  const result = v.safeParse(SettingsSchema, {
-    SPARKPAY_APP_ID: present(env.SPARKPAY_APP_ID),
-    SPARKPAY_BASE_URL: present(env.SPARKPAY_BASE_URL),
-    SPARKPAY_TIMEOUT_MS: present(env.SPARKPAY_TIMEOUT_MS),
-    SPARKPAY_VERIFY_RESPONSES: present(env.SPARKPAY_VERIFY_RESPONSES),
-  });
-  if (!result.success) throw new ConfigError(result.issues[0].message);
-  return result.output;
-}
-
-/** The caller keys in GATEWAY_API_KEYS (comma-separated, so old and new keys overlap during rotation). */
-export function parseCallerKeys(env: GatewayEnv): string[] {
-  const keys = (env.GATEWAY_API_KEYS ?? "")
-    .split(",")
-    .map((key) => key.trim())
-    .filter(Boolean);
-  if (keys.length === 0) {
-    throw new ConfigError("GATEWAY_API_KEYS is not set; it takes one or more caller keys, comma-separated (`wrangler secret put GATEWAY_API_KEYS`).");
+async function check<T>(checks: Record<string, string>, setting: string, load: () => Promise<T> | T): Promise<T | undefined> {
+  try {
+    const value = await load();
+    checks[setting] = "ok";
+    return value;
+  } catch (error) {
+    if (!(error instanceof Error) || !["KeyFormatError", "ConfigError"].includes(error.name)) throw error;
+    checks[setting] = error.message;
+    return undefined;
   }
-  return keys;
 }
 
-// Built once per isolate for each env object; keys inside are cached by their text as well.
-const clients = new WeakMap<GatewayEnv, SparkPayClient>();
-
-export async function sparkPayClientFor(env: GatewayEnv): Promise<SparkPayClient> {
-  const cached = clients.get(env);
-  if (cached) return cached;
-  const settings = parseSettings(env);
-  const verify = settings.SPARKPAY_VERIFY_RESPONSES === "required";
-  const [privateKey, platformKeys] = await Promise.all([
-    importPrivateKey(env.SPARKPAY_PRIVATE_KEY),
-    verify ? importPublicKeys(env.SPARKPAY_PLATFORM_PUBLIC_KEY) : undefined,
-  ]);
+async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
+  const checks: Record<string, string> = {};
+  const input = Object.fromEntries(Object.keys(SettingsSchema.entries).map((name) => [name, present(env[name as SettingName])]));
+  const parsed = v.safeParse(SettingsSchema, input, { abortPipeEarly: true });
+  for (const name of Object.keys(SettingsSchema.entries)) checks[name] = "ok";
+  for (const issue of parsed.issues ?? []) {
+    const name = String(issue.path?.[0]?.key);
+    if (checks[name] === "ok") checks[name] = issue.message;
+  }
+  const verify = input.SPARKPAY_VERIFY_RESPONSES !== "off";
+  const privateKey = await check(checks, "SPARKPAY_PRIVATE_KEY", () => importPrivateKey(env.SPARKPAY_PRIVATE_KEY));
+  const platformKeys = verify ? await check(checks, "SPARKPAY_PLATFORM_PUBLIC_KEY", () => importPublicKeys(env.SPARKPAY_PLATFORM_PUBLIC_KEY)) : undefined;
+  if (!verify) checks.SPARKPAY_PLATFORM_PUBLIC_KEY = "ok (not used: SPARKPAY_VERIFY_RESPONSES is off)";
+  const callerKeys = await check(checks, "GATEWAY_API_KEYS", () => parseCallerKeys(env.GATEWAY_API_KEYS));
+  for (const name of RATE_LIMITERS) {
+    await check(checks, name, () => {
+      if (typeof env[name]?.limit !== "function") throw new ConfigError(`${name} is not bound; declare it under [[ratelimits]] in wrangler.toml for this environment.`);
+    });
+  }
+  const ready = Object.values(checks).every((result) => result.startsWith("ok"));
+  const report = { ready, checks };
+  if (!ready || !parsed.success || !privateKey || !callerKeys) return { report, callerKeys };
+  const settings = parsed.output;
   const client = new SparkPayClient({
     appId: settings.SPARKPAY_APP_ID,
     baseUrl: settings.SPARKPAY_BASE_URL,
     timeoutMs: settings.SPARKPAY_TIMEOUT_MS,
+    maxRetries: settings.SPARKPAY_MAX_RETRIES,
+    deadlineMs: settings.SPARKPAY_DEADLINE_MS,
     userAgent: USER_AGENT,
     signer: createSigner(privateKey),
     verifier: platformKeys ? createVerifier(platformKeys) : undefined,
   });
-  clients.set(env, client);
-  return client;
+  return { report, config: { client, callerKeys }, callerKeys };
+}
+
+// One result per env object per isolate (the resolved result, never an in-flight promise).
+const loaded = new WeakMap<GatewayEnv, LoadedConfig>();
+
+export async function loadConfig(env: GatewayEnv): Promise<LoadedConfig> {
+  let result = loaded.get(env);
+  if (!result) {
+    result = await buildConfig(env);
+    if (!loaded.has(env) && !result.report.ready) {
+      // Once per isolate: the messages name settings and problems, never values.
+      const problems = Object.fromEntries(Object.entries(result.report.checks).filter(([, value]) => !value.startsWith("ok")));
+      console.error(JSON.stringify({ level: "error", msg: "configuration problem", problems }));
+    }
+    loaded.set(env, result);
+  }
+  return result;
+}
+
+/** The first problem, for the 503 a request gets while the configuration is not usable. */
+export function firstProblem(report: ConfigReport): string {
+  return Object.values(report.checks).find((result) => !result.startsWith("ok")) ?? "The configuration is not usable.";
 }

@@ -1,8 +1,11 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
 import { GatewayError, describeError } from "./errors";
 import { accessLog } from "./middleware/access-log";
+import { noStore } from "./middleware/no-store";
+import { health } from "./routes/health";
 import { orders } from "./routes/orders";
 import type { AppEnv } from "./types";
 
@@ -10,11 +13,8 @@ import type { AppEnv } from "./types";
 const MAX_REQUEST_ID_LENGTH = 128;
 
 function errorResponse(c: Context<AppEnv>, error: unknown): Response {
-  const { status, code, message, upstreamStatus, headers } = describeError(error);
-  if (c.var.logFields) {
-    c.var.logFields.error_code = code;
-    if (upstreamStatus !== undefined) c.var.logFields.upstream_status = upstreamStatus;
-  }
+  const { status, code, message, upstreamStatus, attempts, headers } = describeError(error);
+  if (c.var.logFields) Object.assign(c.var.logFields, { error_code: code, upstream_status: upstreamStatus, attempts });
   if (code === "INTERNAL_ERROR") {
     // The error's name only: its message could hold anything, and stacks stay out of responses.
     console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: c.var.requestId, error: error instanceof Error ? error.name : typeof error }));
@@ -25,6 +25,9 @@ function errorResponse(c: Context<AppEnv>, error: unknown): Response {
 const app = new Hono<AppEnv>()
   .use(requestId({ limitLength: MAX_REQUEST_ID_LENGTH }))
   .use(accessLog())
+  .use(secureHeaders())
+  .use(noStore())
+  .route("/", health)
   .route("/", orders);
 
 app.notFound((c) => errorResponse(c, new GatewayError("NOT_FOUND", "No such route. The gateway serves POST /v4/pay/orders/close.")));

@@ -1,39 +1,20 @@
-import { bearerAuth } from "hono/bearer-auth";
 import type { MiddlewareHandler } from "hono";
-import { parseCallerKeys } from "../config";
-import type { GatewayEnv } from "../env";
-import { GatewayError } from "../errors";
+import { bearerAuth } from "hono/bearer-auth";
+import { ConfigError, GatewayError } from "../errors";
+import { type CallerKey, firstProblem, loadConfig, sha256 } from "../config";
 import type { AppEnv } from "../types";
 
-const encoder = new TextEncoder();
-
-async function sha256(text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest("SHA-256", encoder.encode(text));
-}
-
-// Digests of the configured keys, once per isolate for each env object.
-const keyDigests = new WeakMap<GatewayEnv, ArrayBuffer[]>();
-
-async function configuredDigests(env: GatewayEnv): Promise<ArrayBuffer[]> {
-  let digests = keyDigests.get(env);
-  if (!digests) {
-    digests = await Promise.all(parseCallerKeys(env).map(sha256));
-    keyDigests.set(env, digests);
-  }
-  return digests;
-}
-
 /**
- * True when `token` is one of GATEWAY_API_KEYS. Both sides are hashed to equal length and every
- * configured key is compared, so timing reveals neither a key's length nor which key matched.
+ * The configured key matching `token`, if any. Both sides are SHA-256 digests of equal length and
+ * every configured key is compared, so timing reveals neither a key's length nor which one matched.
  */
-export async function isCallerKey(env: GatewayEnv, token: string): Promise<boolean> {
-  const [digests, presented] = await Promise.all([configuredDigests(env), sha256(token)]);
-  let matched = false;
-  for (const digest of digests) {
-    if (crypto.subtle.timingSafeEqual(digest, presented)) matched = true;
+export async function findCallerKey(keys: readonly CallerKey[], token: string): Promise<CallerKey | undefined> {
+  const presented = await sha256(token);
+  let match: CallerKey | undefined;
+  for (const key of keys) {
+    if (crypto.subtle.timingSafeEqual(key.digest, presented)) match = key;
   }
-  return matched;
+  return match;
 }
 
 function unauthorized(): never {
@@ -48,7 +29,15 @@ function unauthorized(): never {
  */
 export function callerAuth(): MiddlewareHandler<AppEnv> {
   return bearerAuth<AppEnv>({
-    verifyToken: (token, c) => isCallerKey(c.env, token),
+    verifyToken: async (token, c) => {
+      const { callerKeys, report } = await loadConfig(c.env);
+      if (!callerKeys) throw new ConfigError(report.checks.GATEWAY_API_KEYS ?? firstProblem(report));
+      const caller = await findCallerKey(callerKeys, token);
+      if (!caller) return false;
+      c.set("caller", caller);
+      c.var.logFields.caller = caller.id;
+      return true;
+    },
     noAuthenticationHeader: { message: unauthorized },
     invalidAuthenticationHeader: { message: unauthorized },
     invalidToken: { message: unauthorized },

@@ -1,14 +1,40 @@
 import * as v from "valibot";
-import { CLOSE_ORDER_PATH, DEFAULT_BASE_URL, DEFAULT_TIMEOUT_MS, HEADER_APP_ID, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP } from "./constants";
+import {
+  CLOSE_ORDER_PATH,
+  DEFAULT_BASE_URL,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_TIMEOUT_MS,
+  HEADER_APP_ID,
+  HEADER_NONCE,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  MIN_ATTEMPT_MS,
+  PAY_STATUS_CLOSED,
+  QUERY_ORDER_PATH_PREFIX,
+  RATE_LIMITED_CODE,
+  RETRY_BASE_DELAY_MS,
+  RETRY_MAX_DELAY_MS,
+} from "./constants";
 import {
   SparkPayApiError,
   SparkPayConnectionError,
+  SparkPayError,
   SparkPayInvalidResponseError,
+  SparkPayRateLimitError,
   SparkPayServerError,
   SparkPayTimeoutError,
+  isRetryable,
 } from "./errors";
 import { createNonce } from "./nonce";
-import { type CloseOrderRequest, type CloseOrderResponse, CloseOrderResponseSchema, SparkPayErrorEnvelopeSchema } from "./schemas";
+import {
+  type CloseOrderRequest,
+  type CloseOrderResponse,
+  CloseOrderResponseSchema,
+  type QueryOrderResponse,
+  QueryOrderResponseSchema,
+  SparkPayErrorEnvelopeSchema,
+} from "./schemas";
 import type { Signer } from "./signer";
 import { validateResponseSignature } from "./validator";
 import type { Verifier } from "./verifier";
@@ -20,11 +46,18 @@ export interface SparkPayClientOptions {
   verifier: Verifier | undefined;
   userAgent: string;
   baseUrl?: string;
+  /** Per attempt. */
   timeoutMs?: number;
-  /** Injected so tests and other runtimes control the network, the clock and the nonce. */
+  /** Retries after the first attempt, for network errors, timeouts and 500/502/503/504 only. */
+  maxRetries?: number;
+  /** Over every attempt, backoff and the confirming query. */
+  deadlineMs?: number;
+  /** Injected so tests and other runtimes control the network, the clock, randomness and waiting. */
   fetch?: typeof fetch;
   now?: () => number;
   nonce?: () => string;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RequestContext {
@@ -33,10 +66,14 @@ export interface RequestContext {
 }
 
 export interface CloseOrderResult {
-  httpStatus: number;
-  /** SparkPay's body exactly as received and verified. */
-  rawBody: string;
   envelope: CloseOrderResponse;
+  /** Close requests sent (each re-signed with a fresh timestamp and nonce). */
+  attempts: number;
+  /**
+   * True when the close itself failed ambiguously (timeout, reset, 5xx) or was refused, and
+   * Payment Order Query then showed the order CLOSED.
+   */
+  confirmedByQuery: boolean;
 }
 
 interface RawResponse {
@@ -48,33 +85,100 @@ interface RawResponse {
 export class SparkPayClient {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly deadlineMs: number;
   private readonly fetch: typeof fetch;
   private readonly now: () => number;
   private readonly nonce: () => string;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: SparkPayClientOptions) {
     this.baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
     // Bound so an injected global fetch keeps its `this` in workerd.
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.now = options.now ?? Date.now;
     this.nonce = options.nonce ?? createNonce;
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  /** Closes a payment order. Resolves only with a verified, validated success for this very order. */
+  /**
+   * Closes a payment order. Resolves only with a verified, validated success for this very order:
+   * SparkPay's own answer, or, when that answer was lost or was a refusal, a Payment Order Query
+   * showing the order CLOSED.
+   */
   async closeOrder(order: CloseOrderRequest, context: RequestContext = {}): Promise<CloseOrderResult> {
-    // Built once: these exact bytes are signed and sent.
+    const deadline = this.now() + this.deadlineMs;
+    // Built once: these exact bytes are signed and sent, on every attempt.
     const body = JSON.stringify({ request_no: order.request_no, merchant_no: order.merchant_no });
-    const response = await this.send("POST", CLOSE_ORDER_PATH, body, context);
-    const envelope = await this.readSuccess(response, CloseOrderResponseSchema);
-    if (envelope.data.request_no !== order.request_no || envelope.data.merchant_no !== order.merchant_no) {
-      throw new SparkPayInvalidResponseError("SparkPay's answer is for a different order than the one requested.");
+    try {
+      const { value: envelope, attempts } = await this.withRetries(deadline, async (timeoutMs) => {
+        const envelope = await this.readSuccess(await this.send("POST", CLOSE_ORDER_PATH, body, context, timeoutMs), CloseOrderResponseSchema);
+        requireSameOrder(order, envelope.data);
+        return envelope;
+      });
+      return { envelope, attempts, confirmedByQuery: false };
+    } catch (error) {
+      // Ambiguous failures and refusals (e.g. "already closed") are settled by asking SparkPay.
+      const ambiguous = isRetryable(error) || (error instanceof SparkPayApiError && !(error instanceof SparkPayRateLimitError));
+      if (!ambiguous) throw error;
+      const closed = await this.confirmClosed(order, context, deadline);
+      if (!closed) throw error;
+      const { request_no, merchant_no, merchant_order_no } = closed;
+      return {
+        envelope: { code: 0, message: "success", data: { request_no, merchant_no, merchant_order_no } },
+        attempts: (error as SparkPayError).attempts,
+        confirmedByQuery: true,
+      };
     }
-    return { httpStatus: response.status, rawBody: response.text, envelope };
+  }
+
+  /** Payment Order Query (`GET /v4/pay/orders/{merchant_no}/{request_no}`), retried like any safe read. */
+  async queryOrder(order: CloseOrderRequest, context: RequestContext = {}, deadline = this.now() + this.deadlineMs): Promise<QueryOrderResponse> {
+    const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(order.merchant_no)}/${encodeURIComponent(order.request_no)}`;
+    const { value } = await this.withRetries(deadline, async (timeoutMs) => {
+      const envelope = await this.readSuccess(await this.send("GET", path, "", context, timeoutMs), QueryOrderResponseSchema);
+      requireSameOrder(order, envelope.data);
+      return envelope;
+    });
+    return value;
+  }
+
+  private async confirmClosed(order: CloseOrderRequest, context: RequestContext, deadline: number) {
+    if (deadline - this.now() < MIN_ATTEMPT_MS) return undefined;
+    try {
+      const { data } = await this.queryOrder(order, context, deadline);
+      return data.pay_status === PAY_STATUS_CLOSED ? data : undefined;
+    } catch {
+      return undefined; // the close's own error is the one worth reporting
+    }
+  }
+
+  /**
+   * Runs `attempt` until it succeeds, fails in a way that is not safe to repeat, runs out of
+   * retries, or would overrun the deadline; backs off with full jitter in between. The error
+   * thrown is the last real one, with the number of attempts on it.
+   */
+  private async withRetries<T>(deadline: number, attempt: (timeoutMs: number) => Promise<T>): Promise<{ value: T; attempts: number }> {
+    for (let attempts = 1; ; attempts++) {
+      try {
+        return { value: await attempt(Math.max(MIN_ATTEMPT_MS, Math.min(this.timeoutMs, deadline - this.now()))), attempts };
+      } catch (error) {
+        if (error instanceof SparkPayError) error.attempts = attempts;
+        if (!isRetryable(error) || attempts > this.maxRetries) throw error;
+        const delay = Math.floor(this.random() * Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** (attempts - 1)));
+        if (this.now() + delay + MIN_ATTEMPT_MS > deadline) throw error;
+        await this.sleep(delay);
+      }
+    }
   }
 
   /** One signed attempt. Every attempt gets a fresh timestamp and nonce. */
-  private async send(method: "GET" | "POST", path: string, body: string, context: RequestContext): Promise<RawResponse> {
+  private async send(method: "GET" | "POST", path: string, body: string, context: RequestContext, timeoutMs: number): Promise<RawResponse> {
     const timestamp = Math.floor(this.now() / 1000).toString();
     const nonce = this.nonce();
     const headers: Record<string, string> = {
@@ -94,11 +198,11 @@ export class SparkPayClient {
         body: method === "POST" ? body : undefined,
         // A redirect would replay the signed request to a URL the gateway never chose.
         redirect: "manual",
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       return { status: response.status, headers: response.headers, text: await response.text() };
     } catch (error) {
-      if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) throw new SparkPayTimeoutError(this.timeoutMs);
+      if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) throw new SparkPayTimeoutError(timeoutMs);
       throw new SparkPayConnectionError(`SparkPay could not be reached: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
@@ -107,22 +211,31 @@ export class SparkPayClient {
   private async readSuccess<T extends v.GenericSchema>(response: RawResponse, schema: T): Promise<v.InferOutput<T>> {
     const { status, headers, text } = response;
     if (status >= 500) throw new SparkPayServerError(status);
-    if (status >= 200 && status < 300 && this.options.verifier) {
-      await validateResponseSignature(this.options.verifier, headers, text, this.now());
-    }
+    const ok = status >= 200 && status < 300;
+    if (ok && this.options.verifier) await validateResponseSignature(this.options.verifier, headers, text, this.now());
     const json = parseJson(text);
-    if (status >= 200 && status < 300) {
+    if (ok) {
       const success = v.safeParse(schema, json);
       if (success.success) return success.output;
     }
-    const refusal = v.safeParse(SparkPayErrorEnvelopeSchema, json);
+    const parsed = v.safeParse(SparkPayErrorEnvelopeSchema, json);
+    const refusal = parsed.success ? parsed.output : undefined;
+    if (status === 429 || String(refusal?.code) === RATE_LIMITED_CODE) {
+      throw new SparkPayRateLimitError(status, refusal?.code, refusal?.message, retryAfterSeconds(headers.get("Retry-After"), this.now()));
+    }
     // A refusal inside a 2xx is still a refusal; report it as the client error it is.
-    if (refusal.success && String(refusal.output.code) !== "0") {
-      throw new SparkPayApiError(status >= 400 ? status : 400, refusal.output.code, refusal.output.message);
+    if (refusal && String(refusal.code) !== "0") {
+      throw new SparkPayApiError(status >= 400 ? status : 400, refusal.code, refusal.message);
     }
     throw new SparkPayInvalidResponseError(
       json === undefined ? `SparkPay answered HTTP ${status} with a body that is not JSON.` : `SparkPay answered HTTP ${status} with JSON of an unexpected shape.`,
     );
+  }
+}
+
+function requireSameOrder(order: CloseOrderRequest, data: { request_no: string; merchant_no: string }): void {
+  if (data.request_no !== order.request_no || data.merchant_no !== order.merchant_no) {
+    throw new SparkPayInvalidResponseError("SparkPay's answer is for a different order than the one requested.");
   }
 }
 
@@ -132,4 +245,12 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Retry-After as whole seconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterSeconds(value: string | null, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  if (/^\d{1,7}$/.test(value.trim())) return Number(value.trim());
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
 }

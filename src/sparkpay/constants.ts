@@ -6,8 +6,11 @@
 export const DEFAULT_BASE_URL = "https://api.sparkpay.top";
 export const CLOSE_ORDER_PATH = "/v4/pay/orders/close";
 
-/** Per-attempt timeout. SparkPay answers a close in well under a second; 8 s leaves room for a slow path without holding the caller for long. */
-export const DEFAULT_TIMEOUT_MS = 8_000;
+/**
+ * Per-attempt timeout. SparkPay answers a close in well under a second; 5 s leaves room for a slow
+ * path while three attempts plus the confirming query still fit in DEFAULT_DEADLINE_MS.
+ */
+export const DEFAULT_TIMEOUT_MS = 5_000;
 export const MIN_TIMEOUT_MS = 100;
 export const MAX_TIMEOUT_MS = 60_000;
 
@@ -29,3 +32,24 @@ export const HEADER_NONCE = "Sparkpay-Nonce";
 export const RESPONSE_HEADER_SIGNATURE = HEADER_SIGNATURE;
 export const RESPONSE_HEADER_TIMESTAMP = HEADER_TIMESTAMP;
 export const RESPONSE_HEADER_NONCE = HEADER_NONCE;
+
+export const QUERY_ORDER_PATH_PREFIX = "/v4/pay/orders/";
+
+/** Retries after the first attempt for failures that are safe to repeat (network, timeout, 500/502/503/504). */
+export const DEFAULT_MAX_RETRIES = 2;
+export const MAX_MAX_RETRIES = 5;
+/**
+ * One deadline over every attempt, backoff and the confirming query: 20 s keeps the whole call
+ * inside the 30 s most HTTP clients wait, with room for the caller's own network.
+ */
+export const DEFAULT_DEADLINE_MS = 20_000;
+/** Full-jitter exponential backoff (AWS Architecture Blog): sleep random(0, min(cap, base * 2^n)). */
+export const RETRY_BASE_DELAY_MS = 100;
+export const RETRY_MAX_DELAY_MS = 2_000;
+/** An attempt with less time than this left would only add a timeout to the caller's wait. */
+export const MIN_ATTEMPT_MS = 50;
+
+/** SparkPay's "application call limit exceeded". */
+export const RATE_LIMITED_CODE = "40011";
+/** The only pay_status the docs name; the one close-and-confirm looks for. */
+export const PAY_STATUS_CLOSED = "CLOSED";

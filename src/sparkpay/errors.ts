@@ -4,6 +4,8 @@
  */
 export class SparkPayError extends Error {
   override name = "SparkPayError";
+  /** How many requests were sent to SparkPay before giving up (set by the client's retry loop). */
+  attempts = 1;
 }
 
 /** SparkPay refused the request with its own `{code, message}`; both pass through unchanged. */
@@ -15,6 +17,20 @@ export class SparkPayApiError extends SparkPayError {
     readonly sparkpayMessage: string,
   ) {
     super(`SparkPay refused the request: HTTP ${httpStatus}, code ${code}`);
+  }
+}
+
+/** SparkPay's call limit (HTTP 429 or code 40011). Never retried: that would only deepen the hole. */
+export class SparkPayRateLimitError extends SparkPayError {
+  override name = "SparkPayRateLimitError";
+  constructor(
+    readonly httpStatus: number,
+    readonly code: string | number | undefined,
+    readonly sparkpayMessage: string | undefined,
+    /** Seconds, from SparkPay's Retry-After, when it sent one. */
+    readonly retryAfterSeconds: number | undefined,
+  ) {
+    super("SparkPay's call limit for this application is exceeded.");
   }
 }
 
@@ -31,7 +47,7 @@ export class SparkPayConnectionError extends SparkPayError {
   override name = "SparkPayConnectionError";
 }
 
-/** No answer within the per-attempt timeout. */
+/** No answer within the per-attempt timeout (or what was left of the deadline). */
 export class SparkPayTimeoutError extends SparkPayError {
   override name = "SparkPayTimeoutError";
   constructor(readonly timeoutMs: number) {
@@ -47,4 +63,13 @@ export class SparkPayInvalidResponseError extends SparkPayError {
 /** A 2xx answer whose signature is missing, wrong, or outside the timestamp window. */
 export class SparkPaySignatureError extends SparkPayError {
   override name = "SparkPaySignatureError";
+}
+
+/** Failures after which SparkPay may or may not have acted: the same request may be sent again. */
+export function isRetryable(error: unknown): boolean {
+  return (
+    error instanceof SparkPayConnectionError ||
+    error instanceof SparkPayTimeoutError ||
+    (error instanceof SparkPayServerError && [500, 502, 503, 504].includes(error.httpStatus))
+  );
 }

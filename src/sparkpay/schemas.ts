@@ -4,7 +4,7 @@ import * as v from "valibot";
 export const IDENTIFIER_MAX_LENGTH = 64;
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_]+$/;
 
-function identifier(field: string) {
+export function identifier(field: string) {
   return v.pipe(
     v.string(`${field} must be a string.`),
     v.minLength(1, `${field} must not be empty.`),
@@ -27,18 +27,29 @@ export type CloseOrderRequest = v.InferOutput<typeof CloseOrderRequestSchema>;
 /** The docs show `code` both as 0 and "0"; SparkPay may add fields at any time, so objects are loose. */
 const SUCCESS_CODE = v.union([v.literal(0), v.literal("0")]);
 
+function successEnvelope<T extends v.GenericSchema>(data: T) {
+  return v.looseObject({ code: SUCCESS_CODE, message: v.string(), data });
+}
+
 export const CloseOrderDataSchema = v.looseObject({
   request_no: v.string(),
   merchant_no: v.string(),
   merchant_order_no: v.string(),
 });
 
-export const CloseOrderResponseSchema = v.looseObject({
-  code: SUCCESS_CODE,
-  message: v.string(),
-  data: CloseOrderDataSchema,
-});
+export const CloseOrderResponseSchema = successEnvelope(CloseOrderDataSchema);
 export type CloseOrderResponse = v.InferOutput<typeof CloseOrderResponseSchema>;
+
+/** Payment Order Query: only the fields close-and-confirm relies on are required. */
+export const QueryOrderResponseSchema = successEnvelope(
+  v.looseObject({
+    request_no: v.string(),
+    merchant_no: v.string(),
+    merchant_order_no: v.string(),
+    pay_status: v.string(),
+  }),
+);
+export type QueryOrderResponse = v.InferOutput<typeof QueryOrderResponseSchema>;
 
 /** SparkPay's refusal: `{code, message}` with any code, known or not. */
 export const SparkPayErrorEnvelopeSchema = v.looseObject({

@@ -79,9 +79,12 @@ describe("logs", () => {
       route: "/v4/pay/orders/close",
       status: 200,
       duration_ms: expect.any(Number),
+      caller: expect.stringMatching(/^[0-9a-f]{12}$/),
       merchant_no: MERCHANT,
       upstream_status: 200,
       sparkpay_code: 0,
+      attempts: 1,
+      confirmed_by_query: false,
     });
   });
 

@@ -1,6 +1,7 @@
 /** Test-only bindings set in vitest.config.ts. */
 declare namespace Cloudflare {
   interface Env {
+    TEST_TIGHT_LIMITER: RateLimit;
     TEST_KEYS: Record<
       | "merchantPkcs8"
       | "merchantPkcs1"

@@ -1,8 +1,19 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type ErrorEnvelope, MERCHANT, callGateway, closeOrder, sandboxCalls, sandboxOrder, uniqueId } from "./helpers";
+import { type ErrorEnvelope, MERCHANT, type SandboxCall, callGateway, closeOrder, sandboxCalls, sandboxOrder, uniqueId } from "./helpers";
 
-/** Each SparkPay fault: the exact status and code, the envelope, and never a 500 or a stack trace. */
-async function expectFault(requestNo: string, status: number, code: string | number, options: Parameters<typeof closeOrder>[1] = {}) {
+const CLOSE = "/v4/pay/orders/close";
+
+/** What SparkPay received for one gateway request: close attempts and confirming queries. */
+function attempts(calls: SandboxCall[]) {
+  return {
+    closes: calls.filter((call) => call.path === CLOSE).length,
+    queries: calls.filter((call) => call.method === "GET").length,
+  };
+}
+
+/** A fault: the exact status, code, envelope and upstream attempts; never a 500 or a stack trace. */
+async function expectFault(requestNo: string, status: number, code: string | number, upstream: { closes: number; queries: number }, options: Parameters<typeof closeOrder>[1] = {}) {
   const { response, requestId } = await closeOrder(requestNo, options);
   const text = await response.text();
   expect(response.status).toBe(status);
@@ -10,53 +21,76 @@ async function expectFault(requestNo: string, status: number, code: string | num
   const body = JSON.parse(text) as ErrorEnvelope;
   expect(body).toEqual({ code, message: expect.any(String), request_id: requestId });
   expect(text).not.toMatch(/\bat \S+:\d+|Error:/);
-  return { body, requestId };
+  const calls = await sandboxCalls(requestId);
+  expect(attempts(calls)).toEqual(upstream);
+  return { body, response, calls };
 }
 
-describe("SparkPay faults", () => {
-  it("502 UPSTREAM_UNREACHABLE when SparkPay cannot be reached", async () => {
-    const { body } = await expectFault(uniqueId("ORDER"), 502, "UPSTREAM_UNREACHABLE", { env: { SPARKPAY_BASE_URL: "https://sparkpay.invalid" } });
-    expect(body.message).toBe("SparkPay could not be reached.");
+/** A success: SparkPay's close envelope for this order, and the upstream attempts. */
+async function expectClosed(requestNo: string, upstream: { closes: number; queries: number }, options: Parameters<typeof closeOrder>[1] = {}) {
+  const { response, requestId } = await closeOrder(requestNo, options);
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual({ code: 0, message: "success", data: { request_no: requestNo, merchant_no: MERCHANT, merchant_order_no: `MO_${requestNo}` } });
+  expect(attempts(await sandboxCalls(requestId))).toEqual(upstream);
+  expect((await sandboxOrder(MERCHANT, requestNo))?.pay_status).toBe("CLOSED");
+  return response;
+}
+
+describe("fault injection: one test per sandbox mode", () => {
+  it("no fault: one close, no query", async () => {
+    const response = await expectClosed(uniqueId("ORDER"), { closes: 1, queries: 0 });
+    expect(response.headers.get("x-close-confirmed-by")).toBeNull();
   });
 
-  it("502 UPSTREAM_UNREACHABLE when the connection is reset before an answer", async () => {
-    const requestNo = uniqueId("FAULT_RESET");
-    const { requestId } = await expectFault(requestNo, 502, "UPSTREAM_UNREACHABLE");
-    expect(await sandboxCalls(requestId)).toHaveLength(1);
+  it("slow but inside the timeout: waits, one close", async () => {
+    await expectClosed(uniqueId("FAULT_SLOW300"), { closes: 1, queries: 0 });
   });
 
-  it("504 UPSTREAM_TIMEOUT when SparkPay is slower than SPARKPAY_TIMEOUT_MS", async () => {
+  it("slow past the timeout: 504 after 3 attempts and a confirming query", async () => {
     const started = Date.now();
-    const { body } = await expectFault(uniqueId("FAULT_SLOW"), 504, "UPSTREAM_TIMEOUT", { env: { SPARKPAY_TIMEOUT_MS: "300" } });
-    expect(body.message).toBe("SparkPay did not answer within 300 ms.");
-    expect(Date.now() - started).toBeLessThan(1_400);
+    const { body } = await expectFault(uniqueId("FAULT_SLOW3000"), 504, "UPSTREAM_TIMEOUT", { closes: 3, queries: 1 }, { env: { SPARKPAY_TIMEOUT_MS: "200" } });
+    expect(body.message).toBe("SparkPay did not answer within 200 ms (3 attempts).");
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
-  it("waits for a slow SparkPay that is inside the timeout", async () => {
-    const { response } = await closeOrder(uniqueId("FAULT_SLOW"));
-    expect(response.status).toBe(200);
+  it("HTTP 500: 502 after 3 attempts, each re-signed with a fresh nonce", async () => {
+    const { body, calls } = await expectFault(uniqueId("FAULT_HTTP500"), 502, "UPSTREAM_SERVER_ERROR", { closes: 3, queries: 1 });
+    expect(body.message).toBe("SparkPay answered HTTP 500 (3 attempts).");
+    expect(new Set(calls.map((call) => call.nonce)).size).toBe(4);
+    expect(calls.every((call) => call.signature_valid)).toBe(true);
+  });
+
+  it("HTTP 503: 502 after 3 attempts", async () => {
+    const { body } = await expectFault(uniqueId("FAULT_HTTP503"), 502, "UPSTREAM_SERVER_ERROR", { closes: 3, queries: 1 });
+    expect(body.message).toBe("SparkPay answered HTTP 503 (3 attempts).");
+  });
+
+  it("connection reset before an answer: 502 after 3 attempts", async () => {
+    const { body } = await expectFault(uniqueId("FAULT_RESET"), 502, "UPSTREAM_UNREACHABLE", { closes: 3, queries: 1 });
+    expect(body.message).toBe("SparkPay could not be reached (3 attempts).");
+  });
+
+  it("close applied but the answer lost: the retry is refused, the query confirms CLOSED, 200", async () => {
+    const response = await expectClosed(uniqueId("FAULT_LOST"), { closes: 2, queries: 1 });
+    expect(response.headers.get("x-close-confirmed-by")).toBe("order-query");
+  });
+
+  it("flaky (503 once): the retry succeeds", async () => {
+    await expectClosed(uniqueId("FAULT_FLAKY"), { closes: 2, queries: 0 });
+  });
+
+  it("reports the last real error, not the first (503, then resets)", async () => {
+    const { body } = await expectFault(uniqueId("FAULT_WORSENING"), 502, "UPSTREAM_UNREACHABLE", { closes: 3, queries: 1 });
+    expect(body.message).toBe("SparkPay could not be reached (3 attempts).");
   });
 
   it.each([
-    ["FAULT_HTTP500", 500],
-    ["FAULT_HTTP503", 503],
-  ])("502 UPSTREAM_SERVER_ERROR when SparkPay answers %s", async (prefix, upstream) => {
-    const { body } = await expectFault(uniqueId(prefix), 502, "UPSTREAM_SERVER_ERROR");
-    expect(body.message).toBe(`SparkPay answered HTTP ${upstream}.`);
-  });
-
-  it.each([
-    ["FAULT_NOTJSON", /not JSON/],
-    ["FAULT_WRONGSHAPE", /unexpected shape/],
+    ["FAULT_NOTJSON", /HTTP 200 with a body that is not JSON/],
+    ["FAULT_WRONGSHAPE", /HTTP 200 with JSON of an unexpected shape/],
     ["FAULT_MISMATCH", /different order/],
-  ])("502 UPSTREAM_INVALID_RESPONSE for %s", async (prefix, message) => {
-    const { body } = await expectFault(uniqueId(prefix), 502, "UPSTREAM_INVALID_RESPONSE");
+  ])("%s: 502 UPSTREAM_INVALID_RESPONSE, never retried", async (prefix, message) => {
+    const { body } = await expectFault(uniqueId(prefix), 502, "UPSTREAM_INVALID_RESPONSE", { closes: 1, queries: 0 });
     expect(body.message).toMatch(message);
-  });
-
-  it("does not follow a redirect with the signed request", async () => {
-    const { requestId } = await expectFault(uniqueId("FAULT_REDIRECT"), 502, "UPSTREAM_INVALID_RESPONSE");
-    expect((await sandboxCalls(requestId)).map((call) => call.path)).toEqual(["/v4/pay/orders/close"]);
   });
 
   it.each([
@@ -64,53 +98,81 @@ describe("SparkPay faults", () => {
     ["FAULT_NOSIG", /no Sparkpay-Signature, Sparkpay-Timestamp, Sparkpay-Nonce header/],
     ["FAULT_STALE", /301 s from this gateway's clock/],
     ["FAULT_FUTURE", /301 s from this gateway's clock/],
-  ])("502 UPSTREAM_SIGNATURE_INVALID for %s", async (prefix, message) => {
-    const { body } = await expectFault(uniqueId(prefix), 502, "UPSTREAM_SIGNATURE_INVALID");
+  ])("%s: 502 UPSTREAM_SIGNATURE_INVALID, never retried", async (prefix, message) => {
+    const { body } = await expectFault(uniqueId(prefix), 502, "UPSTREAM_SIGNATURE_INVALID", { closes: 1, queries: 0 });
     expect(body.message).toMatch(message);
-  });
-
-  it("never reveals the signature SparkPay sent", async () => {
-    const { body } = await expectFault(uniqueId("FAULT_BADSIG"), 502, "UPSTREAM_SIGNATURE_INVALID");
     expect(body.message).not.toMatch(/[A-Za-z0-9+/]{40,}/);
   });
 
-  it("accepts a response signed with the rotated-in platform key", async () => {
-    const { response } = await closeOrder(uniqueId("FAULT_ROTATED"));
-    expect(response.status).toBe(200);
+  it("signed with the rotated-in platform key: accepted", async () => {
+    await expectClosed(uniqueId("FAULT_ROTATED"), { closes: 1, queries: 0 });
   });
 
-  it("with SPARKPAY_VERIFY_RESPONSES=off, accepts an unsigned answer", async () => {
-    const requestNo = uniqueId("FAULT_NOSIG");
-    const { response } = await closeOrder(requestNo, { env: { SPARKPAY_VERIFY_RESPONSES: "off" } });
-    expect(response.status).toBe(200);
-    expect(((await response.json()) as { data: { request_no: string } }).data.request_no).toBe(requestNo);
+  it("SparkPay rate limit (429, 40011): 429 with SparkPay's code and Retry-After, never retried", async () => {
+    const { body, response } = await expectFault(uniqueId("FAULT_RATELIMITED"), 429, 40011, { closes: 1, queries: 0 });
+    expect(body.message).toBe("application call limit exceeded");
+    expect(response.headers.get("retry-after")).toBe("1");
   });
 
-  it("with SPARKPAY_VERIFY_RESPONSES=off, still validates the answer's shape", async () => {
-    await expectFault(uniqueId("FAULT_WRONGSHAPE"), 502, "UPSTREAM_INVALID_RESPONSE", { env: { SPARKPAY_VERIFY_RESPONSES: "off" } });
+  it("redirect: 502 UPSTREAM_INVALID_RESPONSE, not followed", async () => {
+    const { calls, body } = await expectFault(uniqueId("FAULT_REDIRECT"), 502, "UPSTREAM_INVALID_RESPONSE", { closes: 1, queries: 0 });
+    expect(body.message).toMatch(/HTTP 307/);
+    expect(calls.map((call) => call.path)).toEqual([CLOSE]);
   });
 });
 
-describe("SparkPay refusals pass through", () => {
-  it("keeps SparkPay's status, code and message for an unknown merchant", async () => {
+describe("retry policy", () => {
+  it("unreachable SparkPay: 502 after 3 attempts", async () => {
+    const { response } = await closeOrder(uniqueId("ORDER"), { env: { SPARKPAY_BASE_URL: "https://sparkpay.invalid" } });
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ code: "UPSTREAM_UNREACHABLE", message: "SparkPay could not be reached (3 attempts)." });
+  });
+
+  it("SPARKPAY_MAX_RETRIES=0: a single attempt", async () => {
+    const { body } = await expectFault(uniqueId("FAULT_HTTP503"), 502, "UPSTREAM_SERVER_ERROR", { closes: 1, queries: 1 }, { env: { SPARKPAY_MAX_RETRIES: "0" } });
+    expect(body.message).toBe("SparkPay answered HTTP 503 (1 attempt).");
+  });
+
+  it("SPARKPAY_MAX_RETRIES=4: five attempts", async () => {
+    await expectFault(uniqueId("FAULT_HTTP500"), 502, "UPSTREAM_SERVER_ERROR", { closes: 5, queries: 1 }, { env: { SPARKPAY_MAX_RETRIES: "4" } });
+  });
+
+  it("the deadline caps the whole call: the first attempt gets only what is left, no retry, no query", async () => {
+    const started = Date.now();
+    const { body } = await expectFault(uniqueId("FAULT_SLOW3000"), 504, "UPSTREAM_TIMEOUT", { closes: 1, queries: 0 }, { env: { SPARKPAY_DEADLINE_MS: "400" } });
+    expect(body.message).toBe("SparkPay did not answer within 400 ms (1 attempt).");
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe("SparkPay refusals", () => {
+  it("pass through with SparkPay's status, code and message (unknown merchant), after a confirming query", async () => {
     const { response, requestId } = await callGateway({ body: JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: "M_NOBODY" }) });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ code: 40008, message: "merchant number does not exist", request_id: requestId });
+    expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 1 });
   });
 
-  it("keeps SparkPay's answer to closing an order twice", async () => {
+  it("a repeat close of a closed order becomes a confirmed success", async () => {
     const requestNo = uniqueId("ORDER");
-    expect((await closeOrder(requestNo)).response.status).toBe(200);
-    const { response } = await closeOrder(requestNo);
-    expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ code: 40009, message: "order is already closed" });
-    expect((await sandboxOrder(MERCHANT, requestNo))?.pay_status).toBe("CLOSED");
+    await expectClosed(requestNo, { closes: 1, queries: 0 });
+    const response = await expectClosed(requestNo, { closes: 1, queries: 1 });
+    expect(response.headers.get("x-close-confirmed-by")).toBe("order-query");
   });
 
-  it("passes 40000 through when SparkPay rejects our signature (a key SparkPay does not know)", async () => {
-    const { env } = await import("cloudflare:workers");
+  it("40000 (a merchant key SparkPay does not know) passes through", async () => {
     const { response, requestId } = await closeOrder(uniqueId("ORDER"), { env: { SPARKPAY_PRIVATE_KEY: env.TEST_KEYS.otherMerchantPkcs8 } });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ code: 40000, message: "request signature check failed", request_id: requestId });
+  });
+});
+
+describe("verification switch", () => {
+  it("SPARKPAY_VERIFY_RESPONSES=off accepts an unsigned answer", async () => {
+    await expectClosed(uniqueId("FAULT_NOSIG"), { closes: 1, queries: 0 }, { env: { SPARKPAY_VERIFY_RESPONSES: "off" } });
+  });
+
+  it("SPARKPAY_VERIFY_RESPONSES=off still validates the answer's shape", async () => {
+    await expectFault(uniqueId("FAULT_WRONGSHAPE"), 502, "UPSTREAM_INVALID_RESPONSE", { closes: 1, queries: 0 }, { env: { SPARKPAY_VERIFY_RESPONSES: "off" } });
   });
 });
