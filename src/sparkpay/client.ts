@@ -233,8 +233,9 @@ export class SparkPayClient {
   }
 }
 
+/** SparkPay treats request_no case-insensitively, so an answer may carry the casing it stored first. */
 function requireSameOrder(order: CloseOrderRequest, data: { request_no: string; merchant_no: string }): void {
-  if (data.request_no !== order.request_no || data.merchant_no !== order.merchant_no) {
+  if (data.request_no.toLowerCase() !== order.request_no.toLowerCase() || data.merchant_no !== order.merchant_no) {
     throw new SparkPayInvalidResponseError("SparkPay's answer is for a different order than the one requested.");
   }
 }

@@ -18,6 +18,8 @@ export interface CallOptions {
   url?: string;
   /** Settings to override for this call only (the rest come from the test env). */
   env?: Partial<Env>;
+  /** An env object to use as it is, e.g. the same one twice to see per-isolate caching. */
+  exactEnv?: Env;
 }
 
 /** Sends a request through the whole Worker, as a caller would. */
@@ -29,7 +31,7 @@ export async function callGateway(options: CallOptions = {}): Promise<{ response
     body: options.body,
   });
   const ctx = createExecutionContext();
-  const response = await app.fetch(request, { ...env, ...options.env }, ctx);
+  const response = await app.fetch(request, options.exactEnv ?? { ...env, ...options.env }, ctx);
   await waitOnExecutionContext(ctx);
   return { response, requestId };
 }

@@ -176,3 +176,14 @@ describe("verification switch", () => {
     await expectFault(uniqueId("FAULT_WRONGSHAPE"), 502, "UPSTREAM_INVALID_RESPONSE", { closes: 1, queries: 0 }, { env: { SPARKPAY_VERIFY_RESPONSES: "off" } });
   });
 });
+
+describe("request_no is case-insensitive at SparkPay", () => {
+  it("closing ORDER after order was closed is confirmed by the query, whose answer keeps the first casing", async () => {
+    const requestNo = uniqueId("case");
+    await expectClosed(requestNo, { closes: 1, queries: 0 });
+    const { response } = await closeOrder(requestNo.toUpperCase());
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-close-confirmed-by")).toBe("order-query");
+    expect(((await response.json()) as { data: { request_no: string } }).data.request_no).toBe(requestNo);
+  });
+});
