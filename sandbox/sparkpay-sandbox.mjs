@@ -16,6 +16,11 @@ export const SANDBOX_MERCHANTS = ["M_SANDBOX_001", "M_SANDBOX_002"];
 export const DROP_CONNECTION_HEADER = "x-sandbox-drop-connection";
 
 const TIMESTAMP_WINDOW_S = 300;
+/**
+ * Clearly outside the window: timestamps are whole seconds, so a skew of 301 can read as 300 when
+ * a second ticks over between signing and checking. The exact ±301 edge is unit-tested with a clock.
+ */
+const FAULT_SKEW_S = TIMESTAMP_WINDOW_S + 10;
 const MAX_RECORDED_CALLS = 200_000;
 
 export const FAULT_MODES = {
@@ -31,8 +36,8 @@ export const FAULT_MODES = {
   mismatch: "HTTP 200 for a different request_no (signed)",
   badsig: "HTTP 200 signed with a key that is not the platform key",
   nosig: "HTTP 200 without signature headers",
-  stale: "HTTP 200 signed with a timestamp 301 s in the past",
-  future: "HTTP 200 signed with a timestamp 301 s in the future",
+  stale: "HTTP 200 signed with a timestamp 310 s in the past",
+  future: "HTTP 200 signed with a timestamp 310 s in the future",
   rotated: "HTTP 200 signed with the second (rotated-in) platform key",
   ratelimited: "HTTP 429 with {code: 40011} and Retry-After: 1",
   redirect: "HTTP 307 to another path",
@@ -248,9 +253,9 @@ export function createSandbox(options) {
       case "nosig":
         return answer(200, success, { key: null });
       case "stale":
-        return answer(200, success, { skewS: -(TIMESTAMP_WINDOW_S + 1) });
+        return answer(200, success, { skewS: -FAULT_SKEW_S });
       case "future":
-        return answer(200, success, { skewS: TIMESTAMP_WINDOW_S + 1 });
+        return answer(200, success, { skewS: FAULT_SKEW_S });
       case "rotated":
         return answer(200, success, { key: rotatedKey });
       default:

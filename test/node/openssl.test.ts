@@ -2,11 +2,12 @@ import { spawnSync } from "node:child_process";
 import { createSign } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { Miniflare } from "miniflare";
+import { join } from "node:path";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mjs";
-import { buildDeployBundle } from "../support/build.mjs";
+import { buildDeployBundle } from "../../scripts/build-bundle.mjs";
+import { startLocalGateway } from "../../scripts/local-gateway.mjs";
 import { generateTestKeys } from "../support/test-keys.mjs";
 
 // The deploy bundle, in workerd, signs a real request; the openssl command line checks it.
@@ -16,24 +17,21 @@ let mf: Miniflare;
 let captured: { headers: Headers; body: string } | undefined;
 
 beforeAll(async () => {
-  const bundle = buildDeployBundle();
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: bundle,
-    modulesRoot: dirname(bundle),
-    compatibilityDate: "2026-05-03",
-    cf: false,
+  ({ mf } = await startLocalGateway({
+    scriptPath: buildDeployBundle(),
     bindings: {
       SPARKPAY_APP_ID: SANDBOX_APP_ID,
       SPARKPAY_PRIVATE_KEY: keys.merchant.privateKeyPem,
       SPARKPAY_PLATFORM_PUBLIC_KEY: keys.platform.publicKeyPem,
       GATEWAY_API_KEYS: callerKey,
     },
-    outboundService: async (request) => {
-      captured = { headers: new Headers(request.headers as unknown as HeadersInit), body: await request.text() };
-      return new Response(JSON.stringify({ code: 40009, message: "captured" }), { status: 400 }) as never;
+    // Stands in for SparkPay: keeps the signed close request and refuses everything (a refusal is
+    // never retried; the confirming query that follows is refused too).
+    upstream: async (request) => {
+      if (request.method === "POST") captured = { headers: new Headers(request.headers), body: await request.text() };
+      return new Response(JSON.stringify({ code: 40009, message: "captured" }), { status: 400 });
     },
-  });
+  }));
 }, 60_000);
 
 afterAll(() => mf?.dispose());
@@ -46,6 +44,7 @@ describe("a signature made by the gateway", () => {
       body: JSON.stringify({ request_no: "OPENSSL_CHECK_1", merchant_no: "M_SANDBOX_001" }),
     });
     expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 40009, message: "captured" });
     const { headers, body } = captured!;
     const dir = mkdtempSync(join(tmpdir(), "gw-openssl-"));
     const message = `${headers.get("Sparkpay-Timestamp")}\n${headers.get("Sparkpay-Nonce")}\n${body}\n`;

@@ -47,8 +47,9 @@ async function signedBySandbox(body: string, options: { key?: "platform" | "rota
 describe("response verification", () => {
   const body = '{"code":0,"message":"success","data":{"request_no":"R_1","merchant_no":"M","merchant_order_no":"MO 订单"}}';
   const verifierWith = async (...pems: string[]) => createVerifier(await importPublicKeys(pems.join("\n")));
-  const check = async (headers: Headers, rawBody = body, pems = [env.TEST_KEYS.platformPublic]) =>
-    validateResponseSignature(await verifierWith(...pems), headers, rawBody, Date.now());
+  // The clock is the second the sandbox signed in, less the skew it applied, so ±301 is exact.
+  const check = async (headers: Headers, rawBody = body, pems = [env.TEST_KEYS.platformPublic], skew = 0) =>
+    validateResponseSignature(await verifierWith(...pems), headers, rawBody, (Number(headers.get("Sparkpay-Timestamp")) - skew) * 1000 + 999);
 
   it("accepts SparkPay's signature over the raw body", async () => {
     await expect(check(await signedBySandbox(body))).resolves.toBeUndefined();
@@ -75,11 +76,11 @@ describe("response verification", () => {
   });
 
   it.each([-301, 301])("rejects a timestamp %i s from now", async (skew) => {
-    await expect(check(await signedBySandbox(body, { skew_s: skew }))).rejects.toThrow(/301 s from this gateway's clock \(allowed: 300 s\)/);
+    await expect(check(await signedBySandbox(body, { skew_s: skew }), body, undefined, skew)).rejects.toThrow(/301 s from this gateway's clock \(allowed: 300 s\)/);
   });
 
-  it.each([-299, 299])("accepts a timestamp %i s from now", async (skew) => {
-    await expect(check(await signedBySandbox(body, { skew_s: skew }))).resolves.toBeUndefined();
+  it.each([-300, 300])("accepts a timestamp %i s from now", async (skew) => {
+    await expect(check(await signedBySandbox(body, { skew_s: skew }), body, undefined, skew)).resolves.toBeUndefined();
   });
 
   it.each(["Sparkpay-Signature", "Sparkpay-Timestamp", "Sparkpay-Nonce"])("names a missing %s header", async (name) => {
