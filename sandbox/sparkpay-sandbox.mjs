@@ -40,6 +40,7 @@ export const FAULT_MODES = {
   future: "HTTP 200 signed with a timestamp 310 s in the future",
   rotated: "HTTP 200 signed with the second (rotated-in) platform key",
   ratelimited: "HTTP 429 with {code: 40011} and Retry-After: 1",
+  throttled: "HTTP 429 from a proxy: plain text, Retry-After as an HTTP date 3 s ahead",
   redirect: "HTTP 307 to another path",
 };
 
@@ -230,6 +231,8 @@ export function createSandbox(options) {
         return dropConnection();
       case "ratelimited":
         return answer(429, { code: 40011, message: "application call limit exceeded" }, { headers: { "Retry-After": "1" } });
+      case "throttled":
+        return new Response("Too Many Requests", { status: 429, headers: { "Retry-After": new Date(now() + 3_000).toUTCString() } });
       case "redirect":
         return new Response(null, { status: 307, headers: { Location: "/v4/pay/orders/close_elsewhere" } });
     }

@@ -38,6 +38,7 @@ const EXPECTED = {
   stale: { status: 502, code: "UPSTREAM_SIGNATURE_INVALID" },
   future: { status: 502, code: "UPSTREAM_SIGNATURE_INVALID" },
   ratelimited: { status: 429, code: 40011 },
+  throttled: { status: 429, code: "UPSTREAM_RATE_LIMITED" },
 };
 const FAULTS = Object.keys(EXPECTED).filter((mode) => mode !== "none");
 

@@ -114,6 +114,12 @@ describe("fault injection: one test per sandbox mode", () => {
     expect(response.headers.get("retry-after")).toBe("1");
   });
 
+  it("HTTP 429 without SparkPay's envelope: 429 UPSTREAM_RATE_LIMITED, Retry-After from the HTTP date", async () => {
+    const { response } = await expectFault(uniqueId("FAULT_THROTTLED"), 429, "UPSTREAM_RATE_LIMITED", { closes: 1, queries: 0 });
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(2);
+    expect(Number(response.headers.get("retry-after"))).toBeLessThanOrEqual(3);
+  });
+
   it("redirect: 502 UPSTREAM_INVALID_RESPONSE, not followed", async () => {
     const { calls, body } = await expectFault(uniqueId("FAULT_REDIRECT"), 502, "UPSTREAM_INVALID_RESPONSE", { closes: 1, queries: 0 });
     expect(body.message).toMatch(/HTTP 307/);
