@@ -6,7 +6,9 @@ import { GatewayError, describeError } from "./errors";
 import { accessLog } from "./middleware/access-log";
 import { noStore } from "./middleware/no-store";
 import { health } from "./routes/health";
+import { openapi } from "./routes/openapi";
 import { orders } from "./routes/orders";
+import type { ErrorEnvelope } from "./schemas";
 import type { AppEnv } from "./types";
 
 /** Inbound ids are reused only when short and plain, so they are safe in logs and headers. */
@@ -19,7 +21,8 @@ function errorResponse(c: Context<AppEnv>, error: unknown): Response {
     // The error's name only: its message could hold anything, and stacks stay out of responses.
     console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: c.var.requestId, error: error instanceof Error ? error.name : typeof error }));
   }
-  return c.json({ code, message, request_id: c.var.requestId }, status as 400, headers);
+  const body: ErrorEnvelope = { code, message, request_id: c.var.requestId };
+  return c.json(body, status as 400, headers);
 }
 
 const app = new Hono<AppEnv>()
@@ -28,6 +31,7 @@ const app = new Hono<AppEnv>()
   .use(secureHeaders())
   .use(noStore())
   .route("/", health)
+  .route("/", openapi)
   .route("/", orders);
 
 app.notFound((c) => errorResponse(c, new GatewayError("NOT_FOUND", "No such route. The gateway serves POST /v4/pay/orders/close.")));

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { loadConfig } from "../config";
+import type { HealthReport } from "../schemas";
 import type { AppEnv } from "../types";
 import { GATEWAY_VERSION } from "../version";
 
@@ -9,5 +10,6 @@ import { GATEWAY_VERSION } from "../version";
  */
 export const health = new Hono<AppEnv>().get("/healthz", async (c) => {
   const { report } = await loadConfig(c.env);
-  return c.json({ status: report.ready ? "ready" : "not_ready", version: GATEWAY_VERSION, checks: report.checks }, report.ready ? 200 : 503);
+  const body: HealthReport = { status: report.ready ? "ready" : "not_ready", version: GATEWAY_VERSION, checks: report.checks };
+  return c.json(body, report.ready ? 200 : 503);
 });

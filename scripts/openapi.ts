@@ -1,0 +1,172 @@
+/**
+ * Builds the OpenAPI 3.1 document from the same valibot schemas that validate requests and
+ * responses, and writes it to src/openapi.json, which GET /openapi.json serves. Generated at build
+ * time (like worker-configuration.d.ts) so the converter stays out of the Worker bundle; a test
+ * fails when the committed file differs from what this script builds.
+ *
+ *   npm run openapi            regenerate src/openapi.json
+ *   npm run openapi -- --check exit 1 if it is out of date
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { toJsonSchema } from "@valibot/to-json-schema";
+import type { GenericSchema } from "valibot";
+import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
+import { CONFIRMED_HEADER } from "../src/routes/orders";
+import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
+import { CLOSE_ORDER_PATH } from "../src/sparkpay/constants";
+import { CloseOrderRequestSchema, CloseOrderResponseSchema } from "../src/sparkpay/schemas";
+import { GATEWAY_VERSION } from "../src/version";
+
+export const OPENAPI_FILE = fileURLToPath(new URL("../src/openapi.json", import.meta.url));
+
+function jsonSchema(schema: GenericSchema, descriptions: Record<string, string> = {}) {
+  const { $schema: _dialect, ...converted } = toJsonSchema(schema, { target: "draft-2020-12", errorMode: "ignore" }) as Record<string, any>;
+  for (const [property, description] of Object.entries(descriptions)) converted.properties[property].description = description;
+  return converted;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errorExample = (code: string | number, message: string) => ({ value: { code, message, request_id: "5c9b1238-6c48-49c8-bbae-a0364b627565" } });
+const REQUEST_ID_HEADER = { description: "The request id: the caller's X-Request-Id when well-formed, else a generated UUID.", schema: { type: "string" } };
+
+/** Error responses by status, with one example per gateway code (and SparkPay's, where they pass through). */
+function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Record<string, { value: unknown }>> = {}) {
+  const byStatus = new Map<number, GatewayErrorCode[]>();
+  for (const code of codes) byStatus.set(GATEWAY_ERRORS[code].status, [...(byStatus.get(GATEWAY_ERRORS[code].status) ?? []), code]);
+  for (const status of Object.keys(sparkpay).map(Number)) if (!byStatus.has(status)) byStatus.set(status, []);
+  const responses: Record<string, unknown> = {};
+  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const headers: Record<string, unknown> = { "X-Request-Id": REQUEST_ID_HEADER };
+    if (status === 429) headers["Retry-After"] = { description: "Seconds to wait, when known.", schema: { type: "string" } };
+    if (status === 401) headers["WWW-Authenticate"] = { schema: { type: "string" } };
+    responses[String(status)] = {
+      description: [...group.map((code) => `\`${code}\`: ${GATEWAY_ERRORS[code].description}`), ...Object.keys(sparkpay[status] ?? {}).map((name) => `${name}.`)].join("\n\n"),
+      headers,
+      content: {
+        "application/json": {
+          schema: ref("ErrorEnvelope"),
+          examples: { ...Object.fromEntries(group.map((code) => [code, errorExample(code, GATEWAY_ERRORS[code].description)])), ...sparkpay[status] },
+        },
+      },
+    };
+  }
+  return responses;
+}
+
+export function buildOpenApiDocument() {
+  const routeLevel: GatewayErrorCode[] = ["NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR"];
+  const closeCodes = (Object.keys(GATEWAY_ERRORS) as GatewayErrorCode[]).filter((code) => !routeLevel.includes(code));
+  const routeLevelResponses = errorResponses(routeLevel);
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "SparkPay edge gateway",
+      version: GATEWAY_VERSION,
+      description:
+        "Closes SparkPay payment orders without callers holding the merchant's RSA private key. Same path and body as SparkPay's own API; the gateway authenticates the caller, validates, signs, forwards, verifies SparkPay's signed answer and validates it. Every failure is one envelope `{code, message, request_id}`: `code` is SparkPay's own code when SparkPay refused the request, else an upper-case gateway code.",
+    },
+    servers: [{ url: "/" }],
+    security: [],
+    paths: {
+      [CLOSE_ORDER_PATH]: {
+        post: {
+          operationId: "closeOrder",
+          summary: "Close a payment order",
+          description:
+            "Signs and forwards the close to SparkPay, retrying network errors, timeouts and 500/502/503/504 under one deadline. When the answer is lost or SparkPay refuses (e.g. the order is already closed), Payment Order Query settles it: if the order is CLOSED the answer is 200 with `X-Close-Confirmed-By: order-query`. Other methods on this path answer 405 `METHOD_NOT_ALLOWED`.",
+          security: [{ callerKey: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: ref("CloseOrderRequest"),
+                example: { request_no: "ORDER_20261125_0001", merchant_no: "M_SANDBOX_001" },
+              },
+            },
+          },
+          responses: {
+            "200": {
+              description: "SparkPay closed the order (its verified, validated envelope), or Payment Order Query confirmed it CLOSED.",
+              headers: {
+                "X-Request-Id": REQUEST_ID_HEADER,
+                [CONFIRMED_HEADER]: { description: "`order-query` when the success was confirmed by Payment Order Query.", schema: { type: "string", enum: ["order-query"] } },
+              },
+              content: {
+                "application/json": {
+                  schema: ref("CloseOrderResponse"),
+                  example: { code: 0, message: "success", data: { request_no: "ORDER_20261125_0001", merchant_no: "M_SANDBOX_001", merchant_order_no: "MO_20261125_0001" } },
+                },
+              },
+            },
+            ...errorResponses(closeCodes, {
+              400: { "SparkPay refused the request: its HTTP status, code and message pass through unchanged": errorExample(40008, "merchant number does not exist") },
+              429: { "SparkPay's call limit (40011), with SparkPay's code and message": errorExample(40011, "application call limit exceeded") },
+            }),
+            default: {
+              description: Object.entries(routeLevelResponses)
+                .map(([status, response]) => `${status}: ${(response as { description: string }).description}`)
+                .join("\n\n"),
+              content: { "application/json": { schema: ref("ErrorEnvelope"), examples: Object.fromEntries(routeLevel.map((code) => [code, errorExample(code, GATEWAY_ERRORS[code].description)])) } },
+            },
+          },
+        },
+      },
+      "/healthz": {
+        get: {
+          operationId: "health",
+          summary: "Is the configuration usable?",
+          description: "No authentication. Each check is `ok` or the problem in words; values are never shown.",
+          responses: {
+            "200": { description: "Ready.", content: { "application/json": { schema: ref("HealthReport") } } },
+            "503": { description: "Not ready: at least one check failed.", content: { "application/json": { schema: ref("HealthReport") } } },
+          },
+        },
+      },
+      "/openapi.json": {
+        get: {
+          operationId: "openapi",
+          summary: "This document",
+          responses: { "200": { description: "The OpenAPI 3.1 document.", content: { "application/json": { schema: { type: "object" } } } } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        callerKey: { type: "http", scheme: "bearer", description: "One of the keys in GATEWAY_API_KEYS (a key may be scoped to some merchant_no values)." },
+      },
+      schemas: {
+        CloseOrderRequest: jsonSchema(CloseOrderRequestSchema, {
+          request_no: "The merchant's payment request number (unique order identifier). Case-insensitive at SparkPay.",
+          merchant_no: "The merchant customer number.",
+        }),
+        CloseOrderResponse: jsonSchema(CloseOrderResponseSchema, { code: "0 (SparkPay sends 0 or \"0\").", data: "The closed order." }),
+        ErrorEnvelope: jsonSchema(ErrorEnvelopeSchema, {
+          code: `SparkPay's own code when SparkPay refused the request; otherwise one of: ${Object.keys(GATEWAY_ERRORS).join(", ")}.`,
+          message: "What went wrong, in words. Never contains secrets.",
+          request_id: "Same as the X-Request-Id response header.",
+        }),
+        HealthReport: jsonSchema(HealthReportSchema),
+      },
+    },
+  };
+}
+
+export function renderOpenApiDocument(): string {
+  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const rendered = renderOpenApiDocument();
+  if (process.argv.includes("--check")) {
+    const current = readFileSync(OPENAPI_FILE, "utf8");
+    if (current !== rendered) {
+      console.error("src/openapi.json is out of date: run `npm run openapi`.");
+      process.exit(1);
+    }
+    console.log("src/openapi.json is up to date.");
+  } else {
+    writeFileSync(OPENAPI_FILE, rendered);
+    console.log("Wrote src/openapi.json.");
+  }
+}

@@ -1,0 +1,20 @@
+import * as v from "valibot";
+
+/**
+ * The gateway's own answers, as valibot schemas: the handlers build them, the tests check them, and
+ * scripts/openapi.ts turns them (with the SparkPay schemas) into the OpenAPI document.
+ */
+
+export const ErrorEnvelopeSchema = v.object({
+  code: v.union([v.string(), v.number()]),
+  message: v.string(),
+  request_id: v.string(),
+});
+export type ErrorEnvelope = v.InferOutput<typeof ErrorEnvelopeSchema>;
+
+export const HealthReportSchema = v.object({
+  status: v.picklist(["ready", "not_ready"]),
+  version: v.string(),
+  checks: v.record(v.string(), v.string()),
+});
+export type HealthReport = v.InferOutput<typeof HealthReportSchema>;

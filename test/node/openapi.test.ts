@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { describe, expect, it } from "vitest";
+import { OPENAPI_FILE, renderOpenApiDocument } from "../../scripts/openapi";
+import { GATEWAY_ERRORS } from "../../src/errors";
+import app from "../../src/index";
+
+const committed = readFileSync(OPENAPI_FILE, "utf8");
+const document = JSON.parse(committed) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+
+describe("OpenAPI document", () => {
+  it("is valid OpenAPI 3.1 according to the official JSON schema", async () => {
+    const result = await new Validator().validate(JSON.parse(committed));
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(document.openapi).toBe("3.1.0");
+  });
+
+  it("is what scripts/openapi.ts builds from the valibot schemas today (run `npm run openapi` if not)", () => {
+    expect(committed).toBe(renderOpenApiDocument());
+  });
+
+  it("describes every route the app serves", () => {
+    const served = app.routes.filter((route) => route.method !== "ALL").map((route) => `${route.method.toLowerCase()} ${route.path}`);
+    expect(served.length).toBeGreaterThanOrEqual(3);
+    for (const route of served) {
+      const [method, path] = route.split(" ") as [string, string];
+      expect(document.paths[path]?.[method], route).toBeDefined();
+    }
+  });
+
+  it("names every gateway error code and every status it can answer with", () => {
+    for (const code of Object.keys(GATEWAY_ERRORS)) expect(committed).toContain(`"${code}"`);
+    const close = document.paths["/v4/pay/orders/close"]!.post!.responses;
+    const statuses = new Set(Object.values(GATEWAY_ERRORS).map(({ status }) => String(status)));
+    for (const status of statuses) {
+      if (["404", "405", "500"].includes(status)) expect(JSON.stringify(close.default)).toContain(`${status}:`);
+      else expect(close[status], `status ${status}`).toBeDefined();
+    }
+    expect(close["200"]).toBeDefined();
+  });
+});
