@@ -9,12 +9,19 @@ import type { AppEnv } from "../types";
  * every configured key is compared, so timing reveals neither a key's length nor which one matched.
  */
 export async function findCallerKey(keys: readonly CallerKey[], token: string): Promise<CallerKey | undefined> {
-  const presented = await sha256(token);
+  const presented = new Uint8Array(await sha256(token));
   let match: CallerKey | undefined;
   for (const key of keys) {
-    if (crypto.subtle.timingSafeEqual(key.digest, presented)) match = key;
+    if (digestsEqual(new Uint8Array(key.digest), presented)) match = key;
   }
   return match;
+}
+
+/** Compares two SHA-256 digests touching every byte, whatever differs first. */
+function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ (b[i] ?? 0);
+  return difference === 0;
 }
 
 function unauthorized(): never {

@@ -9,6 +9,7 @@ export function signatureMessage(timestamp: string, nonce: string, body: string)
 }
 
 /** The exact bytes that are signed: the message in UTF-8. */
-export function signatureMessageBytes(timestamp: string, nonce: string, body: string): Uint8Array {
-  return encoder.encode(signatureMessage(timestamp, nonce, body));
+export function signatureMessageBytes(timestamp: string, nonce: string, body: string): Uint8Array<ArrayBuffer> {
+  // TextEncoder always returns a fresh ArrayBuffer-backed array; some lib typings say ArrayBufferLike.
+  return encoder.encode(signatureMessage(timestamp, nonce, body)) as Uint8Array<ArrayBuffer>;
 }
