@@ -15,6 +15,7 @@ import { importPrivateKey, importPublicKeys } from "./sparkpay/keys";
 import { IDENTIFIER_PATTERN } from "./sparkpay/schemas";
 import { createSigner } from "./sparkpay/signer";
 import { createVerifier } from "./sparkpay/verifier";
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, writeLog } from "./log";
 import { USER_AGENT } from "./version";
 
 /**
@@ -68,6 +69,7 @@ const SettingsSchema = v.object({
   SPARKPAY_MAX_RETRIES: wholeNumber("SPARKPAY_MAX_RETRIES", 0, MAX_MAX_RETRIES, DEFAULT_MAX_RETRIES),
   SPARKPAY_DEADLINE_MS: wholeNumber("SPARKPAY_DEADLINE_MS", MIN_TIMEOUT_MS, 5 * MAX_TIMEOUT_MS, DEFAULT_DEADLINE_MS),
   SPARKPAY_VERIFY_RESPONSES: v.optional(v.picklist(["required", "off"], "SPARKPAY_VERIFY_RESPONSES must be `required` or `off`."), "required"),
+  LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (until fixed, ${DEFAULT_LOG_LEVEL} is used).`), DEFAULT_LOG_LEVEL),
 });
 type SettingName = keyof typeof SettingsSchema.entries;
 
@@ -150,6 +152,7 @@ async function check<T>(checks: Record<string, string>, setting: string, load: (
 async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   const checks: Record<string, string> = {};
   const input = Object.fromEntries(Object.keys(SettingsSchema.entries).map((name) => [name, present(env[name as SettingName])]));
+  if (input.LOG_LEVEL) input.LOG_LEVEL = input.LOG_LEVEL.toLowerCase();
   const parsed = v.safeParse(SettingsSchema, input, { abortPipeEarly: true });
   for (const name of Object.keys(SettingsSchema.entries)) checks[name] = "ok";
   for (const issue of parsed.issues ?? []) {
@@ -193,7 +196,7 @@ export async function loadConfig(env: GatewayEnv): Promise<LoadedConfig> {
     if (!loaded.has(env) && !result.report.ready) {
       // Once per isolate: the messages name settings and problems, never values.
       const problems = Object.fromEntries(Object.entries(result.report.checks).filter(([, value]) => !value.startsWith("ok")));
-      console.error(JSON.stringify({ level: "error", msg: "configuration problem", problems }));
+      writeLog("error", "error", { msg: "configuration problem", problems });
     }
     loaded.set(env, result);
   }

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { GatewayError, describeError } from "./errors";
+import { writeLog } from "./log";
 import { accessLog } from "./middleware/access-log";
 import { noStore } from "./middleware/no-store";
 import { health } from "./routes/health";
@@ -19,7 +20,7 @@ function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   if (c.var.logFields) Object.assign(c.var.logFields, { error_code: code, upstream_status: upstreamStatus, attempts });
   if (code === "INTERNAL_ERROR") {
     // The error's name only: its message could hold anything, and stacks stay out of responses.
-    console.error(JSON.stringify({ level: "error", msg: "unhandled error", request_id: c.var.requestId, error: error instanceof Error ? error.name : typeof error }));
+    writeLog("error", "error", { msg: "unhandled error", request_id: c.var.requestId, error: error instanceof Error ? error.name : typeof error });
   }
   const body: ErrorEnvelope = { code, message, request_id: c.var.requestId };
   return c.json(body, status as 400, headers);

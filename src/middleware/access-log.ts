@@ -1,33 +1,29 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import { type LogLevel, logLevelFrom, writeLog } from "../log";
 import type { AppEnv } from "../types";
 
-export interface AccessLogOptions {
-  /** Where each JSON line goes; console.log reaches `wrangler tail` and Workers Logs. */
-  write?: (line: string) => void;
-}
-
 /**
- * One JSON line per request. Only the fields listed here are logged: never headers, bodies,
- * keys or signatures.
+ * One JSON line per request, at a level set by the status (5xx error, 4xx warn, else info) and
+ * kept when at or above LOG_LEVEL. Only the fields listed here and in LogFields are logged.
  */
-export function accessLog({ write = (line) => console.log(line) }: AccessLogOptions = {}): MiddlewareHandler<AppEnv> {
+export function accessLog(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = Date.now();
     c.set("logFields", {});
+    c.set("logLevel", logLevelFrom(c.env.LOG_LEVEL));
     await next();
-    write(
-      JSON.stringify({
-        level: c.res.status >= 500 ? "error" : c.res.status >= 400 ? "warn" : "info",
-        msg: "request",
-        request_id: c.var.requestId,
-        method: c.req.method,
-        // The last matched route is the handler's pattern ("/*" when nothing matched).
-        route: routePath(c, -1),
-        status: c.res.status,
-        duration_ms: Date.now() - started,
-        ...c.var.logFields,
-      }),
-    );
+    const status = c.res.status;
+    const level: LogLevel = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
+    writeLog(c.var.logLevel, level, {
+      msg: "request",
+      request_id: c.var.requestId,
+      method: c.req.method,
+      // The last matched route is the handler's pattern ("/*" when nothing matched).
+      route: routePath(c, -1),
+      status,
+      duration_ms: Date.now() - started,
+      ...c.var.logFields,
+    });
   };
 }

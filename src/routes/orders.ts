@@ -7,6 +7,7 @@ import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 import { CLOSE_ORDER_PATH } from "../sparkpay/constants";
 import { CloseOrderRequestSchema } from "../sparkpay/schemas";
+import { writeLog } from "../log";
 import type { AppEnv } from "../types";
 
 /** Set on a 200 that Payment Order Query produced after the close's own answer was lost or refused. */
@@ -36,7 +37,24 @@ export const orders = new Hono<AppEnv>()
     async (c) => {
       const { config, report } = await loadConfig(c.env);
       if (!config) throw new ConfigError(firstProblem(report));
-      const { envelope, attempts, confirmedByQuery } = await config.client.closeOrder(c.req.valid("json"), { requestId: c.var.requestId });
+      const { logFields, logLevel, requestId } = c.var;
+      const { envelope, attempts, confirmedByQuery } = await config.client.closeOrder(c.req.valid("json"), {
+        requestId,
+        onAttempt: (report) => {
+          logFields.upstream_ms = (logFields.upstream_ms ?? 0) + report.durationMs;
+          logFields.sparkpay_request_id = report.sparkpayRequestId ?? logFields.sparkpay_request_id;
+          writeLog(logLevel, "debug", {
+            msg: "sparkpay attempt",
+            request_id: requestId,
+            operation: report.operation,
+            attempt: report.attempt,
+            status: report.status,
+            error: report.error,
+            duration_ms: report.durationMs,
+            sparkpay_request_id: report.sparkpayRequestId,
+          });
+        },
+      });
       Object.assign(c.var.logFields, { upstream_status: 200, sparkpay_code: envelope.code, attempts, confirmed_by_query: confirmedByQuery });
       if (confirmedByQuery) c.header(CONFIRMED_HEADER, "order-query");
       return c.json(envelope, 200);

@@ -13,6 +13,7 @@ import {
   PAY_STATUS_CLOSED,
   QUERY_ORDER_PATH_PREFIX,
   RATE_LIMITED_CODE,
+  RESPONSE_REQUEST_ID_HEADERS,
   RETRY_BASE_DELAY_MS,
   RETRY_MAX_DELAY_MS,
 } from "./constants";
@@ -63,6 +64,22 @@ export interface SparkPayClientOptions {
 export interface RequestContext {
   /** Sent as X-Request-Id so SparkPay support and the sandbox can correlate. */
   requestId?: string;
+  /** Called after every request sent to SparkPay, for logs and metrics. */
+  onAttempt?: (report: AttemptReport) => void;
+}
+
+/** One request to SparkPay, as observed by the client. Holds nothing secret. */
+export interface AttemptReport {
+  operation: "close" | "query";
+  /** 1 for the first attempt of this operation. */
+  attempt: number;
+  durationMs: number;
+  /** SparkPay's HTTP status, when it answered. */
+  status?: number;
+  /** The failure's class name, when there was no answer (e.g. SparkPayTimeoutError). */
+  error?: string;
+  /** SparkPay's own request id, when its answer carried one. */
+  sparkpayRequestId?: string;
 }
 
 export interface CloseOrderResult {
@@ -116,8 +133,9 @@ export class SparkPayClient {
     // Built once: these exact bytes are signed and sent, on every attempt.
     const body = JSON.stringify({ request_no: order.request_no, merchant_no: order.merchant_no });
     try {
-      const { value: envelope, attempts } = await this.withRetries(deadline, async (timeoutMs) => {
-        const envelope = await this.readSuccess(await this.send("POST", CLOSE_ORDER_PATH, body, context, timeoutMs), CloseOrderResponseSchema);
+      const { value: envelope, attempts } = await this.withRetries(deadline, async (timeoutMs, attempt) => {
+        const response = await this.send({ operation: "close", method: "POST", path: CLOSE_ORDER_PATH, body, context, timeoutMs, attempt });
+        const envelope = await this.readSuccess(response, CloseOrderResponseSchema);
         requireSameOrder(order, envelope.data);
         return envelope;
       });
@@ -140,8 +158,9 @@ export class SparkPayClient {
   /** Payment Order Query (`GET /v4/pay/orders/{merchant_no}/{request_no}`), retried like any safe read. */
   async queryOrder(order: CloseOrderRequest, context: RequestContext = {}, deadline = this.now() + this.deadlineMs): Promise<QueryOrderResponse> {
     const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(order.merchant_no)}/${encodeURIComponent(order.request_no)}`;
-    const { value } = await this.withRetries(deadline, async (timeoutMs) => {
-      const envelope = await this.readSuccess(await this.send("GET", path, "", context, timeoutMs), QueryOrderResponseSchema);
+    const { value } = await this.withRetries(deadline, async (timeoutMs, attempt) => {
+      const response = await this.send({ operation: "query", method: "GET", path, body: "", context, timeoutMs, attempt });
+      const envelope = await this.readSuccess(response, QueryOrderResponseSchema);
       requireSameOrder(order, envelope.data);
       return envelope;
     });
@@ -163,10 +182,10 @@ export class SparkPayClient {
    * retries, or would overrun the deadline; backs off with full jitter in between. The error
    * thrown is the last real one, with the number of attempts on it.
    */
-  private async withRetries<T>(deadline: number, attempt: (timeoutMs: number) => Promise<T>): Promise<{ value: T; attempts: number }> {
+  private async withRetries<T>(deadline: number, attempt: (timeoutMs: number, attempt: number) => Promise<T>): Promise<{ value: T; attempts: number }> {
     for (let attempts = 1; ; attempts++) {
       try {
-        return { value: await attempt(Math.max(MIN_ATTEMPT_MS, Math.min(this.timeoutMs, deadline - this.now()))), attempts };
+        return { value: await attempt(Math.max(MIN_ATTEMPT_MS, Math.min(this.timeoutMs, deadline - this.now())), attempts), attempts };
       } catch (error) {
         if (error instanceof SparkPayError) error.attempts = attempts;
         if (!isRetryable(error) || attempts > this.maxRetries) throw error;
@@ -178,7 +197,16 @@ export class SparkPayClient {
   }
 
   /** One signed attempt. Every attempt gets a fresh timestamp and nonce. */
-  private async send(method: "GET" | "POST", path: string, body: string, context: RequestContext, timeoutMs: number): Promise<RawResponse> {
+  private async send(request: {
+    operation: AttemptReport["operation"];
+    method: "GET" | "POST";
+    path: string;
+    body: string;
+    context: RequestContext;
+    timeoutMs: number;
+    attempt: number;
+  }): Promise<RawResponse> {
+    const { operation, method, path, body, context, timeoutMs, attempt } = request;
     const timestamp = Math.floor(this.now() / 1000).toString();
     const nonce = this.nonce();
     const headers: Record<string, string> = {
@@ -191,6 +219,8 @@ export class SparkPayClient {
     };
     if (method === "POST") headers["Content-Type"] = "application/json";
     if (context.requestId) headers["X-Request-Id"] = context.requestId;
+    const started = this.now();
+    const report = (outcome: Partial<AttemptReport>) => context.onAttempt?.({ operation, attempt, durationMs: this.now() - started, ...outcome });
     try {
       const response = await this.fetch(`${this.baseUrl}${path}`, {
         method,
@@ -200,10 +230,17 @@ export class SparkPayClient {
         redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
-      return { status: response.status, headers: response.headers, text: await response.text() };
+      const text = await response.text();
+      const sparkpayRequestId = RESPONSE_REQUEST_ID_HEADERS.map((name) => response.headers.get(name)).find(Boolean) ?? undefined;
+      report({ status: response.status, sparkpayRequestId });
+      return { status: response.status, headers: response.headers, text };
     } catch (error) {
-      if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) throw new SparkPayTimeoutError(timeoutMs);
-      throw new SparkPayConnectionError(`SparkPay could not be reached: ${error instanceof Error ? error.message : String(error)}`);
+      const failure =
+        error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")
+          ? new SparkPayTimeoutError(timeoutMs)
+          : new SparkPayConnectionError(`SparkPay could not be reached: ${error instanceof Error ? error.message : String(error)}`);
+      report({ error: failure.name });
+      throw failure;
     }
   }
 

@@ -28,6 +28,9 @@ export const HEADER_SIGNATURE = "Sparkpay-Signature";
 export const HEADER_TIMESTAMP = "Sparkpay-Timestamp";
 export const HEADER_NONCE = "Sparkpay-Nonce";
 
+/** GUESS: where SparkPay puts its own request id on a response; the first present is logged. */
+export const RESPONSE_REQUEST_ID_HEADERS = ["Sparkpay-Request-Id", "Request-Id", "X-Request-Id"] as const;
+
 /** GUESS: responses are signed with the same three headers as requests (WeChat Pay API v3 layout). */
 export const RESPONSE_HEADER_SIGNATURE = HEADER_SIGNATURE;
 export const RESPONSE_HEADER_TIMESTAMP = HEADER_TIMESTAMP;

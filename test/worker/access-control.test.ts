@@ -86,6 +86,7 @@ describe("GET /healthz", () => {
         SPARKPAY_MAX_RETRIES: "ok",
         SPARKPAY_DEADLINE_MS: "ok",
         SPARKPAY_VERIFY_RESPONSES: "ok",
+        LOG_LEVEL: "ok",
         SPARKPAY_PRIVATE_KEY: "ok",
         SPARKPAY_PLATFORM_PUBLIC_KEY: "ok",
         GATEWAY_API_KEYS: "ok",

@@ -84,8 +84,34 @@ describe("logs", () => {
       upstream_status: 200,
       sparkpay_code: 0,
       attempts: 1,
+      upstream_ms: expect.any(Number),
+      sparkpay_request_id: expect.stringMatching(/^sbx_[0-9a-f]{12}$/),
       confirmed_by_query: false,
     });
+  });
+
+  it("LOG_LEVEL=debug adds one line per SparkPay attempt, with its timing and SparkPay's request id", async () => {
+    let requestId = "";
+    const lines = await logLines(async () => ({ requestId } = await closeOrder(uniqueId("FAULT_FLAKY"), { env: { LOG_LEVEL: "debug" } })));
+    const parsed = lines.map((line) => JSON.parse(line));
+    expect(parsed.filter((line) => line.msg === "sparkpay attempt")).toEqual([
+      { level: "debug", msg: "sparkpay attempt", request_id: requestId, operation: "close", attempt: 1, status: 503, duration_ms: expect.any(Number), sparkpay_request_id: expect.any(String) },
+      { level: "debug", msg: "sparkpay attempt", request_id: requestId, operation: "close", attempt: 2, status: 200, duration_ms: expect.any(Number), sparkpay_request_id: expect.any(String) },
+    ]);
+    expect(parsed.at(-1)).toMatchObject({ level: "info", msg: "request", status: 200, attempts: 2 });
+  });
+
+  it("LOG_LEVEL=warn keeps 4xx and 5xx lines only; LOG_LEVEL=error keeps 5xx only", async () => {
+    const warn = await logLines(async () => {
+      await closeOrder(uniqueId("ORDER"), { env: { LOG_LEVEL: "warn" } });
+      await closeOrder(uniqueId("ORDER"), { env: { LOG_LEVEL: "warn" }, headers: { Authorization: "" } });
+    });
+    expect(warn.map((line) => JSON.parse(line).status)).toEqual([401]);
+    const error = await logLines(async () => {
+      await closeOrder(uniqueId("ORDER"), { env: { LOG_LEVEL: "error" }, headers: { Authorization: "" } });
+      await closeOrder(uniqueId("FAULT_HTTP500"), { env: { LOG_LEVEL: "error" } });
+    });
+    expect(error.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ level: "error", status: 502 })]);
   });
 
   it("logs the error code and SparkPay's status on failure", async () => {
