@@ -6,11 +6,15 @@ import { generateTestKeys } from "./test/support/test-keys.mjs";
 // Fresh keys for every run: nothing secret is committed, and a fresh clone needs no .dev.vars.
 const keys = generateTestKeys();
 
+const ROTATION_APP_ID = "sandbox_app_rotation";
+
 // SparkPay's side in the tests: the node:crypto sandbox, never the gateway's own code.
 const sandbox = createSandbox({
   merchantPublicKey: keys.merchant.publicKeyPem,
   platformPrivateKey: keys.platform.privateKeyPem,
   rotatedPlatformPrivateKey: keys.rotatedPlatform.privateKeyPem,
+  // An application of its own for the merchant-key rotation test, which swaps its uploaded key.
+  otherApps: { [ROTATION_APP_ID]: keys.merchant.publicKeyPem },
   slowMs: 1_500,
 });
 

@@ -50,6 +50,7 @@ export const FAULT_MODES = {
  * @property {string} platformPrivateKey PEM of the sandbox platform private key.
  * @property {string} [rotatedPlatformPrivateKey] A second platform key, used by the `rotated` fault.
  * @property {string} [appId]
+ * @property {Record<string, string>} [otherApps] More applications: AppID -> merchant public key PEM.
  * @property {string[]} [merchants]
  * @property {number} [slowMs]
  * @property {() => number} [now] Milliseconds since the epoch.
@@ -83,11 +84,11 @@ export const FAULT_MODES = {
 
 /** @param {SandboxOptions} options */
 export function createSandbox(options) {
-  const appId = options.appId ?? SANDBOX_APP_ID;
+  /** The public key each application "uploaded"; replaceable at run time to rehearse a key rotation. */
+  const apps = new Map(Object.entries({ [options.appId ?? SANDBOX_APP_ID]: options.merchantPublicKey, ...options.otherApps }).map(([id, pem]) => [id, createPublicKey(pem)]));
   const merchants = new Set(options.merchants ?? SANDBOX_MERCHANTS);
   const slowMs = options.slowMs ?? 2000;
   const now = options.now ?? Date.now;
-  const merchantPublicKey = createPublicKey(options.merchantPublicKey);
   const platformKey = createPrivateKey(options.platformPrivateKey);
   const rotatedKey = options.rotatedPlatformPrivateKey ? createPrivateKey(options.rotatedPlatformPrivateKey) : platformKey;
   // A key nobody trusts, for the `badsig` fault.
@@ -165,7 +166,8 @@ export function createSandbox(options) {
     for (const name of ["Sparkpay-App-Id", "Sparkpay-Signature", "Sparkpay-Timestamp", "Sparkpay-Nonce"]) {
       if (!header(name)) return refuse(400, 40003, `${name} is required`);
     }
-    if (header("Sparkpay-App-Id") !== appId) return refuse(400, 40002, "invalid AppID");
+    const merchantPublicKey = apps.get(/** @type {string} */ (header("Sparkpay-App-Id")));
+    if (!merchantPublicKey) return refuse(400, 40002, "invalid AppID");
     const timestamp = /** @type {string} */ (header("Sparkpay-Timestamp"));
     const nonce = /** @type {string} */ (header("Sparkpay-Nonce"));
     const signature = /** @type {string} */ (header("Sparkpay-Signature"));
@@ -302,6 +304,12 @@ export function createSandbox(options) {
       return json({ calls: matching });
     }
     if (parts[1] === "stats") return json({ ...stats, orders: orders.size, nonces: nonces.size });
+    if (parts[1] === "apps" && parts[3] === "public-key" && request.method === "PUT") {
+      // "Upload" a new merchant public key for an application, as a merchant does when rotating.
+      if (!apps.has(/** @type {string} */ (parts[2]))) return json({ error: "no such application" }, 404);
+      apps.set(/** @type {string} */ (parts[2]), createPublicKey(await request.text()));
+      return json({ ok: true });
+    }
     if (parts[1] === "orders" && parts.length === 4) {
       const order = orders.get(orderKey(/** @type {string} */ (parts[2]), /** @type {string} */ (parts[3])));
       return order ? json(order) : json({ error: "no such order" }, 404);

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
 import { loadConfig } from "../src/config";
 import type { GatewayEnv } from "../src/env";
-import { privateKeyDer, publicKeysDer, readKeyBlocks } from "../src/sparkpay/keys";
+import { privateKeysDer, publicKeysDer, readKeyBlocks } from "../src/sparkpay/keys";
 
 const SETTINGS = [
   "SPARKPAY_APP_ID",
@@ -85,24 +85,24 @@ async function main() {
     }
   }
   const privateOk = report.checks.SPARKPAY_PRIVATE_KEY === "ok";
-  if (privateOk && readKeyBlocks("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY)[0]?.structure === "pkcs1-private") {
+  if (privateOk && readKeyBlocks("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY).some((block) => block.structure === "pkcs1-private")) {
     say("WARN", "SPARKPAY_PRIVATE_KEY", "SPARKPAY_PRIVATE_KEY is PKCS#1 (BEGIN RSA PRIVATE KEY). The gateway converts it, but SparkPay documents PKCS#8; convert it once with `openssl pkey -in key.pem -out key_pkcs8.pem`.");
   }
 
   // Key pairs: the private key must match what SparkPay has, and must not be the platform key's pair.
   if (privateOk) {
-    const own = await modulus(privateKeyDer("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY), "pkcs8");
+    const own = await Promise.all(privateKeysDer("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY).map((der) => modulus(der, "pkcs8")));
     if (report.checks.SPARKPAY_PLATFORM_PUBLIC_KEY === "ok") {
       const platform = await Promise.all(publicKeysDer("SPARKPAY_PLATFORM_PUBLIC_KEY", settings.SPARKPAY_PLATFORM_PUBLIC_KEY).map((der) => modulus(der, "spki")));
-      if (platform.includes(own)) {
+      if (platform.some((key) => own.includes(key))) {
         say("FAIL", "SPARKPAY_PLATFORM_PUBLIC_KEY", "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY (the keys are swapped or mixed up). It must be the platform public key SparkPay gives you, from the SparkPay dashboard.");
       }
     }
     const uploadedFile = values["merchant-public-key"] ?? (existsSync("keys/merchant_public.pem") ? "keys/merchant_public.pem" : undefined);
     if (uploadedFile) {
       const uploaded = await Promise.all(publicKeysDer("--merchant-public-key", readFileSync(uploadedFile, "utf8")).map((der) => modulus(der, "spki")));
-      if (uploaded.includes(own)) say("ok", "SPARKPAY_PRIVATE_KEY", `matches the merchant public key in ${uploadedFile}.`);
-      else say("FAIL", "SPARKPAY_PRIVATE_KEY", `SPARKPAY_PRIVATE_KEY does not match the merchant public key in ${uploadedFile}; SparkPay would answer 40000 (signature check failed). Store the private key whose public key you uploaded, or upload \`openssl pkey -in merchant_private.pem -pubout\`.`);
+      if (uploaded.some((key) => own.includes(key))) say("ok", "SPARKPAY_PRIVATE_KEY", `matches the merchant public key in ${uploadedFile}.`);
+      else say("FAIL", "SPARKPAY_PRIVATE_KEY", `no key in SPARKPAY_PRIVATE_KEY matches the merchant public key in ${uploadedFile}; SparkPay would answer 40000 (signature check failed). Store the private key whose public key you uploaded, or upload \`openssl pkey -in merchant_private.pem -pubout\`.`);
     }
   }
 

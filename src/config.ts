@@ -11,7 +11,7 @@ import {
   MAX_TIMEOUT_MS,
   MIN_TIMEOUT_MS,
 } from "./sparkpay/constants";
-import { importPrivateKey, importPublicKeys } from "./sparkpay/keys";
+import { importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
 import { IDENTIFIER_PATTERN } from "./sparkpay/schemas";
 import { createSigner } from "./sparkpay/signer";
 import { createVerifier } from "./sparkpay/verifier";
@@ -160,7 +160,7 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
     if (checks[name] === "ok") checks[name] = issue.message;
   }
   const verify = input.SPARKPAY_VERIFY_RESPONSES !== "off";
-  const privateKey = await check(checks, "SPARKPAY_PRIVATE_KEY", () => importPrivateKey(env.SPARKPAY_PRIVATE_KEY));
+  const privateKeys = await check(checks, "SPARKPAY_PRIVATE_KEY", () => importPrivateKeys(env.SPARKPAY_PRIVATE_KEY));
   const platformKeys = verify ? await check(checks, "SPARKPAY_PLATFORM_PUBLIC_KEY", () => importPublicKeys(env.SPARKPAY_PLATFORM_PUBLIC_KEY)) : undefined;
   if (!verify) checks.SPARKPAY_PLATFORM_PUBLIC_KEY = "ok (not used: SPARKPAY_VERIFY_RESPONSES is off)";
   const callerKeys = await check(checks, "GATEWAY_API_KEYS", () => parseCallerKeys(env.GATEWAY_API_KEYS));
@@ -171,7 +171,7 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   }
   const ready = Object.values(checks).every((result) => result.startsWith("ok"));
   const report = { ready, checks };
-  if (!ready || !parsed.success || !privateKey || !callerKeys) return { report, callerKeys };
+  if (!ready || !parsed.success || !privateKeys || !callerKeys) return { report, callerKeys };
   const settings = parsed.output;
   const client = new SparkPayClient({
     appId: settings.SPARKPAY_APP_ID,
@@ -180,7 +180,7 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
     maxRetries: settings.SPARKPAY_MAX_RETRIES,
     deadlineMs: settings.SPARKPAY_DEADLINE_MS,
     userAgent: USER_AGENT,
-    signer: createSigner(privateKey),
+    signer: createSigner(privateKeys),
     verifier: platformKeys ? createVerifier(platformKeys) : undefined,
   });
   return { report, config: { client, callerKeys }, callerKeys };

@@ -48,6 +48,7 @@ export const orders = new Hono<AppEnv>()
             request_id: requestId,
             operation: report.operation,
             attempt: report.attempt,
+            key: report.key,
             status: report.status,
             error: report.error,
             duration_ms: report.durationMs,

@@ -14,6 +14,7 @@ import {
   QUERY_ORDER_PATH_PREFIX,
   RATE_LIMITED_CODE,
   RESPONSE_REQUEST_ID_HEADERS,
+  SIGNATURE_REJECTED_CODE,
   RETRY_BASE_DELAY_MS,
   RETRY_MAX_DELAY_MS,
 } from "./constants";
@@ -80,6 +81,18 @@ export interface AttemptReport {
   error?: string;
   /** SparkPay's own request id, when its answer carried one. */
   sparkpayRequestId?: string;
+  /** Which merchant key signed: 1 (current) or 2 (next, during a rotation). */
+  key: number;
+}
+
+interface Exchange {
+  operation: AttemptReport["operation"];
+  method: "GET" | "POST";
+  path: string;
+  body: string;
+  context: RequestContext;
+  timeoutMs: number;
+  attempt: number;
 }
 
 export interface CloseOrderResult {
@@ -109,6 +122,8 @@ export class SparkPayClient {
   private readonly nonce: () => string;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** The merchant key SparkPay accepts; moves to the next key once SparkPay has switched to it. */
+  private signingKey = 0;
 
   constructor(private readonly options: SparkPayClientOptions) {
     this.baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
@@ -134,8 +149,7 @@ export class SparkPayClient {
     const body = JSON.stringify({ request_no: order.request_no, merchant_no: order.merchant_no });
     try {
       const { value: envelope, attempts } = await this.withRetries(deadline, async (timeoutMs, attempt) => {
-        const response = await this.send({ operation: "close", method: "POST", path: CLOSE_ORDER_PATH, body, context, timeoutMs, attempt });
-        const envelope = await this.readSuccess(response, CloseOrderResponseSchema);
+        const envelope = await this.exchange({ operation: "close", method: "POST", path: CLOSE_ORDER_PATH, body, context, timeoutMs, attempt }, CloseOrderResponseSchema);
         requireSameOrder(order, envelope.data);
         return envelope;
       });
@@ -159,8 +173,7 @@ export class SparkPayClient {
   async queryOrder(order: CloseOrderRequest, context: RequestContext = {}, deadline = this.now() + this.deadlineMs): Promise<QueryOrderResponse> {
     const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(order.merchant_no)}/${encodeURIComponent(order.request_no)}`;
     const { value } = await this.withRetries(deadline, async (timeoutMs, attempt) => {
-      const response = await this.send({ operation: "query", method: "GET", path, body: "", context, timeoutMs, attempt });
-      const envelope = await this.readSuccess(response, QueryOrderResponseSchema);
+      const envelope = await this.exchange({ operation: "query", method: "GET", path, body: "", context, timeoutMs, attempt }, QueryOrderResponseSchema);
       requireSameOrder(order, envelope.data);
       return envelope;
     });
@@ -196,16 +209,26 @@ export class SparkPayClient {
     }
   }
 
-  /** One signed attempt. Every attempt gets a fresh timestamp and nonce. */
-  private async send(request: {
-    operation: AttemptReport["operation"];
-    method: "GET" | "POST";
-    path: string;
-    body: string;
-    context: RequestContext;
-    timeoutMs: number;
-    attempt: number;
-  }): Promise<RawResponse> {
+  /**
+   * One attempt: send, then verify and validate. When SparkPay rejects the signature (40000) and a
+   * next merchant key is configured, SparkPay has switched keys: re-sign with the next key, and keep
+   * using it. A rejected signature means SparkPay did nothing, so re-sending is safe.
+   */
+  private async exchange<T extends v.GenericSchema>(request: Exchange, schema: T): Promise<v.InferOutput<T>> {
+    const key = this.signingKey;
+    try {
+      return await this.readSuccess(await this.send(request, key), schema);
+    } catch (error) {
+      const next = (key + 1) % this.options.signer.keyCount;
+      if (next === key || !(error instanceof SparkPayApiError) || String(error.code) !== SIGNATURE_REJECTED_CODE) throw error;
+      const result = await this.readSuccess(await this.send(request, next), schema);
+      this.signingKey = next;
+      return result;
+    }
+  }
+
+  /** One signed request. Every request gets a fresh timestamp and nonce. */
+  private async send(request: Exchange, key: number): Promise<RawResponse> {
     const { operation, method, path, body, context, timeoutMs, attempt } = request;
     const timestamp = Math.floor(this.now() / 1000).toString();
     const nonce = this.nonce();
@@ -215,12 +238,12 @@ export class SparkPayClient {
       [HEADER_APP_ID]: this.options.appId,
       [HEADER_TIMESTAMP]: timestamp,
       [HEADER_NONCE]: nonce,
-      [HEADER_SIGNATURE]: await this.options.signer.sign(timestamp, nonce, body),
+      [HEADER_SIGNATURE]: await this.options.signer.sign(timestamp, nonce, body, key),
     };
     if (method === "POST") headers["Content-Type"] = "application/json";
     if (context.requestId) headers["X-Request-Id"] = context.requestId;
     const started = this.now();
-    const report = (outcome: Partial<AttemptReport>) => context.onAttempt?.({ operation, attempt, durationMs: this.now() - started, ...outcome });
+    const report = (outcome: Partial<AttemptReport>) => context.onAttempt?.({ operation, attempt, key: key + 1, durationMs: this.now() - started, ...outcome });
     try {
       const response = await this.fetch(`${this.baseUrl}${path}`, {
         method,

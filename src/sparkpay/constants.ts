@@ -52,6 +52,9 @@ export const RETRY_MAX_DELAY_MS = 2_000;
 /** An attempt with less time than this left would only add a timeout to the caller's wait. */
 export const MIN_ATTEMPT_MS = 50;
 
+/** SparkPay's "request signature check failed": the merchant key does not match the uploaded public key. */
+export const SIGNATURE_REJECTED_CODE = "40000";
+
 /** SparkPay's "application call limit exceeded". */
 export const RATE_LIMITED_CODE = "40011";
 /** The only pay_status the docs name; the one close-and-confirm looks for. */

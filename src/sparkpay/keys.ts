@@ -142,13 +142,22 @@ function requireRsa(setting: string, block: KeyBlock): void {
   }
 }
 
-/** The PKCS#8 DER of the single RSA private key in the setting (PKCS#1 is wrapped). */
-export function privateKeyDer(setting: string, raw: string | undefined): Uint8Array<ArrayBuffer> {
+/** The most private keys a setting holds: the current one and, during a rotation, the next. */
+export const MAX_PRIVATE_KEYS = 2;
+
+/**
+ * The PKCS#8 DER of each RSA private key in the setting, in order (PKCS#1 is wrapped): the current
+ * key, optionally followed by the next one while SparkPay switches to it.
+ */
+export function privateKeysDer(setting: string, raw: string | undefined): Uint8Array<ArrayBuffer>[] {
   const blocks = readKeyBlocks(setting, raw);
-  if (blocks.length !== 1) {
-    throw new KeyFormatError(setting, `holds ${blocks.length} PEM blocks; it must hold exactly one private key.`, "store only the merchant private key (BEGIN PRIVATE KEY … END PRIVATE KEY).");
+  if (blocks.length > MAX_PRIVATE_KEYS) {
+    throw new KeyFormatError(setting, `holds ${blocks.length} PEM blocks; it takes the current merchant private key, optionally followed by the next one during a rotation.`, "store only the merchant private key(s) (BEGIN PRIVATE KEY … END PRIVATE KEY).");
   }
-  const block = blocks[0]!;
+  return blocks.map((block, index) => privateKeyBlockDer(blocks.length > 1 ? `${setting} (key ${index + 1})` : setting, block));
+}
+
+function privateKeyBlockDer(setting: string, block: KeyBlock): Uint8Array<ArrayBuffer> {
   if (block.label?.includes("OPENSSH")) {
     throw new KeyFormatError(setting, "is an OpenSSH private key, which Web Crypto cannot read.", "convert it in place with `ssh-keygen -p -m PKCS8 -f <key file>`.");
   }
@@ -209,21 +218,27 @@ function requireModulus(setting: string, key: CryptoKey): CryptoKey {
 
 // Cache the resolved keys (not in-flight promises) per isolate, keyed by the key text: importing
 // costs far more than a signature, and a rejected promise must never be cached.
-const privateKeys = new Map<string, CryptoKey>();
+const privateKeys = new Map<string, CryptoKey[]>();
 const publicKeys = new Map<string, CryptoKey[]>();
 
-export async function importPrivateKey(raw: string | undefined, setting = "SPARKPAY_PRIVATE_KEY"): Promise<CryptoKey> {
+export async function importPrivateKeys(raw: string | undefined, setting = "SPARKPAY_PRIVATE_KEY"): Promise<CryptoKey[]> {
   const cached = privateKeys.get(raw ?? "");
   if (cached) return cached;
-  const der = privateKeyDer(setting, raw);
-  let key: CryptoKey;
-  try {
-    key = await crypto.subtle.importKey("pkcs8", der, RSA_PKCS1_SHA256, false, ["sign"]);
-  } catch {
-    throw new KeyFormatError(setting, "has the shape of an RSA private key but its contents are damaged.", FIX_TO_PKCS8);
-  }
-  privateKeys.set(raw!, requireModulus(setting, key));
-  return key;
+  const ders = privateKeysDer(setting, raw);
+  const keys = await Promise.all(
+    ders.map(async (der, index) => {
+      const name = ders.length > 1 ? `${setting} (key ${index + 1})` : setting;
+      let key: CryptoKey;
+      try {
+        key = await crypto.subtle.importKey("pkcs8", der, RSA_PKCS1_SHA256, false, ["sign"]);
+      } catch {
+        throw new KeyFormatError(name, "has the shape of an RSA private key but its contents are damaged.", FIX_TO_PKCS8);
+      }
+      return requireModulus(name, key);
+    }),
+  );
+  privateKeys.set(raw!, keys);
+  return keys;
 }
 
 export async function importPublicKeys(raw: string | undefined, setting = "SPARKPAY_PLATFORM_PUBLIC_KEY"): Promise<CryptoKey[]> {

@@ -1,15 +1,20 @@
 import { encodeBase64 } from "./base64";
 import { signatureMessageBytes } from "./message";
 
-/** Signs SparkPay messages with the merchant private key (SHA256withRSA, standard Base64). */
+/**
+ * Signs SparkPay messages with a merchant private key (SHA256withRSA, standard Base64). Holds the
+ * current key and, during a rotation, the next one.
+ */
 export interface Signer {
-  sign(timestamp: string, nonce: string, body: string): Promise<string>;
+  readonly keyCount: number;
+  sign(timestamp: string, nonce: string, body: string, keyIndex: number): Promise<string>;
 }
 
-export function createSigner(privateKey: CryptoKey): Signer {
+export function createSigner(privateKeys: readonly CryptoKey[]): Signer {
   return {
-    async sign(timestamp, nonce, body) {
-      const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", privateKey, signatureMessageBytes(timestamp, nonce, body));
+    keyCount: privateKeys.length,
+    async sign(timestamp, nonce, body, keyIndex) {
+      const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", privateKeys[keyIndex]!, signatureMessageBytes(timestamp, nonce, body));
       return encodeBase64(new Uint8Array(signature));
     },
   };

@@ -39,6 +39,7 @@ export function generateTestKeys() {
       merchantPkcs8: merchant.privateKeyPem,
       merchantPkcs1: pem(merchant.privateKey, "pkcs1"),
       otherMerchantPkcs8: otherMerchant.privateKeyPem,
+      otherMerchantPublic: otherMerchant.publicKeyPem,
       merchantPublicSpki: merchant.publicKeyPem,
       merchantPublicPkcs1: pem(merchant.publicKey, "pkcs1"),
       merchantEncrypted: pem(merchant.privateKey, "pkcs8", { cipher: "aes-256-cbc", passphrase: "secret" }),

@@ -95,8 +95,8 @@ describe("logs", () => {
     const lines = await logLines(async () => ({ requestId } = await closeOrder(uniqueId("FAULT_FLAKY"), { env: { LOG_LEVEL: "debug" } })));
     const parsed = lines.map((line) => JSON.parse(line));
     expect(parsed.filter((line) => line.msg === "sparkpay attempt")).toEqual([
-      { level: "debug", msg: "sparkpay attempt", request_id: requestId, operation: "close", attempt: 1, status: 503, duration_ms: expect.any(Number), sparkpay_request_id: expect.any(String) },
-      { level: "debug", msg: "sparkpay attempt", request_id: requestId, operation: "close", attempt: 2, status: 200, duration_ms: expect.any(Number), sparkpay_request_id: expect.any(String) },
+      { level: "debug", msg: "sparkpay attempt", request_id: requestId, operation: "close", attempt: 1, key: 1, status: 503, duration_ms: expect.any(Number), sparkpay_request_id: expect.any(String) },
+      { level: "debug", msg: "sparkpay attempt", request_id: requestId, operation: "close", attempt: 2, key: 1, status: 200, duration_ms: expect.any(Number), sparkpay_request_id: expect.any(String) },
     ]);
     expect(parsed.at(-1)).toMatchObject({ level: "info", msg: "request", status: 200, attempts: 2 });
   });

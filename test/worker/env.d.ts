@@ -6,6 +6,7 @@ declare namespace Cloudflare {
       | "merchantPkcs8"
       | "merchantPkcs1"
       | "otherMerchantPkcs8"
+      | "otherMerchantPublic"
       | "merchantPublicSpki"
       | "merchantPublicPkcs1"
       | "merchantEncrypted"

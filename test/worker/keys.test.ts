@@ -1,6 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { KeyFormatError, importPrivateKey, importPublicKeys } from "../../src/sparkpay/keys";
+import { KeyFormatError, importPrivateKeys, importPublicKeys } from "../../src/sparkpay/keys";
+
+/** The first (current) key of a SPARKPAY_PRIVATE_KEY value. */
+const importPrivateKey = async (raw: string) => (await importPrivateKeys(raw))[0]!;
 
 const keys = env.TEST_KEYS;
 const message = new TextEncoder().encode("1700000000\nnonce\n{}\n");
@@ -23,6 +26,7 @@ async function expectRejected(promise: Promise<unknown>, raw: string, problem: R
   expect(error).toBeInstanceOf(KeyFormatError);
   const text = (error as Error).message;
   expect(text).toMatch(/^SPARKPAY_(PRIVATE_KEY|PLATFORM_PUBLIC_KEY)/);
+  if (raw.trim().length > 80) expect(text).not.toContain(raw.trim().slice(40, 80));
   expect(text).toMatch(problem);
   expect(text).toMatch(fix);
   const secretChunks = bareBase64(raw).match(/.{12}/g) ?? [];
@@ -45,6 +49,13 @@ describe("merchant private key: accepted forms", () => {
     expect(await signWith(raw)).toBe(await signWith(keys.merchantPkcs8));
   });
 
+  it("takes a second key, for rotation, in order", async () => {
+    const [current, next] = await importPrivateKeys(keys.merchantPkcs8 + keys.otherMerchantPkcs8);
+    const sign = async (key: CryptoKey) => btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, message))));
+    expect(await sign(current!)).toBe(await signWith(keys.merchantPkcs8));
+    expect(await sign(next!)).toBe(await signWith(keys.otherMerchantPkcs8));
+  });
+
   it("imports each key text once per isolate", async () => {
     expect(await importPrivateKey(keys.merchantPkcs1)).toBe(await importPrivateKey(keys.merchantPkcs1));
   });
@@ -63,7 +74,8 @@ describe("merchant private key: rejected forms", () => {
     ["an EC key (PKCS#8)", keys.ecPrivatePkcs8, /holds an EC key; SparkPay signs with RSA/, /openssl genpkey -algorithm RSA/],
     ["an EC key (SEC1)", keys.ecPrivateSec1, /holds an EC key/, /openssl genpkey -algorithm RSA/],
     ["RSA-1024", keys.rsa1024Private, /is an RSA-1024 key; at least RSA-2048/, /rsa_keygen_bits:2048/],
-    ["two keys in one setting", keys.merchantPkcs8 + keys.merchantPkcs1, /holds 2 PEM blocks/, /only the merchant private key/],
+    ["three keys in one setting", keys.merchantPkcs8 + keys.otherMerchantPkcs8 + keys.merchantPkcs1, /holds 3 PEM blocks; it takes the current merchant private key, optionally followed by the next one/, /only the merchant private key/],
+    ["a bad second key, named as key 2", keys.merchantPkcs8 + keys.ecPrivatePkcs8, /^SPARKPAY_PRIVATE_KEY \(key 2\) holds an EC key/, /openssl genpkey/],
     ["damaged contents", keys.merchantPkcs8.replace(/\n(.{8})/, "\nAAAAAAAA"), /damaged|format we know/, /openssl pkey/],
   ])("%s", async (_form, raw, problem, fix) => {
     await expectRejected(importPrivateKey(raw), raw, problem, fix);

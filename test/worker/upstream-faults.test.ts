@@ -193,3 +193,22 @@ describe("request_no is case-insensitive at SparkPay", () => {
     expect(((await response.json()) as { data: { request_no: string } }).data.request_no).toBe(requestNo);
   });
 });
+
+describe("merchant key rotation without downtime", () => {
+  it("signs with the current key; once SparkPay switches to the next key, re-signs with it and keeps it", async () => {
+    const { env: testEnv } = await import("cloudflare:workers");
+    // One env object for the whole story, as one isolate sees it.
+    const rotating = { ...testEnv, SPARKPAY_APP_ID: "sandbox_app_rotation", SPARKPAY_PRIVATE_KEY: testEnv.TEST_KEYS.merchantPkcs8 + testEnv.TEST_KEYS.otherMerchantPkcs8 };
+    const close = async () => {
+      const { response, requestId } = await closeOrder(uniqueId("ROTATE"), { exactEnv: rotating });
+      expect(response.status).toBe(200);
+      return (await sandboxCalls(requestId)).map((call) => call.signature_valid);
+    };
+
+    expect(await close()).toEqual([true]); // SparkPay still has the current key
+    const upload = await fetch("https://sandbox.control/__sandbox/apps/sandbox_app_rotation/public-key", { method: "PUT", body: testEnv.TEST_KEYS.otherMerchantPublic });
+    expect(upload.status).toBe(200);
+    expect(await close()).toEqual([false, true]); // 40000 with the current key, then the next key
+    expect(await close()).toEqual([true]); // the next key is now the one used
+  });
+});
