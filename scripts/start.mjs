@@ -103,8 +103,10 @@ Close a sandbox order:
     -H 'Content-Type: application/json' \\
     -d '${body}'
 
-The same command again answers SparkPay's "order is already closed". A request_no starting with
+Run it again: SparkPay refuses a repeat close, the gateway confirms by Payment Order Query, and
+the answer is still 200 (with X-Close-Confirmed-By: order-query). A request_no starting with
 FAULT_SLOW_, FAULT_HTTP500_, FAULT_BADSIG_ … makes the sandbox misbehave (see README).
+GET ${gatewayUrl}/healthz and ${gatewayUrl}/openapi.json need no key.
 Press Ctrl-C to stop both.
 `);
 }
