@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * The deploy bundle served by Miniflare (workerd) on loopback, with every outbound fetch routed to
- * an in-process SparkPay stand-in, exactly as the tests wire it. Used by `npm run soak` and
+ * The deploy bundle served by Miniflare (workerd) on loopback. With `upstream`, every outbound fetch
+ * goes to that in-process SparkPay (the sandbox), wired exactly as in the tests; without it, the
+ * Worker fetches SPARKPAY_BASE_URL over the network. Used by the tests, `npm run soak` and
  * `npm run bench`.
  */
 import { dirname } from "node:path";
@@ -14,39 +15,38 @@ const UNLIMITED = { simple: { limit: 100_000_000, period: /** @type {60} */ (60)
 /**
  * @param {{
  *   scriptPath: string,
- *   upstream: (request: Request) => Promise<Response>,
+ *   upstream?: (request: Request) => Promise<Response>,
  *   bindings?: Record<string, string>,
  *   onStdio?: (stdout: import("node:stream").Readable, stderr: import("node:stream").Readable) => void,
  * }} options
  */
 export async function startLocalGateway({ scriptPath, upstream, bindings = {}, onStdio }) {
+  /** @type {import("miniflare").WorkerOptions} */
+  const gateway = {
+    name: "gateway",
+    modules: true,
+    scriptPath,
+    modulesRoot: dirname(scriptPath),
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings,
+    ratelimits: { CALLER_RATE_LIMITER: UNLIMITED, MERCHANT_RATE_LIMITER: UNLIMITED },
+  };
+  const sandboxRouter = upstream && {
+    name: "sparkpay-sandbox",
+    modules: true,
+    scriptPath: new URL("../sandbox/workerd-outbound.js", import.meta.url).pathname,
+    compatibilityDate: COMPATIBILITY_DATE,
+    serviceBindings: {
+      SANDBOX: /** @type {any} */ (upstream),
+      UNREACHABLE: { external: { address: "127.0.0.1:1", http: {} } },
+    },
+  };
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
     handleRuntimeStdio: onStdio,
-    workers: [
-      {
-        name: "gateway",
-        modules: true,
-        scriptPath,
-        modulesRoot: dirname(scriptPath),
-        compatibilityDate: COMPATIBILITY_DATE,
-        bindings,
-        ratelimits: { CALLER_RATE_LIMITER: UNLIMITED, MERCHANT_RATE_LIMITER: UNLIMITED },
-        outboundService: "sparkpay-sandbox",
-      },
-      {
-        name: "sparkpay-sandbox",
-        modules: true,
-        scriptPath: new URL("../sandbox/workerd-outbound.js", import.meta.url).pathname,
-        compatibilityDate: COMPATIBILITY_DATE,
-        serviceBindings: {
-          SANDBOX: /** @type {any} */ (upstream),
-          UNREACHABLE: { external: { address: "127.0.0.1:1", http: {} } },
-        },
-      },
-    ],
+    workers: sandboxRouter ? [{ ...gateway, outboundService: "sparkpay-sandbox" }, sandboxRouter] : [gateway],
   });
   const url = await mf.ready;
   return { mf, url: url.toString().replace(/\/$/, "") };

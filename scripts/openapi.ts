@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
+import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
 import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
 import { CONFIRMED_HEADER } from "../src/routes/orders";
 import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
@@ -33,7 +34,7 @@ const REQUEST_ID_HEADER = { description: "The request id: the caller's X-Request
 /** Error responses by status, with one example per gateway code (and SparkPay's, where they pass through). */
 function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Record<string, { value: unknown }>> = {}) {
   const byStatus = new Map<number, GatewayErrorCode[]>();
-  for (const code of codes) byStatus.set(GATEWAY_ERRORS[code].status, [...(byStatus.get(GATEWAY_ERRORS[code].status) ?? []), code]);
+  for (const code of codes) byStatus.set(GATEWAY_ERRORS[code], [...(byStatus.get(GATEWAY_ERRORS[code]) ?? []), code]);
   for (const status of Object.keys(sparkpay).map(Number)) if (!byStatus.has(status)) byStatus.set(status, []);
   const responses: Record<string, unknown> = {};
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
@@ -41,12 +42,12 @@ function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Reco
     if (status === 429) headers["Retry-After"] = { description: "Seconds to wait, when known.", schema: { type: "string" } };
     if (status === 401) headers["WWW-Authenticate"] = { schema: { type: "string" } };
     responses[String(status)] = {
-      description: [...group.map((code) => `\`${code}\`: ${GATEWAY_ERRORS[code].description}`), ...Object.keys(sparkpay[status] ?? {}).map((name) => `${name}.`)].join("\n\n"),
+      description: [...group.map((code) => `\`${code}\`: ${GATEWAY_ERROR_DESCRIPTIONS[code]}`), ...Object.keys(sparkpay[status] ?? {}).map((name) => `${name}.`)].join("\n\n"),
       headers,
       content: {
         "application/json": {
           schema: ref("ErrorEnvelope"),
-          examples: { ...Object.fromEntries(group.map((code) => [code, errorExample(code, GATEWAY_ERRORS[code].description)])), ...sparkpay[status] },
+          examples: { ...Object.fromEntries(group.map((code) => [code, errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code])])), ...sparkpay[status] },
         },
       },
     };
@@ -107,7 +108,7 @@ export function buildOpenApiDocument() {
               description: Object.entries(routeLevelResponses)
                 .map(([status, response]) => `${status}: ${(response as { description: string }).description}`)
                 .join("\n\n"),
-              content: { "application/json": { schema: ref("ErrorEnvelope"), examples: Object.fromEntries(routeLevel.map((code) => [code, errorExample(code, GATEWAY_ERRORS[code].description)])) } },
+              content: { "application/json": { schema: ref("ErrorEnvelope"), examples: Object.fromEntries(routeLevel.map((code) => [code, errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code])])) } },
             },
           },
         },

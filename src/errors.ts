@@ -10,26 +10,30 @@ import {
   SparkPayTimeoutError,
 } from "./sparkpay/errors";
 
-/** Every code the gateway itself answers with; SparkPay's own codes pass through untouched. */
+/**
+ * Every code the gateway itself answers with, and its HTTP status; SparkPay's own codes pass
+ * through untouched. What each means is in error-descriptions.ts (docs and OpenAPI only, so the
+ * prose stays out of the Worker bundle).
+ */
 export const GATEWAY_ERRORS = {
-  INVALID_JSON: { status: 400, description: "The body is not valid JSON, or not a JSON object." },
-  INVALID_REQUEST: { status: 400, description: "A field is missing or breaks its rule; the message names the field." },
-  UNAUTHORIZED: { status: 401, description: "No Authorization: Bearer header, or the key is not one of GATEWAY_API_KEYS." },
-  FORBIDDEN: { status: 403, description: "The caller key is scoped to other merchants than this merchant_no." },
-  NOT_FOUND: { status: 404, description: "No such route." },
-  METHOD_NOT_ALLOWED: { status: 405, description: "The route exists but not for this method; see the Allow header." },
-  PAYLOAD_TOO_LARGE: { status: 413, description: "The body is over 8 KiB." },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: "Content-Type is not application/json." },
-  RATE_LIMITED: { status: 429, description: "Over the gateway's own limit for this caller key or merchant_no; see Retry-After." },
-  UPSTREAM_RATE_LIMITED: { status: 429, description: "SparkPay answered HTTP 429 without its own code; Retry-After is SparkPay's when it sent one." },
-  INTERNAL_ERROR: { status: 500, description: "A bug in the gateway; the request id finds it in the logs." },
-  UPSTREAM_UNREACHABLE: { status: 502, description: "SparkPay could not be reached (DNS, connect, TLS or reset)." },
-  UPSTREAM_SERVER_ERROR: { status: 502, description: "SparkPay answered HTTP 5xx." },
-  UPSTREAM_INVALID_RESPONSE: { status: 502, description: "SparkPay's answer was not JSON, had the wrong shape, or was for another order." },
-  UPSTREAM_SIGNATURE_INVALID: { status: 502, description: "SparkPay's answer had a missing or wrong signature, or a timestamp more than 300 s off." },
-  GATEWAY_MISCONFIGURED: { status: 503, description: "A setting is missing or malformed; the message names it (never its value)." },
-  UPSTREAM_TIMEOUT: { status: 504, description: "SparkPay did not answer within SPARKPAY_TIMEOUT_MS (on the last attempt)." },
-} as const satisfies Record<string, { status: number; description: string }>;
+  INVALID_JSON: 400,
+  INVALID_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  UPSTREAM_RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  UPSTREAM_UNREACHABLE: 502,
+  UPSTREAM_SERVER_ERROR: 502,
+  UPSTREAM_INVALID_RESPONSE: 502,
+  UPSTREAM_SIGNATURE_INVALID: 502,
+  GATEWAY_MISCONFIGURED: 503,
+  UPSTREAM_TIMEOUT: 504,
+} as const satisfies Record<string, number>;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
 
@@ -44,7 +48,7 @@ export class GatewayError extends Error {
     super(message);
   }
   get status(): number {
-    return GATEWAY_ERRORS[this.code].status;
+    return GATEWAY_ERRORS[this.code];
   }
 }
 
@@ -67,7 +71,7 @@ export interface ErrorOutcome {
 /** Maps anything thrown while serving a request to what the caller sees. Unknown errors never reveal their text. */
 export function describeError(error: unknown): ErrorOutcome {
   const gateway = (code: GatewayErrorCode, message: string, extra: Partial<ErrorOutcome> = {}): ErrorOutcome => ({
-    status: GATEWAY_ERRORS[code].status,
+    status: GATEWAY_ERRORS[code],
     code,
     message,
     ...extra,

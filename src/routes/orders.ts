@@ -1,5 +1,5 @@
 import { vValidator } from "@hono/valibot-validator";
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { firstProblem, loadConfig } from "../config";
 import { ConfigError, GatewayError } from "../errors";
 import { callerAuth } from "../middleware/caller-auth";

@@ -14,7 +14,7 @@ describe("README", () => {
     expect(readme.indexOf("```sh")).toBeLessThan(readme.indexOf("\n## "));
   });
 
-  it.each(Object.entries(GATEWAY_ERRORS))("lists %s with its HTTP status", (code, { status }) => {
+  it.each(Object.entries(GATEWAY_ERRORS))("lists %s with its HTTP status", (code, status) => {
     expect(readme).toMatch(new RegExp(`\\| ${status} \\| \`${code}\` \\|`));
   });
 

@@ -32,7 +32,7 @@ describe("OpenAPI document", () => {
   it("names every gateway error code and every status it can answer with", () => {
     for (const code of Object.keys(GATEWAY_ERRORS)) expect(committed).toContain(`"${code}"`);
     const close = document.paths["/v4/pay/orders/close"]!.post!.responses;
-    const statuses = new Set(Object.values(GATEWAY_ERRORS).map(({ status }) => String(status)));
+    const statuses = new Set(Object.values(GATEWAY_ERRORS).map(String));
     for (const status of statuses) {
       if (["404", "405", "500"].includes(status)) expect(JSON.stringify(close.default)).toContain(`${status}:`);
       else expect(close[status], `status ${status}`).toBeDefined();

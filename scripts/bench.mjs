@@ -1,0 +1,233 @@
+// @ts-check
+/**
+ * `npm run bench`: the gateway against the runtime floor, the crypto floor and a Node peer, side by
+ * side in one run on loopback, so the ratios hold on a noisy machine. Prints one table.
+ *
+ *   gateway        the deploy bundle (as `wrangler deploy` builds it, production LOG_LEVEL) in workerd
+ *   runtime floor  a Worker that only forwards the body (scripts/bench/runtime-floor.js)
+ *   crypto floor   a Worker that signs once, forwards, verifies once (scripts/bench/crypto-floor.js)
+ *   Node peer      node:http + node:crypto doing the same (scripts/bench/node-peer.mjs)
+ *
+ * All four call the same SparkPay stand-in (scripts/bench/standin.mjs), a separate process that does
+ * no crypto per request. Load comes from autocannon in this process. BENCH_SECONDS sets the
+ * measured seconds per run (default 6).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { createSign } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { gzipSync } from "node:zlib";
+import autocannon from "autocannon";
+import { Miniflare } from "miniflare";
+import { generateCallerKey, generateRsaKeyPair } from "../sandbox/keys.mjs";
+import { buildDeployBundle } from "./build-bundle.mjs";
+import { startLocalGateway } from "./local-gateway.mjs";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const CONCURRENCIES = [1, 10, 50];
+const APP_ID = "bench_app";
+const REQUEST = { request_no: "BENCH_ORDER_1", merchant_no: "M_BENCH" };
+const BODY = JSON.stringify(REQUEST);
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+const COMPATIBILITY_DATE = "2026-05-03";
+
+const merchant = generateRsaKeyPair();
+const platform = generateRsaKeyPair();
+const callerKey = generateCallerKey();
+const children = /** @type {import("node:child_process").ChildProcess[]} */ ([]);
+const miniflares = /** @type {Miniflare[]} */ ([]);
+
+/** Starts a Node child that prints its port. @param {string} script @param {Record<string, string>} env */
+function startChild(script, env) {
+  const child = spawn(process.execPath, [new URL(script, import.meta.url).pathname], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
+  return new Promise((resolve) => child.stdout.once("data", (data) => resolve({ port: Number(String(data).trim()), pid: /** @type {number} */ (child.pid) })));
+}
+
+/** The workerd process a Miniflare just started: the child of ours that was not there before. @param {Set<number>} before */
+function newWorkerdPid(before) {
+  const pids = execFileSync("pgrep", ["-P", String(process.pid), "-f", "workerd"], { encoding: "utf8" }).trim().split("\n").map(Number);
+  return /** @type {number} */ (pids.find((pid) => !before.has(pid)));
+}
+function workerdPids() {
+  try {
+    return new Set(execFileSync("pgrep", ["-P", String(process.pid), "-f", "workerd"], { encoding: "utf8" }).trim().split("\n").map(Number));
+  } catch {
+    return new Set();
+  }
+}
+
+/** CPU seconds a process has used (user + system, all threads). @param {number} pid */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** @param {Record<string, string>} bindings @param {string} scriptPath */
+async function startWorker(scriptPath, bindings) {
+  const before = workerdPids();
+  const mf = new Miniflare({ host: "127.0.0.1", port: 0, cf: false, modules: true, scriptPath, compatibilityDate: COMPATIBILITY_DATE, bindings, handleRuntimeStdio: drain });
+  miniflares.push(mf);
+  return { url: (await mf.ready).toString().replace(/\/$/, ""), pid: newWorkerdPid(before), mf };
+}
+/** @param {import("node:stream").Readable} stdout @param {import("node:stream").Readable} stderr */
+function drain(stdout, stderr) {
+  stdout.resume();
+  stderr.resume();
+}
+
+const base64Der = (/** @type {string} */ pem) => pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
+
+// --- targets -----------------------------------------------------------------------------
+const standin = /** @type {{ port: number, pid: number }} */ (
+  await startChild("./bench/standin.mjs", { BENCH_PLATFORM_PRIVATE_KEY: platform.privateKeyPem, BENCH_REQUEST_NO: REQUEST.request_no, BENCH_MERCHANT_NO: REQUEST.merchant_no })
+);
+const upstream = `http://127.0.0.1:${standin.port}`;
+const bundle = buildDeployBundle();
+const gatewayBindings = {
+  SPARKPAY_APP_ID: APP_ID,
+  SPARKPAY_BASE_URL: upstream,
+  SPARKPAY_PRIVATE_KEY: merchant.privateKeyPem,
+  SPARKPAY_PLATFORM_PUBLIC_KEY: platform.publicKeyPem,
+  GATEWAY_API_KEYS: callerKey,
+  LOG_LEVEL: "info", // production's level
+};
+async function startGateway() {
+  const before = workerdPids();
+  const { mf, url } = await startLocalGateway({ scriptPath: bundle, bindings: gatewayBindings, onStdio: drain });
+  miniflares.push(mf);
+  return { url, pid: newWorkerdPid(before), mf };
+}
+const sampleMessage = "1700000000\nnonce\n" + BODY + "\n";
+const targets = [
+  { name: "gateway", ...(await startGateway()) },
+  { name: "crypto floor", ...(await startWorker(new URL("./bench/crypto-floor.js", import.meta.url).pathname, {
+    UPSTREAM: `${upstream}/v4/pay/orders/close`,
+    MERCHANT_PKCS8_BASE64: base64Der(merchant.privateKeyPem),
+    PLATFORM_SPKI_BASE64: base64Der(platform.publicKeyPem),
+    PLATFORM_SAMPLE_MESSAGE: sampleMessage,
+    PLATFORM_SAMPLE_SIGNATURE: createSign("RSA-SHA256").update(sampleMessage).sign(platform.privateKeyPem, "base64"),
+  })) },
+  { name: "runtime floor", ...(await startWorker(new URL("./bench/runtime-floor.js", import.meta.url).pathname, { UPSTREAM: `${upstream}/v4/pay/orders/close` })) },
+];
+const peer = /** @type {{ port: number, pid: number }} */ (
+  await startChild("./bench/node-peer.mjs", {
+    BENCH_MERCHANT_PRIVATE_KEY: merchant.privateKeyPem,
+    BENCH_PLATFORM_PUBLIC_KEY: platform.publicKeyPem,
+    BENCH_UPSTREAM: `${upstream}/v4/pay/orders/close`,
+    BENCH_APP_ID: APP_ID,
+  })
+);
+const allTargets = [...targets, { name: "Node peer", url: `http://127.0.0.1:${peer.port}`, pid: peer.pid }];
+
+// --- load --------------------------------------------------------------------------------
+/** @param {string} url @param {number} connections @param {number} duration */
+function load(url, connections, duration) {
+  return autocannon({
+    url: `${url}/v4/pay/orders/close`,
+    method: "POST",
+    connections,
+    duration,
+    headers: { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" },
+    body: BODY,
+  });
+}
+
+/** @type {Array<{ target: string, connections: number, rps: number, p50: number, p99: number, cpuMsPerRequest: number, failed: number }>} */
+const rows = [];
+for (const connections of CONCURRENCIES) {
+  for (const target of allTargets) {
+    await load(target.url, connections, 1); // warm-up
+    const cpuBefore = cpuSeconds(target.pid);
+    const result = await load(target.url, connections, SECONDS);
+    const cpu = cpuSeconds(target.pid) - cpuBefore;
+    const ok = result.requests.total - result.non2xx - result.errors;
+    if (result.non2xx || result.errors) console.error(`! ${target.name} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    rows.push({ target: target.name, connections, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMsPerRequest: (1000 * cpu) / Math.max(1, ok), failed: result.non2xx + result.errors });
+  }
+}
+
+// --- the crypto limit ----------------------------------------------------------------------
+const cryptoFloor = /** @type {{ url: string }} */ (targets[1]);
+/**
+ * Operations per second inside workerd, timed from outside (workerd's clock stands still while JS runs).
+ * @param {"sign" | "verify"} op @param {number} n
+ */
+async function workerdOpsPerSecond(op, n) {
+  const time = async (/** @type {number} */ count) => {
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      await (await fetch(`${cryptoFloor.url}/crypto?op=${op}&n=${count}`)).text();
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  };
+  const overhead = await time(0);
+  return (1000 * n) / ((await time(n)) - overhead);
+}
+const workerdSign = await workerdOpsPerSecond("sign", 400);
+const workerdVerify = await workerdOpsPerSecond("verify", 4000);
+const speed = execFileSync("openssl", ["speed", "-seconds", "2", "rsa2048"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+const [, opensslSign = "0", opensslVerify = "0"] = /rsa\s+2048 bits\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)/.exec(speed) ?? [];
+
+// --- cold start ----------------------------------------------------------------------------
+const cold = await startGateway();
+/** @param {string} url */
+async function closeOnce(url) {
+  const started = performance.now();
+  const response = await fetch(`${url}/v4/pay/orders/close`, { method: "POST", headers: { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" }, body: BODY });
+  await response.text();
+  if (response.status !== 200) throw new Error(`cold-start probe answered ${response.status}`);
+  return performance.now() - started;
+}
+const coldMs = await closeOnce(cold.url);
+const warm = [];
+for (let i = 0; i < 200; i++) warm.push(await closeOnce(cold.url));
+warm.sort((a, b) => a - b);
+const warmMs = /** @type {number} */ (warm[Math.floor(warm.length / 2)]);
+
+const bundleBytes = readFileSync(bundle);
+const bundleGzipKiB = gzipSync(bundleBytes, { level: 9 }).length / 1024;
+
+// --- report --------------------------------------------------------------------------------
+for (const mf of miniflares) await mf.dispose();
+for (const child of children) child.kill();
+
+const at = (/** @type {string} */ target, /** @type {number} */ connections) => /** @type {(typeof rows)[number]} */ (rows.find((row) => row.target === target && row.connections === connections));
+const signVerifyMs = 1000 / workerdSign + 1000 / workerdVerify;
+const gatewayCpu = at("gateway", 10).cpuMsPerRequest;
+const runtimeCpu = at("runtime floor", 10).cpuMsPerRequest;
+const pad = (/** @type {unknown} */ value, /** @type {number} */ width) => String(value).padStart(width);
+const fixed = (/** @type {number} */ value, digits = 2) => value.toFixed(digits);
+const verdict = (/** @type {boolean} */ met) => (met ? "met" : "MISSED");
+
+console.log(`\nBenchmark: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}, ${SECONDS} s per run, loopback\n`);
+console.log(`${"target".padEnd(14)} ${pad("conc", 4)} ${pad("req/s", 8)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ${pad("CPU ms/req", 10)}`);
+for (const row of rows) {
+  console.log(`${row.target.padEnd(14)} ${pad(row.connections, 4)} ${pad(Math.round(row.rps), 8)} ${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerRequest, 3), 10)}${row.failed ? `  (${row.failed} failed)` : ""}`);
+}
+const ratio = (/** @type {string} */ a, /** @type {string} */ b, /** @type {number} */ c) => at(a, c).rps / at(b, c).rps;
+console.log(`
+Ratios of throughput (req/s)            c=1    c=10   c=50
+  gateway / crypto floor              ${CONCURRENCIES.map((c) => pad(fixed(ratio("gateway", "crypto floor", c)), 5)).join("  ")}
+  gateway / runtime floor             ${CONCURRENCIES.map((c) => pad(fixed(ratio("gateway", "runtime floor", c)), 5)).join("  ")}
+  gateway / Node peer                 ${CONCURRENCIES.map((c) => pad(fixed(ratio("gateway", "Node peer", c)), 5)).join("  ")}
+
+Crypto limit (RSA-2048, ops/s)        sign   verify
+  workerd (Web Crypto)             ${pad(Math.round(workerdSign), 7)}  ${pad(Math.round(workerdVerify), 7)}
+  openssl speed rsa2048            ${pad(Math.round(Number(opensslSign)), 7)}  ${pad(Math.round(Number(opensslVerify)), 7)}
+
+CPU per request at c=10: gateway ${fixed(gatewayCpu, 3)} ms; one sign + one verify in workerd ${fixed(signVerifyMs, 3)} ms
+  (gateway CPU − runtime floor CPU = ${fixed(gatewayCpu - runtimeCpu, 3)} ms: the gateway's own work above the runtime's)
+Deploy bundle: ${fixed(bundleBytes.length / 1024, 1)} KiB minified, ${fixed(bundleGzipKiB, 1)} KiB gzip
+Cold first request ${fixed(coldMs, 1)} ms, warm median ${fixed(warmMs, 1)} ms (${fixed(coldMs / warmMs, 1)}×)
+
+Targets
+  gateway ≥ 0.90 × crypto floor at c=10       ${fixed(ratio("gateway", "crypto floor", 10))}   ${verdict(ratio("gateway", "crypto floor", 10) >= 0.9)}
+  gateway ≥ 1.0 × Node peer at c=10 and c=50   ${fixed(ratio("gateway", "Node peer", 10))}, ${fixed(ratio("gateway", "Node peer", 50))}   ${verdict(ratio("gateway", "Node peer", 10) >= 1 && ratio("gateway", "Node peer", 50) >= 1)}
+  gateway CPU ≤ 1.3 × (sign + verify)         ${fixed(gatewayCpu / signVerifyMs)} (own work only: ${fixed((gatewayCpu - runtimeCpu) / signVerifyMs)})   ${verdict(gatewayCpu / signVerifyMs <= 1.3)}
+  bundle ≤ 25 KiB gzip                        ${fixed(bundleGzipKiB, 1)}   ${verdict(bundleGzipKiB <= 25)}
+  cold ≤ 2 × warm                             ${fixed(coldMs / warmMs, 1)}   ${verdict(coldMs / warmMs <= 2)}
+`);
+process.exit(0);

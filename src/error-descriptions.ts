@@ -1,0 +1,22 @@
+import type { GatewayErrorCode } from "./errors";
+
+/** What each gateway error code means, for the README, the OpenAPI document and their tests. */
+export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
+  INVALID_JSON: "The body is not valid JSON, or not a JSON object.",
+  INVALID_REQUEST: "A field is missing or breaks its rule; the message names the field.",
+  UNAUTHORIZED: "No Authorization: Bearer header, or the key is not one of GATEWAY_API_KEYS.",
+  FORBIDDEN: "The caller key is scoped to other merchants than this merchant_no.",
+  NOT_FOUND: "No such route.",
+  METHOD_NOT_ALLOWED: "The route exists but not for this method; see the Allow header.",
+  PAYLOAD_TOO_LARGE: "The body is over 8 KiB.",
+  UNSUPPORTED_MEDIA_TYPE: "Content-Type is not application/json.",
+  RATE_LIMITED: "Over the gateway's own limit for this caller key or merchant_no; see Retry-After.",
+  UPSTREAM_RATE_LIMITED: "SparkPay answered HTTP 429 without its own code; Retry-After is SparkPay's when it sent one.",
+  INTERNAL_ERROR: "A bug in the gateway; the request id finds it in the logs.",
+  UPSTREAM_UNREACHABLE: "SparkPay could not be reached (DNS, connect, TLS or reset).",
+  UPSTREAM_SERVER_ERROR: "SparkPay answered HTTP 5xx.",
+  UPSTREAM_INVALID_RESPONSE: "SparkPay's answer was not JSON, had the wrong shape, or was for another order.",
+  UPSTREAM_SIGNATURE_INVALID: "SparkPay's answer had a missing or wrong signature, or a timestamp more than 300 s off.",
+  GATEWAY_MISCONFIGURED: "A setting is missing or malformed; the message names it (never its value).",
+  UPSTREAM_TIMEOUT: "SparkPay did not answer within SPARKPAY_TIMEOUT_MS (on the last attempt).",
+};
