@@ -25,7 +25,9 @@ import { USER_AGENT } from "./version";
  */
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-const CALLER_KEY_PATTERN = /^[A-Za-z0-9_-]{16,}$/;
+/** Caller keys are compared over this many characters whatever their length, so the time taken says nothing. */
+export const MAX_CALLER_KEY_LENGTH = 256;
+const CALLER_KEY_PATTERN = new RegExp(`^[A-Za-z0-9_-]{16,${MAX_CALLER_KEY_LENGTH}}$`);
 const RATE_LIMITERS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
 
 function isAllowedBaseUrl(text: string): boolean {
@@ -73,10 +75,10 @@ const SettingsSchema = v.object({
 });
 type SettingName = keyof typeof SettingsSchema.entries;
 
-/** A caller key, as the gateway keeps it: a digest (never the key), an id for logs and limits, its merchants. */
+/** A caller key, as the gateway keeps it: its text for comparison, an id for logs and limits, its merchants. */
 export interface CallerKey {
-  digest: ArrayBuffer;
-  /** First 6 bytes of the key's SHA-256 in hex: names the caller in logs without revealing the key. */
+  key: string;
+  /** First 6 bytes of the key's SHA-256 in hex: names the caller in logs and limits without revealing the key. */
   id: string;
   /** The merchant_no values this key may act for; undefined means any. */
   merchants: ReadonlySet<string> | undefined;
@@ -121,12 +123,11 @@ export async function parseCallerKeys(raw: string | undefined): Promise<CallerKe
         CALLER_KEY_PATTERN.test(key) && rest.length === 0 && (merchants === undefined || merchants.every((m) => m.length <= 64 && IDENTIFIER_PATTERN.test(m)));
       if (!wellFormed) {
         throw new ConfigError(
-          `GATEWAY_API_KEYS entry ${index + 1} is malformed: each entry is a key of 16 or more of A-Z a-z 0-9 _ -, optionally followed by :MERCHANT_NO|MERCHANT_NO (no empty entries).`,
+          `GATEWAY_API_KEYS entry ${index + 1} is malformed: each entry is a key of 16 to ${MAX_CALLER_KEY_LENGTH} of A-Z a-z 0-9 _ -, optionally followed by :MERCHANT_NO|MERCHANT_NO (no empty entries).`,
         );
       }
-      const digest = await sha256(key);
-      const id = [...new Uint8Array(digest, 0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
-      return { digest, id, merchants: merchants && new Set(merchants) };
+      const id = [...new Uint8Array(await sha256(key), 0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
+      return { key, id, merchants: merchants && new Set(merchants) };
     }),
   );
 }

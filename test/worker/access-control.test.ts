@@ -10,6 +10,13 @@ async function closeWithKey(key: string, keys: string, merchantNo = MERCHANT) {
 }
 
 describe("caller keys scoped to merchants", () => {
+  it("a 256-character key works, and that key plus one character does not", async () => {
+    const key = "k".repeat(255) + "Z";
+    expect((await closeWithKey(key, key)).response.status).toBe(200);
+    expect((await closeWithKey(`${key}Z`, key)).response.status).toBe(401);
+    expect((await closeWithKey(key.slice(0, -1), key)).response.status).toBe(401);
+  });
+
   it("a scoped key closes orders for its merchants", async () => {
     const key = newKey();
     const { response } = await closeWithKey(key, `${newKey()},${key}:M_SANDBOX_002|${MERCHANT}`);
@@ -31,6 +38,7 @@ describe("caller keys scoped to merchants", () => {
 
   it.each([
     ["a key under 16 characters", "short_key_123", 1],
+    ["a key over 256 characters", "k".repeat(257), 1],
     ["a key with a character outside A-Z a-z 0-9 _ -", "gw_0123456789abcdef!", 1],
     ["an empty merchant list", `${"k".repeat(20)}:`, 1],
     ["a merchant with a hyphen", `${"k".repeat(20)}:M-1`, 1],
@@ -151,7 +159,8 @@ describe("response headers", () => {
     expect(response.status).toBe(status);
     expect(response.headers.get("cache-control")).toBe("no-store");
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
-    expect(response.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(response.headers.get("x-frame-options")).toBe("DENY");
+    expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
     expect(response.headers.get("referrer-policy")).toBe("no-referrer");
     expect(response.headers.get("strict-transport-security")).toMatch(/^max-age=\d+/);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
