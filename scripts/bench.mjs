@@ -18,10 +18,9 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
-import { Miniflare } from "miniflare";
 import { generateCallerKey, generateRsaKeyPair } from "../sandbox/keys.mjs";
 import { buildDeployBundle } from "./build-bundle.mjs";
-import { startLocalGateway } from "./local-gateway.mjs";
+import { COMPATIBILITY_DATE, startLocalGateway, startMiniflare } from "./local-gateway.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONCURRENCIES = [1, 10, 50];
@@ -29,13 +28,12 @@ const APP_ID = "bench_app";
 const REQUEST = { request_no: "BENCH_ORDER_1", merchant_no: "M_BENCH" };
 const BODY = JSON.stringify(REQUEST);
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-const COMPATIBILITY_DATE = "2026-05-03";
 
 const merchant = generateRsaKeyPair();
 const platform = generateRsaKeyPair();
 const callerKey = generateCallerKey();
 const children = /** @type {import("node:child_process").ChildProcess[]} */ ([]);
-const miniflares = /** @type {Miniflare[]} */ ([]);
+const miniflares = /** @type {import("miniflare").Miniflare[]} */ ([]);
 
 /** Starts a Node child that prints its port. @param {string} script @param {Record<string, string>} env */
 function startChild(script, env) {
@@ -44,31 +42,17 @@ function startChild(script, env) {
   return new Promise((resolve) => child.stdout.once("data", (data) => resolve({ port: Number(String(data).trim()), pid: /** @type {number} */ (child.pid) })));
 }
 
-/** The workerd process a Miniflare just started: the child of ours that was not there before. @param {Set<number>} before */
-function newWorkerdPid(before) {
-  const pids = execFileSync("pgrep", ["-P", String(process.pid), "-f", "workerd"], { encoding: "utf8" }).trim().split("\n").map(Number);
-  return /** @type {number} */ (pids.find((pid) => !before.has(pid)));
-}
-function workerdPids() {
-  try {
-    return new Set(execFileSync("pgrep", ["-P", String(process.pid), "-f", "workerd"], { encoding: "utf8" }).trim().split("\n").map(Number));
-  } catch {
-    return new Set();
-  }
-}
-
 /** CPU seconds a process has used (user + system, all threads). @param {number} pid */
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-/** @param {Record<string, string>} bindings @param {string} scriptPath */
+/** @param {string} scriptPath @param {Record<string, string>} bindings */
 async function startWorker(scriptPath, bindings) {
-  const before = workerdPids();
-  const mf = new Miniflare({ host: "127.0.0.1", port: 0, cf: false, modules: true, scriptPath, compatibilityDate: COMPATIBILITY_DATE, bindings, handleRuntimeStdio: drain });
-  miniflares.push(mf);
-  return { url: (await mf.ready).toString().replace(/\/$/, ""), pid: newWorkerdPid(before), mf };
+  const started = await startMiniflare({ host: "127.0.0.1", port: 0, cf: false, modules: true, scriptPath, compatibilityDate: COMPATIBILITY_DATE, bindings, handleRuntimeStdio: drain });
+  miniflares.push(started.mf);
+  return started;
 }
 /** @param {import("node:stream").Readable} stdout @param {import("node:stream").Readable} stderr */
 function drain(stdout, stderr) {
@@ -93,10 +77,9 @@ const gatewayBindings = {
   LOG_LEVEL: "info", // production's level
 };
 async function startGateway() {
-  const before = workerdPids();
-  const { mf, url } = await startLocalGateway({ scriptPath: bundle, bindings: gatewayBindings, onStdio: drain });
-  miniflares.push(mf);
-  return { url, pid: newWorkerdPid(before), mf };
+  const started = await startLocalGateway({ scriptPath: bundle, bindings: gatewayBindings, onStdio: drain });
+  miniflares.push(started.mf);
+  return started;
 }
 const sampleMessage = "1700000000\nnonce\n" + BODY + "\n";
 const cryptoFloorScript = new URL("./bench/crypto-floor.js", import.meta.url).pathname;
@@ -184,7 +167,7 @@ async function closeOnce(url) {
   if (response.status !== 200) throw new Error(`cold-start probe answered ${response.status}`);
   return performance.now() - started;
 }
-/** Median over three fresh workerd processes: one first request each is too noisy alone. @param {() => Promise<{ url: string, mf: Miniflare }>} start */
+/** Median over three fresh workerd processes: one first request each is too noisy alone. @param {() => Promise<{ url: string, mf: import("miniflare").Miniflare }>} start */
 async function coldAndWarm(start) {
   const runs = [];
   for (let i = 0; i < 3; i++) {

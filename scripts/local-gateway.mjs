@@ -5,10 +5,33 @@
  * Worker fetches SPARKPAY_BASE_URL over the network. Used by the tests, `npm run soak` and
  * `npm run bench`.
  */
+import { execFileSync } from "node:child_process";
 import { dirname } from "node:path";
 import { Miniflare } from "miniflare";
 
-const COMPATIBILITY_DATE = "2026-05-03";
+/** The workerd processes this Node process has started. */
+function workerdPids() {
+  try {
+    return new Set(execFileSync("pgrep", ["-P", String(process.pid), "-f", "workerd"], { encoding: "utf8" }).trim().split("\n").map(Number));
+  } catch {
+    return new Set(); // pgrep exits 1 when there are none
+  }
+}
+
+/**
+ * Starts a Miniflare and returns it with its URL and its workerd process id (for memory and CPU
+ * readings from /proc).
+ * @param {import("miniflare").MiniflareOptions} options
+ */
+export async function startMiniflare(options) {
+  const before = workerdPids();
+  const mf = new Miniflare(options);
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const pid = /** @type {number} */ ([...workerdPids()].find((candidate) => !before.has(candidate)));
+  return { mf, url, pid };
+}
+
+export const COMPATIBILITY_DATE = "2026-05-03";
 /** Our limits are not what these runs measure: give them room. */
 const UNLIMITED = { simple: { limit: 100_000_000, period: /** @type {60} */ (60) } };
 
@@ -41,13 +64,11 @@ export async function startLocalGateway({ scriptPath, upstream, bindings = {}, o
       UNREACHABLE: { external: { address: "127.0.0.1:1", http: {} } },
     },
   };
-  const mf = new Miniflare({
+  return startMiniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
     handleRuntimeStdio: onStdio,
     workers: sandboxRouter ? [{ ...gateway, outboundService: "sparkpay-sandbox" }, sandboxRouter] : [gateway],
   });
-  const url = await mf.ready;
-  return { mf, url: url.toString().replace(/\/$/, "") };
 }

@@ -5,7 +5,6 @@
  * bad day: successes, typed errors, wrong answers, 500s, duplicate nonces, memory, leaked secrets.
  * Exits 1 if any failure count is not zero.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { generateCallerKey, generateRsaKeyPair } from "../sandbox/keys.mjs";
 import { SANDBOX_APP_ID, createSandbox } from "../sandbox/sparkpay-sandbox.mjs";
@@ -48,11 +47,6 @@ function rssMiB(pid) {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-function workerdPid() {
-  const out = execFileSync("pgrep", ["-P", String(process.pid), "-f", "workerd"], { encoding: "utf8" }).trim();
-  return Number(out.split("\n")[0]);
-}
-
 const merchant = generateRsaKeyPair();
 const platform = generateRsaKeyPair();
 const rotated = generateRsaKeyPair();
@@ -60,7 +54,7 @@ const callerKey = generateCallerKey();
 const sandbox = createSandbox({ merchantPublicKey: merchant.publicKeyPem, platformPrivateKey: platform.privateKeyPem, rotatedPlatformPrivateKey: rotated.privateKeyPem });
 
 let logText = "";
-const { mf, url } = await startLocalGateway({
+const { mf, url, pid } = await startLocalGateway({
   scriptPath: buildDeployBundle(),
   upstream: (request) => sandbox.handle(request),
   bindings: {
@@ -87,7 +81,6 @@ async function close(requestNo, requestId) {
 // Warm up (key import, JIT), then take the "before" memory reading.
 const run = Date.now().toString(36);
 for (let i = 0; i < 100; i++) await close(`WARM_${run}_${i}`, `warm_${run}_${i}`);
-const pid = workerdPid();
 const memoryBefore = rssMiB(pid);
 const statsBefore = { ...sandbox.stats };
 

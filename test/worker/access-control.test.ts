@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
-import { type ErrorEnvelope, MERCHANT, callGateway, sandboxCalls, uniqueId } from "./helpers";
+import { describe, expect, it } from "vitest";
+import { type ErrorEnvelope, MERCHANT, callGateway, captureLogs, sandboxCalls, uniqueId } from "./helpers";
 
 const newKey = () => `gw_${crypto.randomUUID().replaceAll("-", "")}`;
 const closeBody = (merchantNo = MERCHANT) => JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: merchantNo });
@@ -133,15 +133,9 @@ describe("GET /healthz", () => {
 
   it("logs configuration problems once per isolate", async () => {
     const broken = { ...env, SPARKPAY_TIMEOUT_MS: "never" };
-    const errors: string[] = [];
-    const spy = vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
-    const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    try {
+    const errors = await captureLogs(async () => {
       for (let i = 0; i < 3; i++) await callGateway({ body: closeBody(), exactEnv: broken });
-    } finally {
-      spy.mockRestore();
-      log.mockRestore();
-    }
+    });
     const problems = errors.filter((line) => line.includes("configuration problem"));
     expect(problems).toHaveLength(1);
     expect(JSON.parse(problems[0]!)).toEqual({ level: "error", msg: "configuration problem", problems: { SPARKPAY_TIMEOUT_MS: "SPARKPAY_TIMEOUT_MS must be a whole number." } });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import pkg from "../../package.json";
-import { CALLER_KEY, MERCHANT, ROTATED_CALLER_KEY, closeOrder, sandboxCalls, sandboxOrder, uniqueId } from "./helpers";
+import { CALLER_KEY, MERCHANT, ROTATED_CALLER_KEY, captureLogs, closeOrder, sandboxCalls, sandboxOrder, uniqueId } from "./helpers";
 
 describe("POST /v4/pay/orders/close", () => {
   it("closes the order at SparkPay and answers with SparkPay's verified envelope", async () => {
@@ -53,23 +53,10 @@ describe("the request SparkPay receives", () => {
 });
 
 describe("logs", () => {
-  async function logLines(run: () => Promise<unknown>): Promise<string[]> {
-    const lines: string[] = [];
-    const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
-      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" "))),
-    );
-    try {
-      await run();
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-    }
-    return lines;
-  }
-
   it("writes one JSON line per request with the fields operators need", async () => {
     const requestNo = uniqueId("ORDER");
     let requestId = "";
-    const lines = await logLines(async () => ({ requestId } = await closeOrder(requestNo)));
+    const lines = await captureLogs(async () => ({ requestId } = await closeOrder(requestNo)));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toEqual({
       level: "info",
@@ -92,7 +79,7 @@ describe("logs", () => {
 
   it("LOG_LEVEL=debug adds one line per SparkPay attempt, with its timing and SparkPay's request id", async () => {
     let requestId = "";
-    const lines = await logLines(async () => ({ requestId } = await closeOrder(uniqueId("FAULT_FLAKY"), { env: { LOG_LEVEL: "debug" } })));
+    const lines = await captureLogs(async () => ({ requestId } = await closeOrder(uniqueId("FAULT_FLAKY"), { env: { LOG_LEVEL: "debug" } })));
     const parsed = lines.map((line) => JSON.parse(line));
     expect(parsed.filter((line) => line.msg === "sparkpay attempt")).toEqual([
       { level: "debug", msg: "sparkpay attempt", request_id: requestId, operation: "close", attempt: 1, key: 1, status: 503, duration_ms: expect.any(Number), sparkpay_request_id: expect.any(String) },
@@ -102,12 +89,12 @@ describe("logs", () => {
   });
 
   it("LOG_LEVEL=warn keeps 4xx and 5xx lines only; LOG_LEVEL=error keeps 5xx only", async () => {
-    const warn = await logLines(async () => {
+    const warn = await captureLogs(async () => {
       await closeOrder(uniqueId("ORDER"), { env: { LOG_LEVEL: "warn" } });
       await closeOrder(uniqueId("ORDER"), { env: { LOG_LEVEL: "warn" }, headers: { Authorization: "" } });
     });
     expect(warn.map((line) => JSON.parse(line).status)).toEqual([401]);
-    const error = await logLines(async () => {
+    const error = await captureLogs(async () => {
       await closeOrder(uniqueId("ORDER"), { env: { LOG_LEVEL: "error" }, headers: { Authorization: "" } });
       await closeOrder(uniqueId("FAULT_HTTP500"), { env: { LOG_LEVEL: "error" } });
     });
@@ -115,12 +102,12 @@ describe("logs", () => {
   });
 
   it("logs the error code and SparkPay's status on failure", async () => {
-    const lines = await logLines(() => closeOrder(uniqueId("FAULT_HTTP503")));
+    const lines = await captureLogs(() => closeOrder(uniqueId("FAULT_HTTP503")));
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", status: 502, error_code: "UPSTREAM_SERVER_ERROR", upstream_status: 503 });
   });
 
   it("never logs keys, signatures, caller keys or bodies", async () => {
-    const lines = await logLines(async () => {
+    const lines = await captureLogs(async () => {
       await closeOrder(uniqueId("ORDER"));
       await closeOrder(uniqueId("FAULT_BADSIG"));
       await closeOrder(uniqueId("ORDER"), { headers: { Authorization: "Bearer gw_wrong_key_that_must_not_appear" } });

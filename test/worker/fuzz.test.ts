@@ -1,9 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import app from "../../src/index";
-import { CALLER_KEY, CLOSE_URL, type SandboxCall, uniqueId } from "./helpers";
+import { CALLER_KEY, CLOSE_URL, type SandboxCall, captureLogs, uniqueId } from "./helpers";
 
 // Property-based: thousands of generated requests through the whole Worker.
 const INVALID_RUNS = 5_000;
@@ -11,14 +11,8 @@ const VALID_RUNS = 2_000;
 
 /** Runs `body` with console output captured: every log line must be JSON and free of secrets. */
 async function withCheckedLogs(body: () => Promise<number>) {
-  const lines: string[] = [];
-  const spies = (["log", "warn", "error", "info"] as const).map((level) => vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line))));
   let requests = 0;
-  try {
-    requests = await body();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
+  const lines = await captureLogs(async () => (requests = await body()));
   expect(lines).toHaveLength(requests);
   for (const line of lines) {
     expect(JSON.parse(line)).toMatchObject({ msg: "request" });

@@ -1,5 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { vi } from "vitest";
 import app from "../../src/index";
 
 export const CLOSE_URL = "https://gateway.test/v4/pay/orders/close";
@@ -69,4 +70,18 @@ export interface ErrorEnvelope {
   code: string | number;
   message: string;
   request_id: string;
+}
+
+/** Runs `run` with every console line captured instead of printed, and returns the lines. */
+export async function captureLogs(run: () => Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [];
+  const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" "))),
+  );
+  try {
+    await run();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  return lines;
 }
