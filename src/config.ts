@@ -11,7 +11,7 @@ import {
   MAX_TIMEOUT_MS,
   MIN_TIMEOUT_MS,
 } from "./sparkpay/constants";
-import { importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
+import { KeyFormatError, importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
 import { IDENTIFIER_PATTERN } from "./sparkpay/schemas";
 import { createSigner } from "./sparkpay/signer";
 import { createVerifier } from "./sparkpay/verifier";
@@ -144,7 +144,7 @@ async function check<T>(checks: Record<string, string>, setting: string, load: (
     checks[setting] = "ok";
     return value;
   } catch (error) {
-    if (!(error instanceof Error) || !["KeyFormatError", "ConfigError"].includes(error.name)) throw error;
+    if (!(error instanceof KeyFormatError || error instanceof ConfigError)) throw error; // a bug, not a setting
     checks[setting] = error.message;
     return undefined;
   }
