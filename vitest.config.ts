@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { SANDBOX_APP_ID, createSandbox } from "./sandbox/sparkpay-sandbox.mjs";
+import { COMPATIBILITY_DATE, SANDBOX_OUTBOUND_WORKER, sandboxOutboundWorker } from "./scripts/local-gateway.mjs";
 import { generateTestKeys } from "./test/support/test-keys.mjs";
 
 // Fresh keys for every run: nothing secret is committed, and a fresh clone needs no .dev.vars.
@@ -26,7 +27,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
-              compatibilityDate: "2026-05-03",
+              compatibilityDate: COMPATIBILITY_DATE,
               bindings: {
                 SPARKPAY_APP_ID: SANDBOX_APP_ID,
                 SPARKPAY_PRIVATE_KEY: keys.merchant.privateKeyPem,
@@ -43,20 +44,8 @@ export default defineConfig({
                 TEST_TIGHT_LIMITER: { simple: { limit: 3, period: 60 } },
               },
               // Every fetch the Worker (and the tests) make goes through the sandbox router.
-              outboundService: "sparkpay-sandbox",
-              workers: [
-                {
-                  name: "sparkpay-sandbox",
-                  modules: true,
-                  scriptPath: "./sandbox/workerd-outbound.js",
-                  compatibilityDate: "2026-05-03",
-                  serviceBindings: {
-                    SANDBOX: (request) => sandbox.handle(request as unknown as Request) as never,
-                    // Port 1 on loopback: connection refused, a genuine network error.
-                    UNREACHABLE: { external: { address: "127.0.0.1:1", http: {} } },
-                  },
-                },
-              ],
+              outboundService: SANDBOX_OUTBOUND_WORKER,
+              workers: [sandboxOutboundWorker((request) => sandbox.handle(request))],
             },
           }),
         ],

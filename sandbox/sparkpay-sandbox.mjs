@@ -39,6 +39,7 @@ export const FAULT_MODES = {
   stale: "HTTP 200 signed with a timestamp 310 s in the past",
   future: "HTTP 200 signed with a timestamp 310 s in the future",
   rotated: "HTTP 200 signed with the second (rotated-in) platform key",
+  bom: "HTTP 200 whose body starts with a UTF-8 byte order mark, signed over the bytes as sent",
   ratelimited: "HTTP 429 with {code: 40011} and Retry-After: 1",
   throttled: "HTTP 429 from a proxy: plain text, Retry-After as an HTTP date 3 s ahead",
   redirect: "HTTP 307 to another path",
@@ -134,7 +135,7 @@ export function createSandbox(options) {
    */
   function answer(status, payload, how = {}) {
     const body = how.raw ?? JSON.stringify(payload);
-    const headers = new Headers({ "Content-Type": how.raw ? "text/html" : "application/json", ...how.headers });
+    const headers = new Headers({ "Content-Type": how.raw === undefined ? "application/json" : "text/html", ...how.headers });
     headers.set("Request-Id", `sbx_${randomBytes(6).toString("hex")}`);
     const key = how.key === undefined ? platformKey : how.key;
     if (key) {
@@ -263,6 +264,8 @@ export function createSandbox(options) {
         return answer(200, success, { skewS: FAULT_SKEW_S });
       case "rotated":
         return answer(200, success, { key: rotatedKey });
+      case "bom":
+        return answer(200, null, { raw: `\uFEFF${JSON.stringify(success)}`, headers: { "Content-Type": "application/json" } });
       default:
         return answer(200, success);
     }

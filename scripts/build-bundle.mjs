@@ -4,13 +4,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Quiet, offline wrangler runs. */
+/** Quiet, offline wrangler runs (no metrics, no banner, no cf fetch, debug log out of $HOME). */
 export const WRANGLER_ENV = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_HIDE_BANNER: "true",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  WRANGLER_LOG_PATH: join(tmpdir(), "wrangler-logs"),
+  WRANGLER_LOG_PATH: process.env.WRANGLER_LOG_PATH ?? join(tmpdir(), "wrangler-logs"),
 };
 
 /**

@@ -9,23 +9,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
-import { loadConfig } from "../src/config";
+import { ADVISORY_SETTINGS, RATE_LIMITER_BINDINGS, SETTING_NAMES, loadConfig } from "../src/config";
 import type { GatewayEnv } from "../src/env";
 import { privateKeysDer, publicKeysDer, readKeyBlocks } from "../src/sparkpay/keys";
-
-const SETTINGS = [
-  "SPARKPAY_APP_ID",
-  "SPARKPAY_BASE_URL",
-  "SPARKPAY_TIMEOUT_MS",
-  "SPARKPAY_MAX_RETRIES",
-  "SPARKPAY_DEADLINE_MS",
-  "SPARKPAY_VERIFY_RESPONSES",
-  "LOG_LEVEL",
-  "SPARKPAY_PRIVATE_KEY",
-  "SPARKPAY_PLATFORM_PUBLIC_KEY",
-  "GATEWAY_API_KEYS",
-] as const;
-const LIMITERS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"];
 
 type Verdict = "ok" | "WARN" | "FAIL";
 const results: Array<{ verdict: Verdict; setting: string; text: string }> = [];
@@ -57,7 +43,7 @@ async function main() {
   const wrangler = unstable_readConfig({ config: "wrangler.toml", env: values.env });
   const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile, "utf8")) : {};
   const settings: Record<string, string | undefined> = { ...(wrangler.vars as Record<string, string>) };
-  for (const name of SETTINGS) settings[name] = process.env[name] ?? fromFile[name] ?? settings[name];
+  for (const name of SETTING_NAMES) settings[name] = process.env[name] ?? fromFile[name] ?? settings[name];
   console.log(`SparkPay gateway doctor: wrangler.toml${values.env ? ` [env.${values.env}]` : ""}, ${existsSync(envFile) ? envFile : `(no ${envFile})`}, environment\n`);
 
   // The gateway's own checks, with the limiters stubbed: they are checked in wrangler.toml below.
@@ -66,11 +52,11 @@ async function main() {
   const logError = console.error;
   console.error = () => {}; // the gateway's "configuration problem" log line; the same findings are printed below
   const { report } = await loadConfig(env).finally(() => (console.error = logError));
-  for (const name of SETTINGS) {
+  for (const name of SETTING_NAMES) {
     const result = report.checks[name] ?? "ok";
-    say(result.startsWith("ok") ? "ok" : "FAIL", name, result.startsWith("ok") ? "" : result);
+    say(result.startsWith("ok") ? "ok" : ADVISORY_SETTINGS.has(name) ? "WARN" : "FAIL", name, result.startsWith("ok") ? "" : result);
   }
-  for (const name of LIMITERS) {
+  for (const name of RATE_LIMITER_BINDINGS) {
     if (wrangler.ratelimits.some((limiter: { name: string }) => limiter.name === name)) say("ok", name, "");
     else say("FAIL", name, `${name} is not declared under [[${values.env ? `env.${values.env}.` : ""}ratelimits]] in wrangler.toml.`);
   }
@@ -98,7 +84,9 @@ async function main() {
         say("FAIL", "SPARKPAY_PLATFORM_PUBLIC_KEY", "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY (the keys are swapped or mixed up). It must be the platform public key SparkPay gives you, from the SparkPay dashboard.");
       }
     }
-    const uploadedFile = values["merchant-public-key"] ?? (existsSync("keys/merchant_public.pem") ? "keys/merchant_public.pem" : undefined);
+    // Where `npm run keys [-- --env X]` puts it, unless told otherwise.
+    const keysFile = values.env ? `keys/${values.env}/merchant_public.pem` : "keys/merchant_public.pem";
+    const uploadedFile = values["merchant-public-key"] ?? (existsSync(keysFile) ? keysFile : undefined);
     if (uploadedFile) {
       const uploaded = await Promise.all(publicKeysDer("--merchant-public-key", readFileSync(uploadedFile, "utf8")).map((der) => modulus(der, "spki")));
       if (uploaded.some((key) => own.includes(key))) say("ok", "SPARKPAY_PRIVATE_KEY", `matches the merchant public key in ${uploadedFile}.`);

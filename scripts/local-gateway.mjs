@@ -18,6 +18,28 @@ function workerdPids() {
   }
 }
 
+/** The Worker every fetch of the gateway goes to in tests, soak and bench: see sandbox/workerd-outbound.js. */
+export const SANDBOX_OUTBOUND_WORKER = "sparkpay-sandbox";
+
+/**
+ * Miniflare options for that Worker, handing each request to `upstream` (a Node function, e.g. the
+ * sandbox's handle) and routing unreachable hosts to a closed port.
+ * @param {(request: Request) => Promise<Response>} upstream
+ */
+export function sandboxOutboundWorker(upstream) {
+  return {
+    name: SANDBOX_OUTBOUND_WORKER,
+    modules: true,
+    scriptPath: new URL("../sandbox/workerd-outbound.js", import.meta.url).pathname,
+    compatibilityDate: COMPATIBILITY_DATE,
+    serviceBindings: {
+      SANDBOX: /** @type {any} */ (upstream),
+      // Port 1 on loopback: connection refused, a genuine network error.
+      UNREACHABLE: { external: { address: "127.0.0.1:1", http: {} } },
+    },
+  };
+}
+
 /**
  * Starts a Miniflare and returns it with its URL and its workerd process id (for memory and CPU
  * readings from /proc).
@@ -54,21 +76,12 @@ export async function startLocalGateway({ scriptPath, upstream, bindings = {}, o
     bindings,
     ratelimits: { CALLER_RATE_LIMITER: UNLIMITED, MERCHANT_RATE_LIMITER: UNLIMITED },
   };
-  const sandboxRouter = upstream && {
-    name: "sparkpay-sandbox",
-    modules: true,
-    scriptPath: new URL("../sandbox/workerd-outbound.js", import.meta.url).pathname,
-    compatibilityDate: COMPATIBILITY_DATE,
-    serviceBindings: {
-      SANDBOX: /** @type {any} */ (upstream),
-      UNREACHABLE: { external: { address: "127.0.0.1:1", http: {} } },
-    },
-  };
+  const sandboxRouter = upstream && sandboxOutboundWorker(upstream);
   return startMiniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
     handleRuntimeStdio: onStdio,
-    workers: sandboxRouter ? [{ ...gateway, outboundService: "sparkpay-sandbox" }, sandboxRouter] : [gateway],
+    workers: sandboxRouter ? [{ ...gateway, outboundService: SANDBOX_OUTBOUND_WORKER }, sandboxRouter] : [gateway],
   });
 }

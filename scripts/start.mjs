@@ -6,10 +6,9 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { serveSandbox } from "../sandbox/server.mjs";
 import { SANDBOX_MERCHANTS, createSandbox } from "../sandbox/sparkpay-sandbox.mjs";
+import { WRANGLER_ENV } from "./build-bundle.mjs";
 import { DEV_VARS, ensureDevSetup } from "./dev-setup.mjs";
 
 const HOST = "127.0.0.1";
@@ -50,13 +49,7 @@ const wrangler = spawn(
   ],
   {
     stdio: ["ignore", "inherit", "inherit"],
-    env: {
-      ...process.env,
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_HIDE_BANNER: "true",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_LOG_PATH: process.env.WRANGLER_LOG_PATH ?? join(tmpdir(), "wrangler-logs"),
-    },
+    env: WRANGLER_ENV,
   },
 );
 

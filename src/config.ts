@@ -15,7 +15,7 @@ import { KeyFormatError, importPrivateKeys, importPublicKeys } from "./sparkpay/
 import { IDENTIFIER_PATTERN } from "./sparkpay/schemas";
 import { createSigner } from "./sparkpay/signer";
 import { createVerifier } from "./sparkpay/verifier";
-import { DEFAULT_LOG_LEVEL, LOG_LEVELS, writeLog } from "./log";
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, writeLog } from "./log";
 import { USER_AGENT } from "./version";
 
 /**
@@ -28,7 +28,6 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /** Caller keys are compared over this many characters whatever their length, so the time taken says nothing. */
 export const MAX_CALLER_KEY_LENGTH = 256;
 const CALLER_KEY_PATTERN = new RegExp(`^[A-Za-z0-9_-]{16,${MAX_CALLER_KEY_LENGTH}}$`);
-const RATE_LIMITERS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
 
 function isAllowedBaseUrl(text: string): boolean {
   let url: URL;
@@ -37,7 +36,8 @@ function isAllowedBaseUrl(text: string): boolean {
   } catch {
     return true; // v.url has already reported it
   }
-  return !url.search && !url.hash && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)));
+  const bare = !url.username && !url.password && !url.search && !url.hash;
+  return bare && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)));
 }
 
 function wholeNumber(setting: string, min: number, max: number, fallback: number) {
@@ -63,7 +63,7 @@ const SettingsSchema = v.object({
       v.string(),
       v.url("SPARKPAY_BASE_URL is not a URL."),
       // valibot runs every step of a pipe, so this check copes with text that is not a URL.
-      v.check(isAllowedBaseUrl, "SPARKPAY_BASE_URL must be an https:// URL without query or fragment (http:// only for a local sandbox on 127.0.0.1)."),
+      v.check(isAllowedBaseUrl, "SPARKPAY_BASE_URL must be an https:// URL without credentials, query or fragment (http:// only for a local sandbox on 127.0.0.1)."),
     ),
     DEFAULT_BASE_URL,
   ),
@@ -71,9 +71,20 @@ const SettingsSchema = v.object({
   SPARKPAY_MAX_RETRIES: wholeNumber("SPARKPAY_MAX_RETRIES", 0, MAX_MAX_RETRIES, DEFAULT_MAX_RETRIES),
   SPARKPAY_DEADLINE_MS: wholeNumber("SPARKPAY_DEADLINE_MS", MIN_TIMEOUT_MS, 5 * MAX_TIMEOUT_MS, DEFAULT_DEADLINE_MS),
   SPARKPAY_VERIFY_RESPONSES: v.optional(v.picklist(["required", "off"], "SPARKPAY_VERIFY_RESPONSES must be `required` or `off`."), "required"),
-  LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")} (until fixed, ${DEFAULT_LOG_LEVEL} is used).`), DEFAULT_LOG_LEVEL),
 });
 type SettingName = keyof typeof SettingsSchema.entries;
+
+/** Every setting the health check and `npm run doctor` report on, in order. */
+export const SETTING_NAMES = [
+  ...(Object.keys(SettingsSchema.entries) as SettingName[]),
+  "LOG_LEVEL",
+  "SPARKPAY_PRIVATE_KEY",
+  "SPARKPAY_PLATFORM_PUBLIC_KEY",
+  "GATEWAY_API_KEYS",
+] as const;
+export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
+/** Reported, but never a reason to stop closing orders: a log level must not stop payments. */
+export const ADVISORY_SETTINGS: ReadonlySet<string> = new Set(["LOG_LEVEL"]);
 
 /** A caller key, as the gateway keeps it: its text for comparison, an id for logs and limits, its merchants. */
 export interface CallerKey {
@@ -115,9 +126,16 @@ export async function parseCallerKeys(raw: string | undefined): Promise<CallerKe
   if (entries.every((entry) => !entry)) {
     throw new ConfigError("GATEWAY_API_KEYS is not set; it takes one or more caller keys, comma-separated (`wrangler secret put GATEWAY_API_KEYS`).");
   }
+  const seen = new Map<string, number>();
   return Promise.all(
     entries.map(async (entry, index) => {
       const [key = "", scope, ...rest] = entry.split(":");
+      const earlier = seen.get(key);
+      if (earlier !== undefined) {
+        // Two entries for one key would silently make the last one win (and narrow or widen its scope).
+        throw new ConfigError(`GATEWAY_API_KEYS entry ${index + 1} repeats the key of entry ${earlier + 1}; list each key once, with all its merchants.`);
+      }
+      seen.set(key, index);
       const merchants = scope?.split("|");
       const wellFormed =
         CALLER_KEY_PATTERN.test(key) && rest.length === 0 && (merchants === undefined || merchants.every((m) => m.length <= 64 && IDENTIFIER_PATTERN.test(m)));
@@ -153,24 +171,27 @@ async function check<T>(checks: Record<string, string>, setting: string, load: (
 async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   const checks: Record<string, string> = {};
   const input = Object.fromEntries(Object.keys(SettingsSchema.entries).map((name) => [name, present(env[name as SettingName])]));
-  if (input.LOG_LEVEL) input.LOG_LEVEL = input.LOG_LEVEL.toLowerCase();
+  if (input.SPARKPAY_VERIFY_RESPONSES) input.SPARKPAY_VERIFY_RESPONSES = input.SPARKPAY_VERIFY_RESPONSES.toLowerCase();
   const parsed = v.safeParse(SettingsSchema, input, { abortPipeEarly: true });
   for (const name of Object.keys(SettingsSchema.entries)) checks[name] = "ok";
   for (const issue of parsed.issues ?? []) {
     const name = String(issue.path?.[0]?.key);
     if (checks[name] === "ok") checks[name] = issue.message;
   }
+  const logLevel = present(env.LOG_LEVEL)?.toLowerCase();
+  checks.LOG_LEVEL =
+    logLevel === undefined || LOG_LEVELS.includes(logLevel as LogLevel) ? "ok" : `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; until fixed, ${DEFAULT_LOG_LEVEL} is used.`;
   const verify = input.SPARKPAY_VERIFY_RESPONSES !== "off";
   const privateKeys = await check(checks, "SPARKPAY_PRIVATE_KEY", () => importPrivateKeys(env.SPARKPAY_PRIVATE_KEY));
   const platformKeys = verify ? await check(checks, "SPARKPAY_PLATFORM_PUBLIC_KEY", () => importPublicKeys(env.SPARKPAY_PLATFORM_PUBLIC_KEY)) : undefined;
   if (!verify) checks.SPARKPAY_PLATFORM_PUBLIC_KEY = "ok (not used: SPARKPAY_VERIFY_RESPONSES is off)";
   const callerKeys = await check(checks, "GATEWAY_API_KEYS", () => parseCallerKeys(env.GATEWAY_API_KEYS));
-  for (const name of RATE_LIMITERS) {
+  for (const name of RATE_LIMITER_BINDINGS) {
     await check(checks, name, () => {
       if (typeof env[name]?.limit !== "function") throw new ConfigError(`${name} is not bound; declare it under [[ratelimits]] in wrangler.toml for this environment.`);
     });
   }
-  const ready = Object.values(checks).every((result) => result.startsWith("ok"));
+  const ready = Object.entries(checks).every(([name, result]) => ADVISORY_SETTINGS.has(name) || result.startsWith("ok"));
   const report = { ready, checks };
   if (!ready || !parsed.success || !privateKeys || !callerKeys) return { report, callerKeys };
   const settings = parsed.output;
@@ -194,7 +215,7 @@ export async function loadConfig(env: GatewayEnv): Promise<LoadedConfig> {
   let result = loaded.get(env);
   if (!result) {
     result = await buildConfig(env);
-    if (!loaded.has(env) && !result.report.ready) {
+    if (!loaded.has(env) && Object.values(result.report.checks).some((value) => !value.startsWith("ok"))) {
       // Once per isolate: the messages name settings and problems, never values.
       const problems = Object.fromEntries(Object.entries(result.report.checks).filter(([, value]) => !value.startsWith("ok")));
       writeLog("error", "error", { msg: "configuration problem", problems });
@@ -204,7 +225,8 @@ export async function loadConfig(env: GatewayEnv): Promise<LoadedConfig> {
   return result;
 }
 
-/** The first problem, for the 503 a request gets while the configuration is not usable. */
+/** The first problem that stops closes, for the 503 a request gets while the configuration is not usable. */
 export function firstProblem(report: ConfigReport): string {
-  return Object.values(report.checks).find((result) => !result.startsWith("ok")) ?? "The configuration is not usable.";
+  const blocking = Object.entries(report.checks).find(([name, result]) => !ADVISORY_SETTINGS.has(name) && !result.startsWith("ok"));
+  return blocking?.[1] ?? "The configuration is not usable.";
 }

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import {
   CLOSE_ORDER_PATH,
+  DEFINITIVE_REFUSAL_CODES,
   DEFAULT_BASE_URL,
   DEFAULT_DEADLINE_MS,
   DEFAULT_MAX_RETRIES,
@@ -28,6 +29,8 @@ import {
   SparkPayTimeoutError,
   isRetryable,
 } from "./errors";
+
+const decoder = new TextDecoder();
 import { createNonce } from "./nonce";
 import {
   type CloseOrderRequest,
@@ -86,6 +89,7 @@ export interface AttemptReport {
 }
 
 interface Exchange {
+  deadline: number;
   operation: AttemptReport["operation"];
   method: "GET" | "POST";
   path: string;
@@ -109,6 +113,9 @@ export interface CloseOrderResult {
 interface RawResponse {
   status: number;
   headers: Headers;
+  /** The body exactly as it arrived, for signature verification. */
+  bytes: Uint8Array;
+  /** The body decoded as UTF-8, for JSON. */
   text: string;
 }
 
@@ -149,15 +156,20 @@ export class SparkPayClient {
     const body = JSON.stringify({ request_no: order.request_no, merchant_no: order.merchant_no });
     try {
       const { value: envelope, attempts } = await this.withRetries(deadline, async (timeoutMs, attempt) => {
-        const envelope = await this.exchange({ operation: "close", method: "POST", path: CLOSE_ORDER_PATH, body, context, timeoutMs, attempt }, CloseOrderResponseSchema);
+        const envelope = await this.exchange({ deadline, operation: "close", method: "POST", path: CLOSE_ORDER_PATH, body, context, timeoutMs, attempt }, CloseOrderResponseSchema);
         requireSameOrder(order, envelope.data);
         return envelope;
       });
       return { envelope, attempts, confirmedByQuery: false };
     } catch (error) {
-      // Ambiguous failures and refusals (e.g. "already closed") are settled by asking SparkPay.
-      const ambiguous = isRetryable(error) || (error instanceof SparkPayApiError && !(error instanceof SparkPayRateLimitError));
-      if (!ambiguous) throw error;
+      // Failures after which the order may be closed (a lost answer, any 5xx, a refusal such as
+      // "already closed") are settled by asking SparkPay; definitive refusals are not.
+      const unsettled =
+        error instanceof SparkPayConnectionError ||
+        error instanceof SparkPayTimeoutError ||
+        error instanceof SparkPayServerError ||
+        (error instanceof SparkPayApiError && !DEFINITIVE_REFUSAL_CODES.has(String(error.code)));
+      if (!unsettled) throw error;
       const closed = await this.confirmClosed(order, context, deadline);
       if (!closed) throw error;
       const { request_no, merchant_no, merchant_order_no } = closed;
@@ -173,7 +185,7 @@ export class SparkPayClient {
   async queryOrder(order: CloseOrderRequest, context: RequestContext = {}, deadline = this.now() + this.deadlineMs): Promise<QueryOrderResponse> {
     const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(order.merchant_no)}/${encodeURIComponent(order.request_no)}`;
     const { value } = await this.withRetries(deadline, async (timeoutMs, attempt) => {
-      const envelope = await this.exchange({ operation: "query", method: "GET", path, body: "", context, timeoutMs, attempt }, QueryOrderResponseSchema);
+      const envelope = await this.exchange({ deadline, operation: "query", method: "GET", path, body: "", context, timeoutMs, attempt }, QueryOrderResponseSchema);
       requireSameOrder(order, envelope.data);
       return envelope;
     });
@@ -211,25 +223,32 @@ export class SparkPayClient {
 
   /**
    * One attempt: send, then verify and validate. When SparkPay rejects the signature (40000) and a
-   * next merchant key is configured, SparkPay has switched keys: re-sign with the next key, and keep
-   * using it. A rejected signature means SparkPay did nothing, so re-sending is safe.
+   * next merchant key is configured, SparkPay may have switched keys: re-sign with the next key
+   * (safe: a rejected signature means SparkPay did nothing), within the deadline. Once SparkPay
+   * accepts the next key's signature, keep using it.
    */
   private async exchange<T extends v.GenericSchema>(request: Exchange, schema: T): Promise<v.InferOutput<T>> {
     const key = this.signingKey;
     try {
-      return await this.readSuccess(await this.send(request, key), schema);
+      return await this.readSuccess(await this.send(request, key, request.timeoutMs), schema);
     } catch (error) {
-      const next = (key + 1) % this.options.signer.keyCount;
-      if (next === key || !(error instanceof SparkPayApiError) || String(error.code) !== SIGNATURE_REJECTED_CODE) throw error;
-      const result = await this.readSuccess(await this.send(request, next), schema);
-      this.signingKey = next;
-      return result;
+      const next = key + 1;
+      const timeLeft = request.deadline - this.now();
+      if (next >= this.options.signer.keyCount || !isSignatureRejection(error) || timeLeft < MIN_ATTEMPT_MS) throw error;
+      try {
+        const result = await this.readSuccess(await this.send(request, next, Math.min(this.timeoutMs, timeLeft)), schema);
+        this.signingKey = next;
+        return result;
+      } catch (nextError) {
+        if (nextError instanceof SparkPayApiError && !isSignatureRejection(nextError)) this.signingKey = next;
+        throw nextError;
+      }
     }
   }
 
   /** One signed request. Every request gets a fresh timestamp and nonce. */
-  private async send(request: Exchange, key: number): Promise<RawResponse> {
-    const { operation, method, path, body, context, timeoutMs, attempt } = request;
+  private async send(request: Exchange, key: number, timeoutMs: number): Promise<RawResponse> {
+    const { operation, method, path, body, context, attempt } = request;
     const timestamp = Math.floor(this.now() / 1000).toString();
     const nonce = this.nonce();
     const headers: Record<string, string> = {
@@ -253,10 +272,10 @@ export class SparkPayClient {
         redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const text = await response.text();
+      const bytes = new Uint8Array(await response.arrayBuffer());
       const sparkpayRequestId = RESPONSE_REQUEST_ID_HEADERS.map((name) => response.headers.get(name)).find(Boolean) ?? undefined;
       report({ status: response.status, sparkpayRequestId });
-      return { status: response.status, headers: response.headers, text };
+      return { status: response.status, headers: response.headers, bytes, text: decoder.decode(bytes) };
     } catch (error) {
       const failure =
         error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")
@@ -269,10 +288,10 @@ export class SparkPayClient {
 
   /** Verifies, parses and validates a 2xx answer; turns every other answer into a typed error. */
   private async readSuccess<T extends v.GenericSchema>(response: RawResponse, schema: T): Promise<v.InferOutput<T>> {
-    const { status, headers, text } = response;
+    const { status, headers, bytes, text } = response;
     if (status >= 500) throw new SparkPayServerError(status);
     const ok = status >= 200 && status < 300;
-    if (ok && this.options.verifier) await validateResponseSignature(this.options.verifier, headers, text, this.now());
+    if (ok && this.options.verifier) await validateResponseSignature(this.options.verifier, headers, bytes, this.now());
     const json = parseJson(text);
     if (ok) {
       const success = v.safeParse(schema, json);
@@ -291,6 +310,10 @@ export class SparkPayClient {
       json === undefined ? `SparkPay answered HTTP ${status} with a body that is not JSON.` : `SparkPay answered HTTP ${status} with JSON of an unexpected shape.`,
     );
   }
+}
+
+function isSignatureRejection(error: unknown): boolean {
+  return error instanceof SparkPayApiError && String(error.code) === SIGNATURE_REJECTED_CODE;
 }
 
 /** SparkPay treats request_no case-insensitively, so an answer may carry the casing it stored first. */

@@ -55,6 +55,13 @@ export const MIN_ATTEMPT_MS = 50;
 /** SparkPay's "request signature check failed": the merchant key does not match the uploaded public key. */
 export const SIGNATURE_REJECTED_CODE = "40000";
 
+/**
+ * Documented refusals about the request itself (signature, AppID, parameters, merchant), never about
+ * the order's state: after one of these, asking Payment Order Query would settle nothing. Any other
+ * refusal (40009 "parameter error", codes we do not know) may mean "already closed", so it is checked.
+ */
+export const DEFINITIVE_REFUSAL_CODES: ReadonlySet<string> = new Set(["40000", "40001", "40002", "40003", "40004", "40005", "40006", "40007", "40008", "40010"]);
+
 /** SparkPay's "application call limit exceeded". */
 export const RATE_LIMITED_CODE = "40011";
 /** The only pay_status the docs name; the one close-and-confirm looks for. */

@@ -11,7 +11,7 @@ const UNIX_SECONDS = /^\d{1,12}$/;
 export async function validateResponseSignature(
   verifier: Verifier,
   headers: Headers,
-  rawBody: string,
+  rawBody: string | Uint8Array,
   nowMs: number,
   toleranceS = RESPONSE_TIMESTAMP_TOLERANCE_S,
 ): Promise<void> {

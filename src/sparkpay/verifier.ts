@@ -3,7 +3,7 @@ import { signatureMessageBytes } from "./message";
 
 /** Checks a SparkPay signature against every platform key in force (more than one during a key switch). */
 export interface Verifier {
-  verify(timestamp: string, nonce: string, body: string, signature: string): Promise<boolean>;
+  verify(timestamp: string, nonce: string, body: string | Uint8Array, signature: string): Promise<boolean>;
 }
 
 export function createVerifier(platformKeys: readonly CryptoKey[]): Verifier {

@@ -52,7 +52,9 @@ describe("deploy.yml", () => {
     expect(deploy.on.push.branches).toEqual(["main"]);
     expect(deploy.on.push.tags).toEqual(["v*"]);
     expect(deploy.on.workflow_dispatch.inputs.environment.options).toEqual(["staging", "production"]);
-    expect(deploy.jobs.production!.if).not.toMatch(/refs\/heads\/main/);
+    // Production never deploys on a plain push to main, and a manual run must come from main or a tag.
+    expect(deploy.jobs.production!.if).not.toMatch(/event_name == 'push' && github\.ref == 'refs\/heads\/main'/);
+    expect(deploy.jobs.production!.if).toMatch(/workflow_dispatch' && inputs\.environment == 'production' && \(github\.ref == 'refs\/heads\/main' \|\| startsWith\(github\.ref, 'refs\/tags\/v'\)\)/);
   });
 
   it("uses the wrangler version the project pins", () => {

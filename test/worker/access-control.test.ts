@@ -44,11 +44,12 @@ describe("caller keys scoped to merchants", () => {
     ["a merchant with a hyphen", `${"k".repeat(20)}:M-1`, 1],
     ["a second colon", `${"k".repeat(20)}:M_1:M_2`, 1],
     ["an empty entry between two keys", `${"k".repeat(20)},,${"j".repeat(20)}`, 2],
+    ["the same key twice (the last entry would silently win)", `${"k".repeat(20)}:M_A,${"j".repeat(20)},${"k".repeat(20)}:M_B`, 3],
   ])("%s is a configuration error naming the entry, never its value", async (_name, entry, position) => {
     const { response } = await callGateway({ body: closeBody(), env: { GATEWAY_API_KEYS: entry } });
     const text = await response.text();
     expect(response.status).toBe(503);
-    expect(JSON.parse(text)).toMatchObject({ code: "GATEWAY_MISCONFIGURED", message: expect.stringMatching(new RegExp(`^GATEWAY_API_KEYS entry ${position} is malformed`)) });
+    expect(JSON.parse(text)).toMatchObject({ code: "GATEWAY_MISCONFIGURED", message: expect.stringMatching(new RegExp(`^GATEWAY_API_KEYS entry ${position} (is malformed|repeats the key of entry 1)`)) });
     expect(text).not.toContain(entry.split(",")[0]!.split(":")[0]!);
   });
 });
@@ -129,6 +130,12 @@ describe("GET /healthz", () => {
     });
     expect(text).not.toContain("tiny");
     expect(text).not.toMatch(/MII[A-Za-z0-9+/]{20}/);
+  });
+
+  it("an unknown LOG_LEVEL is named but keeps the gateway ready", async () => {
+    const { response } = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: { LOG_LEVEL: "verbose" } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: "ready", checks: { LOG_LEVEL: "LOG_LEVEL must be one of debug, info, warn, error; until fixed, info is used." } });
   });
 
   it("logs configuration problems once per isolate", async () => {

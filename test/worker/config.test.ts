@@ -29,7 +29,8 @@ describe("settings", () => {
     ["SPARKPAY_APP_ID with a space", { SPARKPAY_APP_ID: "app id" }, /^SPARKPAY_APP_ID must be 1-128 visible ASCII/],
     ["SPARKPAY_BASE_URL over plain http", { SPARKPAY_BASE_URL: "http://api.sparkpay.top" }, /^SPARKPAY_BASE_URL must be an https:\/\/ URL/],
     ["SPARKPAY_BASE_URL not a URL", { SPARKPAY_BASE_URL: "api.sparkpay.top" }, /^SPARKPAY_BASE_URL is not a URL/],
-    ["SPARKPAY_BASE_URL with a query", { SPARKPAY_BASE_URL: "https://api.sparkpay.top/?x=1" }, /without query or fragment/],
+    ["SPARKPAY_BASE_URL with a query", { SPARKPAY_BASE_URL: "https://api.sparkpay.top/?x=1" }, /without credentials, query or fragment/],
+    ["SPARKPAY_BASE_URL with credentials in it", { SPARKPAY_BASE_URL: "https://user:secret@api.sparkpay.top" }, /without credentials, query or fragment/],
     ["SPARKPAY_TIMEOUT_MS not a number", { SPARKPAY_TIMEOUT_MS: "fast" }, /^SPARKPAY_TIMEOUT_MS must be a whole number/],
     ["SPARKPAY_TIMEOUT_MS too small", { SPARKPAY_TIMEOUT_MS: "10" }, /^SPARKPAY_TIMEOUT_MS must be at least 100/],
     ["SPARKPAY_TIMEOUT_MS too large", { SPARKPAY_TIMEOUT_MS: "600000" }, /^SPARKPAY_TIMEOUT_MS must be at most 60000/],
@@ -50,6 +51,8 @@ describe("settings", () => {
     ["empty optional settings (defaults apply)", { SPARKPAY_TIMEOUT_MS: "", SPARKPAY_VERIFY_RESPONSES: "" }],
     ["no platform key while verification is off", { SPARKPAY_PLATFORM_PUBLIC_KEY: "", SPARKPAY_VERIFY_RESPONSES: "off" }],
     ["a base URL with a trailing slash", { SPARKPAY_BASE_URL: "https://api.sparkpay.top/" }],
+    ["SPARKPAY_VERIFY_RESPONSES in capitals", { SPARKPAY_VERIFY_RESPONSES: "REQUIRED" }],
+    ["an unknown LOG_LEVEL (reported by /healthz, never a reason to stop closing orders)", { LOG_LEVEL: "verbose" }],
   ])("works with %s", async (_name, overrides) => {
     const { response, requestId } = await closeOrder(uniqueId("ORDER"), { env: overrides });
     expect(response.status).toBe(200);

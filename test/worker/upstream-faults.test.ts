@@ -104,6 +104,10 @@ describe("fault injection: one test per sandbox mode", () => {
     expect(body.message).not.toMatch(/[A-Za-z0-9+/]{40,}/);
   });
 
+  it("a body starting with a byte order mark: verified over the bytes as sent, then accepted", async () => {
+    await expectClosed(uniqueId("FAULT_BOM"), { closes: 1, queries: 0 });
+  });
+
   it("signed with the rotated-in platform key: accepted", async () => {
     await expectClosed(uniqueId("FAULT_ROTATED"), { closes: 1, queries: 0 });
   });
@@ -152,11 +156,11 @@ describe("retry policy", () => {
 });
 
 describe("SparkPay refusals", () => {
-  it("pass through with SparkPay's status, code and message (unknown merchant), after a confirming query", async () => {
+  it("pass through with SparkPay's status, code and message; a definitive refusal (40008) is not followed by a query", async () => {
     const { response, requestId } = await callGateway({ body: JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: "M_NOBODY" }) });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ code: 40008, message: "merchant number does not exist", request_id: requestId });
-    expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 1 });
+    expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 0 });
   });
 
   it("a repeat close of a closed order becomes a confirmed success", async () => {
@@ -170,6 +174,7 @@ describe("SparkPay refusals", () => {
     const { response, requestId } = await closeOrder(uniqueId("ORDER"), { env: { SPARKPAY_PRIVATE_KEY: env.TEST_KEYS.otherMerchantPkcs8 } });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ code: 40000, message: "request signature check failed", request_id: requestId });
+    expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 0 });
   });
 });
 
