@@ -4,6 +4,7 @@
  * Hosts under `.invalid`, and sandbox answers marked "drop connection", are sent on to
  * UNREACHABLE (a closed port), so the gateway sees a real network failure.
  */
+// The same header as DROP_CONNECTION_HEADER in sparkpay-sandbox.mjs, which this workerd script cannot import.
 const DROP_CONNECTION_HEADER = "x-sandbox-drop-connection";
 
 /** @typedef {{ fetch(input: Request | string): Promise<Response> }} Fetcher */

@@ -68,6 +68,9 @@ export interface ErrorOutcome {
   headers?: Record<string, string>;
 }
 
+/** For bugs: the error's own text could hold anything, so callers get only this and the request id. */
+const INTERNAL_ERROR_MESSAGE = "The gateway failed unexpectedly; quote the request id when reporting it.";
+
 /** Maps anything thrown while serving a request to what the caller sees. Unknown errors never reveal their text. */
 export function describeError(error: unknown): ErrorOutcome {
   const gateway = (code: GatewayErrorCode, message: string, extra: Partial<ErrorOutcome> = {}): ErrorOutcome => ({
@@ -78,7 +81,7 @@ export function describeError(error: unknown): ErrorOutcome {
   });
   if (error instanceof GatewayError) return gateway(error.code, error.message, { headers: error.headers });
   if (error instanceof KeyFormatError || error instanceof ConfigError) return gateway("GATEWAY_MISCONFIGURED", error.message);
-  if (!(error instanceof SparkPayError)) return gateway("INTERNAL_ERROR", "The gateway failed unexpectedly; quote the request id when reporting it.");
+  if (!(error instanceof SparkPayError)) return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
 
   const { attempts } = error;
   const withAttempts = (message: string) => `${message.replace(/\.$/, "")} (${attempts} ${attempts === 1 ? "attempt" : "attempts"}).`;
@@ -95,5 +98,5 @@ export function describeError(error: unknown): ErrorOutcome {
   if (error instanceof SparkPayConnectionError) return gateway("UPSTREAM_UNREACHABLE", withAttempts("SparkPay could not be reached."), { attempts });
   if (error instanceof SparkPaySignatureError) return gateway("UPSTREAM_SIGNATURE_INVALID", error.message, { attempts });
   if (error instanceof SparkPayInvalidResponseError) return gateway("UPSTREAM_INVALID_RESPONSE", error.message, { attempts });
-  return gateway("INTERNAL_ERROR", "The gateway failed unexpectedly; quote the request id when reporting it.");
+  return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
 }

@@ -51,6 +51,8 @@ export interface KeyBlock {
 }
 
 const FIX_TO_PKCS8 = "convert it with `openssl pkey -in key.pem -out key_pkcs8.pem` and store the whole file, BEGIN and END lines included.";
+const ENCRYPTED_PROBLEM = "is encrypted with a passphrase, which a Worker cannot supply.";
+const FIX_DECRYPT = "decrypt it with `openssl pkey -in encrypted.pem -out key_pkcs8.pem`.";
 const FIX_NEW_RSA_KEY =
   "create an RSA-2048 key with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out merchant_private.pem` and upload its public key to SparkPay.";
 
@@ -124,7 +126,7 @@ export function readKeyBlocks(setting: string, raw: string | undefined): KeyBloc
       throw new KeyFormatError(setting, `has a PEM block that begins as "${beginLabel}" but ends as "${endLabel}".`, FIX_TO_PKCS8);
     }
     if (body!.includes("ENCRYPTED")) {
-      throw new KeyFormatError(setting, "is encrypted with a passphrase, which a Worker cannot supply.", "decrypt it with `openssl pkey -in encrypted.pem -out key_pkcs8.pem`.");
+      throw new KeyFormatError(setting, ENCRYPTED_PROBLEM, FIX_DECRYPT);
     }
     const der = decodeKeyBase64(setting, body!);
     blocks.push({ label: beginLabel, der, ...inspectDer(der) });
@@ -142,6 +144,11 @@ function requireRsa(setting: string, block: KeyBlock): void {
   }
 }
 
+/** How an error names one key of a setting that holds several: `SETTING (key 2)`. */
+function keyName(setting: string, index: number, count: number): string {
+  return count > 1 ? `${setting} (key ${index + 1})` : setting;
+}
+
 /** The most private keys a setting holds: the current one and, during a rotation, the next. */
 export const MAX_PRIVATE_KEYS = 2;
 
@@ -154,7 +161,7 @@ export function privateKeysDer(setting: string, raw: string | undefined): Uint8A
   if (blocks.length > MAX_PRIVATE_KEYS) {
     throw new KeyFormatError(setting, `holds ${blocks.length} PEM blocks; it takes the current merchant private key, optionally followed by the next one during a rotation.`, "store only the merchant private key(s) (BEGIN PRIVATE KEY … END PRIVATE KEY).");
   }
-  return blocks.map((block, index) => privateKeyBlockDer(blocks.length > 1 ? `${setting} (key ${index + 1})` : setting, block));
+  return blocks.map((block, index) => privateKeyBlockDer(keyName(setting, index, blocks.length), block));
 }
 
 function privateKeyBlockDer(setting: string, block: KeyBlock): Uint8Array<ArrayBuffer> {
@@ -173,7 +180,7 @@ function privateKeyBlockDer(setting: string, block: KeyBlock): Uint8Array<ArrayB
         concat(encodeElement(TAG_INTEGER, Uint8Array.of(0)), RSA_ALGORITHM_IDENTIFIER, encodeElement(TAG_OCTET_STRING, block.der)),
       );
     case "encrypted-pkcs8":
-      throw new KeyFormatError(setting, "is encrypted with a passphrase, which a Worker cannot supply.", "decrypt it with `openssl pkey -in encrypted.pem -out key_pkcs8.pem`.");
+      throw new KeyFormatError(setting, ENCRYPTED_PROBLEM, FIX_DECRYPT);
     case "spki":
     case "pkcs1-public":
     case "certificate":
@@ -186,22 +193,23 @@ function privateKeyBlockDer(setting: string, block: KeyBlock): Uint8Array<ArrayB
 /** The SPKI DER of every RSA public key in the setting, in order (PKCS#1 public keys are wrapped). */
 export function publicKeysDer(setting: string, raw: string | undefined): Uint8Array<ArrayBuffer>[] {
   return readKeyBlocks(setting, raw).map((block, index) => {
-    const which = `(key ${index + 1})`;
+    // Platform keys are a list, so each is always named by its position.
+    const name = `${setting} (key ${index + 1})`;
     switch (block.structure) {
       case "spki":
-        requireRsa(`${setting} ${which}`, block);
+        requireRsa(name, block);
         return block.der;
       case "pkcs1-public":
         // SubjectPublicKeyInfo { rsaEncryption, BIT STRING { 0 unused bits, RSAPublicKey } }
         return encodeElement(TAG_SEQUENCE, concat(RSA_ALGORITHM_IDENTIFIER, encodeElement(TAG_BIT_STRING, concat(Uint8Array.of(0), block.der))));
       case "certificate":
-        throw new KeyFormatError(`${setting} ${which}`, "is an X.509 certificate, not a public key.", "extract its key with `openssl x509 -in platform_cert.pem -pubkey -noout > platform_public.pem`.");
+        throw new KeyFormatError(name, "is an X.509 certificate, not a public key.", "extract its key with `openssl x509 -in platform_cert.pem -pubkey -noout > platform_public.pem`.");
       case "pkcs8":
       case "pkcs1-private":
       case "encrypted-pkcs8":
-        throw new KeyFormatError(`${setting} ${which}`, "holds a private key; this setting takes SparkPay's platform public key.", "store the platform public key from your SparkPay dashboard (BEGIN PUBLIC KEY), and keep private keys out of this setting.");
+        throw new KeyFormatError(name, "holds a private key; this setting takes SparkPay's platform public key.", "store the platform public key from your SparkPay dashboard (BEGIN PUBLIC KEY), and keep private keys out of this setting.");
       default:
-        throw new KeyFormatError(`${setting} ${which}`, "does not hold a public key in any format we know (SPKI, PKCS#1).", "convert it with `openssl pkey -pubin -in platform_public.pem -out platform_spki.pem`.");
+        throw new KeyFormatError(name, "does not hold a public key in any format we know (SPKI, PKCS#1).", "convert it with `openssl pkey -pubin -in platform_public.pem -out platform_spki.pem`.");
     }
   });
 }
@@ -227,7 +235,7 @@ export async function importPrivateKeys(raw: string | undefined, setting = "SPAR
   const ders = privateKeysDer(setting, raw);
   const keys = await Promise.all(
     ders.map(async (der, index) => {
-      const name = ders.length > 1 ? `${setting} (key ${index + 1})` : setting;
+      const name = keyName(setting, index, ders.length);
       let key: CryptoKey;
       try {
         key = await crypto.subtle.importKey("pkcs8", der, RSA_PKCS1_SHA256, false, ["sign"]);
@@ -246,11 +254,12 @@ export async function importPublicKeys(raw: string | undefined, setting = "SPARK
   if (cached) return cached;
   const keys = await Promise.all(
     publicKeysDer(setting, raw).map(async (der, index) => {
+      const name = `${setting} (key ${index + 1})`;
       try {
-        return requireModulus(`${setting} (key ${index + 1})`, await crypto.subtle.importKey("spki", der, RSA_PKCS1_SHA256, false, ["verify"]));
+        return requireModulus(name, await crypto.subtle.importKey("spki", der, RSA_PKCS1_SHA256, false, ["verify"]));
       } catch (error) {
         if (error instanceof KeyFormatError) throw error;
-        throw new KeyFormatError(`${setting} (key ${index + 1})`, "has the shape of an RSA public key but its contents are damaged.", "copy the platform public key again from your SparkPay dashboard.");
+        throw new KeyFormatError(name, "has the shape of an RSA public key but its contents are damaged.", "copy the platform public key again from your SparkPay dashboard.");
       }
     }),
   );
