@@ -42,7 +42,9 @@ function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Reco
     if (status === 429) headers["Retry-After"] = { description: "Seconds to wait, when known.", schema: { type: "string" } };
     if (status === 401) headers["WWW-Authenticate"] = { schema: { type: "string" } };
     responses[String(status)] = {
-      description: [...group.map((code) => `\`${code}\`: ${GATEWAY_ERROR_DESCRIPTIONS[code]}`), ...Object.keys(sparkpay[status] ?? {}).map((name) => `${name}.`)].join("\n\n"),
+      // Each code's meaning is in its example's message; the description only lists them, which
+      // keeps the served document (part of the Worker bundle) small.
+      description: [group.length ? `Gateway codes: ${group.map((code) => `\`${code}\``).join(", ")}.` : "", ...Object.keys(sparkpay[status] ?? {}).map((name) => `${name}.`)].filter(Boolean).join(" "),
       headers,
       content: {
         "application/json": {
