@@ -18,7 +18,7 @@ const results: Array<{ verdict: Verdict; setting: string; text: string }> = [];
 const say = (verdict: Verdict, setting: string, text: string) => results.push({ verdict, setting, text });
 
 /** dotenv files as wrangler reads them: KEY=value, "double quoted" with \n escapes, 'single quoted' literal. */
-export function parseDotenv(text: string): Record<string, string> {
+function parseDotenv(text: string): Record<string, string> {
   const values: Record<string, string> = {};
   const pattern = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:\\.|[^"\\])*"|'[^']*'|[^\n#]*)/gm;
   for (const [, key, raw = ""] of text.matchAll(pattern)) {
