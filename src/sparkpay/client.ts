@@ -202,6 +202,11 @@ export class SparkPayClient {
     }
   }
 
+  /** One attempt's timeout: SPARKPAY_TIMEOUT_MS, or what is left of the deadline if less. */
+  private attemptTimeout(deadline: number): number {
+    return Math.max(MIN_ATTEMPT_MS, Math.min(this.timeoutMs, deadline - this.now()));
+  }
+
   /**
    * Runs `attempt` until it succeeds, fails in a way that is not safe to repeat, runs out of
    * retries, or would overrun the deadline; backs off with full jitter in between. The error
@@ -210,7 +215,7 @@ export class SparkPayClient {
   private async withRetries<T>(deadline: number, attempt: (timeoutMs: number, attempt: number) => Promise<T>): Promise<{ value: T; attempts: number }> {
     for (let attempts = 1; ; attempts++) {
       try {
-        return { value: await attempt(Math.max(MIN_ATTEMPT_MS, Math.min(this.timeoutMs, deadline - this.now())), attempts), attempts };
+        return { value: await attempt(this.attemptTimeout(deadline), attempts), attempts };
       } catch (error) {
         if (error instanceof SparkPayError) error.attempts = attempts;
         if (!isRetryable(error) || attempts > this.maxRetries) throw error;
@@ -233,10 +238,9 @@ export class SparkPayClient {
       return await this.readSuccess(await this.send(request, key, request.timeoutMs), schema);
     } catch (error) {
       const next = key + 1;
-      const timeLeft = request.deadline - this.now();
-      if (next >= this.options.signer.keyCount || !isSignatureRejection(error) || timeLeft < MIN_ATTEMPT_MS) throw error;
+      if (next >= this.options.signer.keyCount || !isSignatureRejection(error) || request.deadline - this.now() < MIN_ATTEMPT_MS) throw error;
       try {
-        const result = await this.readSuccess(await this.send(request, next, Math.min(this.timeoutMs, timeLeft)), schema);
+        const result = await this.readSuccess(await this.send(request, next, this.attemptTimeout(request.deadline)), schema);
         this.signingKey = next;
         return result;
       } catch (nextError) {
