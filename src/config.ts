@@ -12,7 +12,7 @@ import {
   MIN_TIMEOUT_MS,
 } from "./sparkpay/constants";
 import { KeyFormatError, importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
-import { IDENTIFIER_PATTERN } from "./sparkpay/schemas";
+import { identifier } from "./sparkpay/schemas";
 import { createSigner } from "./sparkpay/signer";
 import { createVerifier } from "./sparkpay/verifier";
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, writeLog } from "./log";
@@ -27,6 +27,8 @@ import { USER_AGENT } from "./version";
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /** Caller keys are compared over this many characters whatever their length, so the time taken says nothing. */
 export const MAX_CALLER_KEY_LENGTH = 256;
+/** A scoped key's merchants follow the same rule as merchant_no in requests. */
+const MERCHANT_NO = identifier("merchant_no");
 const CALLER_KEY_PATTERN = new RegExp(`^[A-Za-z0-9_-]{16,${MAX_CALLER_KEY_LENGTH}}$`);
 
 function isAllowedBaseUrl(text: string): boolean {
@@ -116,7 +118,7 @@ export interface LoadedConfig {
 
 const encoder = new TextEncoder();
 
-export async function sha256(text: string): Promise<ArrayBuffer> {
+async function sha256(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", encoder.encode(text));
 }
 
@@ -138,7 +140,7 @@ export async function parseCallerKeys(raw: string | undefined): Promise<CallerKe
       seen.set(key, index);
       const merchants = scope?.split("|");
       const wellFormed =
-        CALLER_KEY_PATTERN.test(key) && rest.length === 0 && (merchants === undefined || merchants.every((m) => m.length <= 64 && IDENTIFIER_PATTERN.test(m)));
+        CALLER_KEY_PATTERN.test(key) && rest.length === 0 && (merchants === undefined || merchants.every((merchant) => v.is(MERCHANT_NO, merchant)));
       if (!wellFormed) {
         throw new ConfigError(
           `GATEWAY_API_KEYS entry ${index + 1} is malformed: each entry is a key of 16 to ${MAX_CALLER_KEY_LENGTH} of A-Z a-z 0-9 _ -, optionally followed by :MERCHANT_NO|MERCHANT_NO (no empty entries).`,

@@ -40,19 +40,19 @@ export const orders = new Hono<AppEnv>()
       const { logFields, logLevel, requestId } = c.var;
       const { envelope, attempts, confirmedByQuery } = await config.client.closeOrder(c.req.valid("json"), {
         requestId,
-        onAttempt: (report) => {
-          logFields.upstream_ms = (logFields.upstream_ms ?? 0) + report.durationMs;
-          logFields.sparkpay_request_id = report.sparkpayRequestId ?? logFields.sparkpay_request_id;
+        onAttempt: (attemptReport) => {
+          logFields.upstream_ms = (logFields.upstream_ms ?? 0) + attemptReport.durationMs;
+          logFields.sparkpay_request_id = attemptReport.sparkpayRequestId ?? logFields.sparkpay_request_id;
           writeLog(logLevel, "debug", {
             msg: "sparkpay attempt",
             request_id: requestId,
-            operation: report.operation,
-            attempt: report.attempt,
-            key: report.key,
-            status: report.status,
-            error: report.error,
-            duration_ms: report.durationMs,
-            sparkpay_request_id: report.sparkpayRequestId,
+            operation: attemptReport.operation,
+            attempt: attemptReport.attempt,
+            key: attemptReport.key,
+            status: attemptReport.status,
+            error: attemptReport.error,
+            duration_ms: attemptReport.durationMs,
+            sparkpay_request_id: attemptReport.sparkpayRequestId,
           });
         },
       });

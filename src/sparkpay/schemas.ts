@@ -1,8 +1,8 @@
 import * as v from "valibot";
 
 /** SparkPay's identifier rule (from order creation): 1-64 letters, digits or underscore. */
-export const IDENTIFIER_MAX_LENGTH = 64;
-export const IDENTIFIER_PATTERN = /^[A-Za-z0-9_]+$/;
+const IDENTIFIER_MAX_LENGTH = 64;
+const IDENTIFIER_PATTERN = /^[A-Za-z0-9_]+$/;
 
 export function identifier(field: string) {
   return v.pipe(
