@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { SANDBOX_APP_ID, createSandbox } from "./sandbox/sparkpay-sandbox.mjs";
+import { createSandbox, SANDBOX_APP_ID } from "./sandbox/sparkpay-sandbox.mjs";
 import { COMPATIBILITY_DATE, SANDBOX_OUTBOUND_WORKER, sandboxOutboundWorker } from "./scripts/local-gateway.mjs";
 import { generateTestKeys } from "./test/support/test-keys.mjs";
 

@@ -17,7 +17,8 @@ export function serveSandbox(sandbox, { host = "127.0.0.1", port = 8788 } = {}) 
       const body = Buffer.concat(chunks);
       /** @type {[string, string][]} */
       const headers = [];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([/** @type {string} */ (req.rawHeaders[i]), /** @type {string} */ (req.rawHeaders[i + 1])]);
+      for (let i = 0; i < req.rawHeaders.length; i += 2)
+        headers.push([/** @type {string} */ (req.rawHeaders[i]), /** @type {string} */ (req.rawHeaders[i + 1])]);
       const request = new Request(`http://${host}:${port}${req.url}`, {
         method: req.method,
         headers,
@@ -32,7 +33,9 @@ export function serveSandbox(sandbox, { host = "127.0.0.1", port = 8788 } = {}) 
       res.end(Buffer.from(await response.arrayBuffer()));
     } catch (error) {
       res.writeHead(500, { "Content-Type": "application/json" });
-      res.end(JSON.stringify({ code: 50000, message: `sandbox failure: ${error instanceof Error ? error.message : error}` }));
+      res.end(
+        JSON.stringify({ code: 50000, message: `sandbox failure: ${error instanceof Error ? error.message : error}` }),
+      );
     }
   });
   return new Promise((resolve, reject) => {

@@ -8,7 +8,14 @@
  * starts with `FAULT_<MODE>_` (any case) triggers MODE; see FAULT_MODES. `FAULT_SLOW250_` sets
  * the delay of `slow` to 250 ms.
  */
-import { createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync, randomBytes } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  generateKeyPairSync,
+  randomBytes,
+} from "node:crypto";
 
 export const SANDBOX_APP_ID = "sandbox_app_0001";
 export const SANDBOX_MERCHANTS = ["M_SANDBOX_001", "M_SANDBOX_002"];
@@ -86,12 +93,18 @@ export const FAULT_MODES = {
 /** @param {SandboxOptions} options */
 export function createSandbox(options) {
   /** The public key each application "uploaded"; replaceable at run time to rehearse a key rotation. */
-  const apps = new Map(Object.entries({ [options.appId ?? SANDBOX_APP_ID]: options.merchantPublicKey, ...options.otherApps }).map(([id, pem]) => [id, createPublicKey(pem)]));
+  const apps = new Map(
+    Object.entries({ [options.appId ?? SANDBOX_APP_ID]: options.merchantPublicKey, ...options.otherApps }).map(
+      ([id, pem]) => [id, createPublicKey(pem)],
+    ),
+  );
   const merchants = new Set(options.merchants ?? SANDBOX_MERCHANTS);
   const slowMs = options.slowMs ?? 2000;
   const now = options.now ?? Date.now;
   const platformKey = createPrivateKey(options.platformPrivateKey);
-  const rotatedKey = options.rotatedPlatformPrivateKey ? createPrivateKey(options.rotatedPlatformPrivateKey) : platformKey;
+  const rotatedKey = options.rotatedPlatformPrivateKey
+    ? createPrivateKey(options.rotatedPlatformPrivateKey)
+    : platformKey;
   // A key nobody trusts, for the `badsig` fault.
   const strangerKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
 
@@ -106,7 +119,8 @@ export function createSandbox(options) {
   const stats = { requests: 0, duplicate_nonces: 0, signature_failures: 0, closes: 0, queries: 0 };
 
   /** SparkPay treats request_no case-insensitively. */
-  const orderKey = (/** @type {string} */ merchantNo, /** @type {string} */ requestNo) => `${merchantNo}/${requestNo.toLowerCase()}`;
+  const orderKey = (/** @type {string} */ merchantNo, /** @type {string} */ requestNo) =>
+    `${merchantNo}/${requestNo.toLowerCase()}`;
 
   /** @param {string} merchantNo @param {string} requestNo */
   function findOrCreateOrder(merchantNo, requestNo) {
@@ -135,13 +149,18 @@ export function createSandbox(options) {
    */
   function answer(status, payload, how = {}) {
     const body = how.raw ?? JSON.stringify(payload);
-    const headers = new Headers({ "Content-Type": how.raw === undefined ? "application/json" : "text/html", ...how.headers });
+    const headers = new Headers({
+      "Content-Type": how.raw === undefined ? "application/json" : "text/html",
+      ...how.headers,
+    });
     headers.set("Request-Id", `sbx_${randomBytes(6).toString("hex")}`);
     const key = how.key === undefined ? platformKey : how.key;
     if (key) {
       const timestamp = String(Math.floor(now() / 1000) + (how.skewS ?? 0));
       const nonce = randomBytes(16).toString("hex");
-      const signature = createSign("RSA-SHA256").update(`${timestamp}\n${nonce}\n${body}\n`, "utf8").sign(key, "base64");
+      const signature = createSign("RSA-SHA256")
+        .update(`${timestamp}\n${nonce}\n${body}\n`, "utf8")
+        .sign(key, "base64");
       headers.set("Sparkpay-Timestamp", timestamp);
       headers.set("Sparkpay-Nonce", nonce);
       headers.set("Sparkpay-Signature", signature);
@@ -175,7 +194,9 @@ export function createSandbox(options) {
     if (!/^\d{10}$/.test(timestamp) || Math.abs(Number(timestamp) - now() / 1000) > TIMESTAMP_WINDOW_S) {
       return refuse(400, 40000, "Sparkpay-Timestamp is not Unix seconds within 300 s of now");
     }
-    record.signature_valid = createVerify("RSA-SHA256").update(`${timestamp}\n${nonce}\n${body}\n`, "utf8").verify(merchantPublicKey, signature, "base64");
+    record.signature_valid = createVerify("RSA-SHA256")
+      .update(`${timestamp}\n${nonce}\n${body}\n`, "utf8")
+      .verify(merchantPublicKey, signature, "base64");
     if (!record.signature_valid) {
       stats.signature_failures++;
       return refuse(400, 40000, "request signature check failed");
@@ -197,7 +218,11 @@ export function createSandbox(options) {
   }
 
   /** @param {Order} order */
-  const closeData = (order) => ({ request_no: order.request_no, merchant_no: order.merchant_no, merchant_order_no: order.merchant_order_no });
+  const closeData = (order) => ({
+    request_no: order.request_no,
+    merchant_no: order.merchant_no,
+    merchant_order_no: order.merchant_order_no,
+  });
 
   /** @param {string} body @param {CallRecord} record */
   async function closeOrder(body, record) {
@@ -233,9 +258,16 @@ export function createSandbox(options) {
       case "reset":
         return dropConnection();
       case "ratelimited":
-        return answer(429, { code: 40011, message: "application call limit exceeded" }, { headers: { "Retry-After": "1" } });
+        return answer(
+          429,
+          { code: 40011, message: "application call limit exceeded" },
+          { headers: { "Retry-After": "1" } },
+        );
       case "throttled":
-        return new Response("Too Many Requests", { status: 429, headers: { "Retry-After": new Date(now() + 3_000).toUTCString() } });
+        return new Response("Too Many Requests", {
+          status: 429,
+          headers: { "Retry-After": new Date(now() + 3_000).toUTCString() },
+        });
       case "redirect":
         return new Response(null, { status: 307, headers: { Location: "/v4/pay/orders/close_elsewhere" } });
     }
@@ -251,7 +283,11 @@ export function createSandbox(options) {
       case "notjson":
         return answer(200, null, { raw: "<html><body>502 Bad Gateway</body></html>" });
       case "wrongshape":
-        return answer(200, { code: 0, message: "success", data: { request_no: order.request_no, merchant_no: order.merchant_no } });
+        return answer(200, {
+          code: 0,
+          message: "success",
+          data: { request_no: order.request_no, merchant_no: order.merchant_no },
+        });
       case "mismatch":
         return answer(200, { ...success, data: { ...success.data, request_no: `${order.request_no}_OTHER` } });
       case "badsig":
@@ -265,7 +301,10 @@ export function createSandbox(options) {
       case "rotated":
         return answer(200, success, { key: rotatedKey });
       case "bom":
-        return answer(200, null, { raw: `\uFEFF${JSON.stringify(success)}`, headers: { "Content-Type": "application/json" } });
+        return answer(200, null, {
+          raw: `\uFEFF${JSON.stringify(success)}`,
+          headers: { "Content-Type": "application/json" },
+        });
       default:
         return answer(200, success);
     }
@@ -277,7 +316,11 @@ export function createSandbox(options) {
     if (!merchants.has(merchantNo)) return refuse(400, 40008, "merchant number does not exist");
     const order = orders.get(orderKey(merchantNo, requestNo));
     if (!order) return refuse(400, 40009, "order does not exist");
-    return answer(200, { code: 0, message: "success", data: { ...order, total_amount: "10.00", real_pay_amount: "0", pay_time: null, completed_time: null } });
+    return answer(200, {
+      code: 0,
+      message: "success",
+      data: { ...order, total_amount: "10.00", real_pay_amount: "0", pay_time: null, completed_time: null },
+    });
   }
 
   /**
@@ -290,9 +333,14 @@ export function createSandbox(options) {
     if (parts[1] === "sign" && request.method === "POST") {
       // Signs any body the way SparkPay signs a response, so tests can check the gateway's verifier
       // against an independent signer. key: platform | rotated | stranger; skew_s shifts the timestamp.
-      const { body, key = "platform", skew_s: skewS = 0 } = /** @type {{ body: string, key?: string, skew_s?: number }} */ (await request.json());
+      const {
+        body,
+        key = "platform",
+        skew_s: skewS = 0,
+      } = /** @type {{ body: string, key?: string, skew_s?: number }} */ (await request.json());
       const signingKey = { platform: platformKey, rotated: rotatedKey, stranger: strangerKey }[key];
-      if (!signingKey || typeof body !== "string") return json({ error: "body (string) and key (platform|rotated|stranger) expected" }, 400);
+      if (!signingKey || typeof body !== "string")
+        return json({ error: "body (string) and key (platform|rotated|stranger) expected" }, 400);
       const signed = answer(200, null, { raw: body, key: signingKey, skewS });
       return json({
         timestamp: signed.headers.get("Sparkpay-Timestamp"),
@@ -303,7 +351,11 @@ export function createSandbox(options) {
     if (parts[1] === "calls") {
       const requestId = url.searchParams.get("request_id");
       const prefix = url.searchParams.get("request_id_prefix");
-      const matching = calls.filter((call) => (requestId === null || call.request_id === requestId) && (prefix === null || call.request_id?.startsWith(prefix)));
+      const matching = calls.filter(
+        (call) =>
+          (requestId === null || call.request_id === requestId) &&
+          (prefix === null || call.request_id?.startsWith(prefix)),
+      );
       return json({ calls: matching });
     }
     if (parts[1] === "stats") return json({ ...stats, orders: orders.size, nonces: nonces.size });
@@ -360,7 +412,10 @@ export function createSandbox(options) {
     const refusal = checkRequest(request, body, record);
     if (refusal) return refusal;
     if (isClose) return closeOrder(body, record);
-    return queryOrder(decodeURIComponent(/** @type {string} */ (query?.[1])), decodeURIComponent(/** @type {string} */ (query?.[2])));
+    return queryOrder(
+      decodeURIComponent(/** @type {string} */ (query?.[1])),
+      decodeURIComponent(/** @type {string} */ (query?.[2])),
+    );
   }
 
   return { handle, stats, orders };

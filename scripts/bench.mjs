@@ -37,9 +37,16 @@ const miniflares = /** @type {import("miniflare").Miniflare[]} */ ([]);
 
 /** Starts a Node child that prints its port. @param {string} script @param {Record<string, string>} env */
 function startChild(script, env) {
-  const child = spawn(process.execPath, [new URL(script, import.meta.url).pathname], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [new URL(script, import.meta.url).pathname], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   children.push(child);
-  return new Promise((resolve) => child.stdout.once("data", (data) => resolve({ port: Number(String(data).trim()), pid: /** @type {number} */ (child.pid) })));
+  return new Promise((resolve) =>
+    child.stdout.once("data", (data) =>
+      resolve({ port: Number(String(data).trim()), pid: /** @type {number} */ (child.pid) }),
+    ),
+  );
 }
 
 /** CPU seconds a process has used (user + system, all threads). @param {number} pid */
@@ -50,7 +57,16 @@ function cpuSeconds(pid) {
 
 /** @param {string} scriptPath @param {Record<string, string>} bindings */
 async function startWorker(scriptPath, bindings) {
-  const started = await startMiniflare({ host: "127.0.0.1", port: 0, cf: false, modules: true, scriptPath, compatibilityDate: COMPATIBILITY_DATE, bindings, handleRuntimeStdio: drain });
+  const started = await startMiniflare({
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+    modules: true,
+    scriptPath,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings,
+    handleRuntimeStdio: drain,
+  });
   miniflares.push(started.mf);
   return started;
 }
@@ -64,7 +80,11 @@ const base64Der = (/** @type {string} */ pem) => pem.replace(/-----[A-Z ]+-----/
 
 // --- targets -----------------------------------------------------------------------------
 const standin = /** @type {{ port: number, pid: number }} */ (
-  await startChild("./bench/standin.mjs", { BENCH_PLATFORM_PRIVATE_KEY: platform.privateKeyPem, BENCH_REQUEST_NO: REQUEST.request_no, BENCH_MERCHANT_NO: REQUEST.merchant_no })
+  await startChild("./bench/standin.mjs", {
+    BENCH_PLATFORM_PRIVATE_KEY: platform.privateKeyPem,
+    BENCH_REQUEST_NO: REQUEST.request_no,
+    BENCH_MERCHANT_NO: REQUEST.merchant_no,
+  })
 );
 const upstream = `http://127.0.0.1:${standin.port}`;
 const bundle = buildDeployBundle();
@@ -81,7 +101,7 @@ async function startGateway() {
   miniflares.push(started.mf);
   return started;
 }
-const sampleMessage = "1700000000\nnonce\n" + BODY + "\n";
+const sampleMessage = `1700000000\nnonce\n${BODY}\n`;
 const cryptoFloorScript = new URL("./bench/crypto-floor.js", import.meta.url).pathname;
 const cryptoFloorBindings = {
   UPSTREAM: `${upstream}/v4/pay/orders/close`,
@@ -129,8 +149,17 @@ for (const connections of CONCURRENCIES) {
     const result = await load(target.url, connections, SECONDS);
     const cpu = cpuSeconds(target.pid) - cpuBefore;
     const ok = result.requests.total - result.non2xx - result.errors;
-    if (result.non2xx || result.errors) console.error(`! ${target.name} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-    rows.push({ target: target.name, connections, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuMsPerRequest: (1000 * cpu) / Math.max(1, ok), failed: result.non2xx + result.errors });
+    if (result.non2xx || result.errors)
+      console.error(`! ${target.name} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    rows.push({
+      target: target.name,
+      connections,
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      cpuMsPerRequest: (1000 * cpu) / Math.max(1, ok),
+      failed: result.non2xx + result.errors,
+    });
   }
 }
 
@@ -155,14 +184,22 @@ async function workerdOpsPerSecond(op, n) {
 }
 const workerdSign = await workerdOpsPerSecond("sign", 400);
 const workerdVerify = await workerdOpsPerSecond("verify", 4000);
-const speed = execFileSync("openssl", ["speed", "-seconds", "2", "rsa2048"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-const [, opensslSign = "0", opensslVerify = "0"] = /rsa\s+2048 bits\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)/.exec(speed) ?? [];
+const speed = execFileSync("openssl", ["speed", "-seconds", "2", "rsa2048"], {
+  encoding: "utf8",
+  stdio: ["ignore", "pipe", "ignore"],
+});
+const [, opensslSign = "0", opensslVerify = "0"] =
+  /rsa\s+2048 bits\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)/.exec(speed) ?? [];
 
 // --- cold start: a fresh workerd per target, its first request against the median of the next 200 ---
 /** @param {string} url */
 async function closeOnce(url) {
   const started = performance.now();
-  const response = await fetch(`${url}/v4/pay/orders/close`, { method: "POST", headers: { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" }, body: BODY });
+  const response = await fetch(`${url}/v4/pay/orders/close`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" },
+    body: BODY,
+  });
   await response.text();
   if (response.status !== 200) throw new Error(`cold-start probe answered ${response.status}`);
   return performance.now() - started;
@@ -197,7 +234,8 @@ const bundleGzipKiB = gzipSync(bundleBytes, { level: 9 }).length / 1024;
 for (const mf of miniflares) await mf.dispose();
 for (const child of children) child.kill();
 
-const at = (/** @type {string} */ target, /** @type {number} */ connections) => /** @type {(typeof rows)[number]} */ (rows.find((row) => row.target === target && row.connections === connections));
+const at = (/** @type {string} */ target, /** @type {number} */ connections) =>
+  /** @type {(typeof rows)[number]} */ (rows.find((row) => row.target === target && row.connections === connections));
 const signVerifyMs = 1000 / workerdSign + 1000 / workerdVerify;
 const gatewayCpu = at("gateway", 10).cpuMsPerRequest;
 const runtimeCpu = at("runtime floor", 10).cpuMsPerRequest;
@@ -205,12 +243,19 @@ const pad = (/** @type {unknown} */ value, /** @type {number} */ width) => Strin
 const fixed = (/** @type {number} */ value, digits = 2) => value.toFixed(digits);
 const verdict = (/** @type {boolean} */ met) => (met ? "met" : "MISSED");
 
-console.log(`\nBenchmark: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}, ${SECONDS} s per run, loopback\n`);
-console.log(`${"target".padEnd(14)} ${pad("conc", 4)} ${pad("req/s", 8)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ${pad("CPU ms/req", 10)}`);
+console.log(
+  `\nBenchmark: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}, ${SECONDS} s per run, loopback\n`,
+);
+console.log(
+  `${"target".padEnd(14)} ${pad("conc", 4)} ${pad("req/s", 8)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ${pad("CPU ms/req", 10)}`,
+);
 for (const row of rows) {
-  console.log(`${row.target.padEnd(14)} ${pad(row.connections, 4)} ${pad(Math.round(row.rps), 8)} ${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerRequest, 3), 10)}${row.failed ? `  (${row.failed} failed)` : ""}`);
+  console.log(
+    `${row.target.padEnd(14)} ${pad(row.connections, 4)} ${pad(Math.round(row.rps), 8)} ${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerRequest, 3), 10)}${row.failed ? `  (${row.failed} failed)` : ""}`,
+  );
 }
-const ratio = (/** @type {string} */ a, /** @type {string} */ b, /** @type {number} */ c) => at(a, c).rps / at(b, c).rps;
+const ratio = (/** @type {string} */ a, /** @type {string} */ b, /** @type {number} */ c) =>
+  at(a, c).rps / at(b, c).rps;
 console.log(`
 Ratios of throughput (req/s)            c=1    c=10   c=50
   gateway / crypto floor              ${CONCURRENCIES.map((c) => pad(fixed(ratio("gateway", "crypto floor", c)), 5)).join("  ")}
@@ -229,7 +274,12 @@ CPU per request at c=10 (workerd process, all threads)
   gateway − runtime floor             ${fixed(gatewayCpu - runtimeCpu, 3)} ms  (${fixed((gatewayCpu - runtimeCpu) / signVerifyMs)}× sign + verify)
 Deploy bundle: ${fixed(bundleBytes.length / 1024, 1)} KiB minified, ${fixed(bundleGzipKiB, 1)} KiB gzip
 Cold first request vs warm median (median of 3 fresh workerd processes)
-${Object.entries(coldStarts).map(([name, { cold, warm }]) => `  ${name.padEnd(14)} ${pad(fixed(cold, 1), 6)} ms vs ${pad(fixed(warm, 1), 4)} ms  (${fixed(cold / warm, 1)}×)`).join("\n")}
+${Object.entries(coldStarts)
+  .map(
+    ([name, { cold, warm }]) =>
+      `  ${name.padEnd(14)} ${pad(fixed(cold, 1), 6)} ms vs ${pad(fixed(warm, 1), 4)} ms  (${fixed(cold / warm, 1)}×)`,
+  )
+  .join("\n")}
 
 Targets
   gateway ≥ 0.90 × crypto floor at c=10       ${fixed(ratio("gateway", "crypto floor", 10))}   ${verdict(ratio("gateway", "crypto floor", 10) >= 0.9)}

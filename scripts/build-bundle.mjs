@@ -19,6 +19,9 @@ export const WRANGLER_ENV = {
  */
 export function buildDeployBundle() {
   const outdir = mkdtempSync(join(tmpdir(), "gw-bundle-"));
-  execFileSync("node_modules/.bin/wrangler", ["deploy", "--dry-run", "--outdir", outdir], { env: WRANGLER_ENV, stdio: "pipe" });
+  execFileSync("node_modules/.bin/wrangler", ["deploy", "--dry-run", "--outdir", outdir], {
+    env: WRANGLER_ENV,
+    stdio: "pipe",
+  });
   return join(outdir, "index.js");
 }

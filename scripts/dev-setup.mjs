@@ -47,7 +47,12 @@ export function ensureDevSetup() {
     ].join("\n"),
     { mode: 0o600 },
   );
-  const sandbox = { appId: SANDBOX_APP_ID, merchantPublicKey: merchant.publicKeyPem, platformPrivateKey: platform.privateKeyPem, callerKey };
+  const sandbox = {
+    appId: SANDBOX_APP_ID,
+    merchantPublicKey: merchant.publicKeyPem,
+    platformPrivateKey: platform.privateKeyPem,
+    callerKey,
+  };
   writeFileSync(SANDBOX_FILE, `${JSON.stringify(sandbox, null, 2)}\n`, { mode: 0o600 });
   return { created: true, callerKey, sandbox };
 }

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
-import { ADVISORY_SETTINGS, RATE_LIMITER_BINDINGS, SETTING_NAMES, loadConfig } from "../src/config";
+import { ADVISORY_SETTINGS, loadConfig, RATE_LIMITER_BINDINGS, SETTING_NAMES } from "../src/config";
 import type { GatewayEnv } from "../src/env";
 import { privateKeysDer, publicKeysDer, readKeyBlocks } from "../src/sparkpay/keys";
 
@@ -23,14 +23,24 @@ function parseDotenv(text: string): Record<string, string> {
   const pattern = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:\\.|[^"\\])*"|'[^']*'|[^\n#]*)/gm;
   for (const [, key, raw = ""] of text.matchAll(pattern)) {
     const value = raw.trim();
-    values[key!] = value.startsWith('"') ? value.slice(1, -1).replace(/\\n/g, "\n").replace(/\\"/g, '"') : value.startsWith("'") ? value.slice(1, -1) : value;
+    values[key!] = value.startsWith('"')
+      ? value.slice(1, -1).replace(/\\n/g, "\n").replace(/\\"/g, '"')
+      : value.startsWith("'")
+        ? value.slice(1, -1)
+        : value;
   }
   return values;
 }
 
 /** The RSA modulus of a key, to compare keys without comparing their text. */
 async function modulus(der: Uint8Array<ArrayBuffer>, format: "pkcs8" | "spki"): Promise<string> {
-  const key = await crypto.subtle.importKey(format, der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, true, format === "pkcs8" ? ["sign"] : ["verify"]);
+  const key = await crypto.subtle.importKey(
+    format,
+    der,
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    true,
+    format === "pkcs8" ? ["sign"] : ["verify"],
+  );
   return ((await crypto.subtle.exportKey("jwk", key)) as JsonWebKey).n ?? "";
 }
 
@@ -38,59 +48,111 @@ async function main() {
   const { values } = parseArgs({
     options: { env: { type: "string" }, "env-file": { type: "string" }, "merchant-public-key": { type: "string" } },
   });
-  const envFile = values["env-file"] ?? (values.env && existsSync(`.dev.vars.${values.env}`) ? `.dev.vars.${values.env}` : ".dev.vars");
+  const envFile =
+    values["env-file"] ??
+    (values.env && existsSync(`.dev.vars.${values.env}`) ? `.dev.vars.${values.env}` : ".dev.vars");
   process.env.WRANGLER_LOG ??= "error"; // wrangler's own notices are not the doctor's findings
   const wrangler = unstable_readConfig({ config: "wrangler.toml", env: values.env });
   const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile, "utf8")) : {};
   const settings: Record<string, string | undefined> = { ...(wrangler.vars as Record<string, string>) };
   for (const name of SETTING_NAMES) settings[name] = process.env[name] ?? fromFile[name] ?? settings[name];
-  console.log(`SparkPay gateway doctor: wrangler.toml${values.env ? ` [env.${values.env}]` : ""}, ${existsSync(envFile) ? envFile : `(no ${envFile})`}, environment\n`);
+  console.log(
+    `SparkPay gateway doctor: wrangler.toml${values.env ? ` [env.${values.env}]` : ""}, ${existsSync(envFile) ? envFile : `(no ${envFile})`}, environment\n`,
+  );
 
   // The gateway's own checks, with the limiters stubbed: they are checked in wrangler.toml below.
   const stubLimiter = { limit: async () => ({ success: true }) };
-  const env = { ...settings, CALLER_RATE_LIMITER: stubLimiter, MERCHANT_RATE_LIMITER: stubLimiter } as unknown as GatewayEnv;
+  const env = {
+    ...settings,
+    CALLER_RATE_LIMITER: stubLimiter,
+    MERCHANT_RATE_LIMITER: stubLimiter,
+  } as unknown as GatewayEnv;
   const logError = console.error;
   console.error = () => {}; // the gateway's "configuration problem" log line; the same findings are printed below
   const { report } = await loadConfig(env).finally(() => (console.error = logError));
   for (const name of SETTING_NAMES) {
     const result = report.checks[name] ?? "ok";
-    say(result.startsWith("ok") ? "ok" : ADVISORY_SETTINGS.has(name) ? "WARN" : "FAIL", name, result.startsWith("ok") ? "" : result);
+    say(
+      result.startsWith("ok") ? "ok" : ADVISORY_SETTINGS.has(name) ? "WARN" : "FAIL",
+      name,
+      result.startsWith("ok") ? "" : result,
+    );
   }
   for (const name of RATE_LIMITER_BINDINGS) {
     if (wrangler.ratelimits.some((limiter: { name: string }) => limiter.name === name)) say("ok", name, "");
-    else say("FAIL", name, `${name} is not declared under [[${values.env ? `env.${values.env}.` : ""}ratelimits]] in wrangler.toml.`);
+    else
+      say(
+        "FAIL",
+        name,
+        `${name} is not declared under [[${values.env ? `env.${values.env}.` : ""}ratelimits]] in wrangler.toml.`,
+      );
   }
 
   // What the gateway accepts but a person should still hear about.
   if (settings.SPARKPAY_APP_ID?.startsWith("replace-with-")) {
-    say("FAIL", "SPARKPAY_APP_ID", "SPARKPAY_APP_ID is still the placeholder from wrangler.toml; set your SparkPay application's AppID.");
+    say(
+      "FAIL",
+      "SPARKPAY_APP_ID",
+      "SPARKPAY_APP_ID is still the placeholder from wrangler.toml; set your SparkPay application's AppID.",
+    );
   }
   for (const name of ["SPARKPAY_PRIVATE_KEY", "SPARKPAY_PLATFORM_PUBLIC_KEY"] as const) {
     if (settings[name]?.includes("\\n")) {
-      say("WARN", name, `${name} has its newlines flattened to a literal \\n. The gateway undoes that, but other tools will not; store the PEM file as it is: \`wrangler secret put ${name} < key.pem\`.`);
+      say(
+        "WARN",
+        name,
+        `${name} has its newlines flattened to a literal \\n. The gateway undoes that, but other tools will not; store the PEM file as it is: \`wrangler secret put ${name} < key.pem\`.`,
+      );
     }
   }
   const privateOk = report.checks.SPARKPAY_PRIVATE_KEY === "ok";
-  if (privateOk && readKeyBlocks("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY).some((block) => block.structure === "pkcs1-private")) {
-    say("WARN", "SPARKPAY_PRIVATE_KEY", "SPARKPAY_PRIVATE_KEY is PKCS#1 (BEGIN RSA PRIVATE KEY). The gateway converts it, but SparkPay documents PKCS#8; convert it once with `openssl pkey -in key.pem -out key_pkcs8.pem`.");
+  if (
+    privateOk &&
+    readKeyBlocks("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY).some(
+      (block) => block.structure === "pkcs1-private",
+    )
+  ) {
+    say(
+      "WARN",
+      "SPARKPAY_PRIVATE_KEY",
+      "SPARKPAY_PRIVATE_KEY is PKCS#1 (BEGIN RSA PRIVATE KEY). The gateway converts it, but SparkPay documents PKCS#8; convert it once with `openssl pkey -in key.pem -out key_pkcs8.pem`.",
+    );
   }
 
   // Key pairs: the private key must match what SparkPay has, and must not be the platform key's pair.
   if (privateOk) {
-    const own = await Promise.all(privateKeysDer("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY).map((der) => modulus(der, "pkcs8")));
+    const own = await Promise.all(
+      privateKeysDer("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY).map((der) => modulus(der, "pkcs8")),
+    );
     if (report.checks.SPARKPAY_PLATFORM_PUBLIC_KEY === "ok") {
-      const platform = await Promise.all(publicKeysDer("SPARKPAY_PLATFORM_PUBLIC_KEY", settings.SPARKPAY_PLATFORM_PUBLIC_KEY).map((der) => modulus(der, "spki")));
+      const platform = await Promise.all(
+        publicKeysDer("SPARKPAY_PLATFORM_PUBLIC_KEY", settings.SPARKPAY_PLATFORM_PUBLIC_KEY).map((der) =>
+          modulus(der, "spki"),
+        ),
+      );
       if (platform.some((key) => own.includes(key))) {
-        say("FAIL", "SPARKPAY_PLATFORM_PUBLIC_KEY", "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY (the keys are swapped or mixed up). It must be the platform public key SparkPay gives you, from the SparkPay dashboard.");
+        say(
+          "FAIL",
+          "SPARKPAY_PLATFORM_PUBLIC_KEY",
+          "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY (the keys are swapped or mixed up). It must be the platform public key SparkPay gives you, from the SparkPay dashboard.",
+        );
       }
     }
     // Where `npm run keys [-- --env X]` puts it, unless told otherwise.
     const keysFile = values.env ? `keys/${values.env}/merchant_public.pem` : "keys/merchant_public.pem";
     const uploadedFile = values["merchant-public-key"] ?? (existsSync(keysFile) ? keysFile : undefined);
     if (uploadedFile) {
-      const uploaded = await Promise.all(publicKeysDer("--merchant-public-key", readFileSync(uploadedFile, "utf8")).map((der) => modulus(der, "spki")));
-      if (uploaded.some((key) => own.includes(key))) say("ok", "SPARKPAY_PRIVATE_KEY", `matches the merchant public key in ${uploadedFile}.`);
-      else say("FAIL", "SPARKPAY_PRIVATE_KEY", `no key in SPARKPAY_PRIVATE_KEY matches the merchant public key in ${uploadedFile}; SparkPay would answer 40000 (signature check failed). Store the private key whose public key you uploaded, or upload \`openssl pkey -in merchant_private.pem -pubout\`.`);
+      const uploaded = await Promise.all(
+        publicKeysDer("--merchant-public-key", readFileSync(uploadedFile, "utf8")).map((der) => modulus(der, "spki")),
+      );
+      if (uploaded.some((key) => own.includes(key)))
+        say("ok", "SPARKPAY_PRIVATE_KEY", `matches the merchant public key in ${uploadedFile}.`);
+      else
+        say(
+          "FAIL",
+          "SPARKPAY_PRIVATE_KEY",
+          `no key in SPARKPAY_PRIVATE_KEY matches the merchant public key in ${uploadedFile}; SparkPay would answer 40000 (signature check failed). Store the private key whose public key you uploaded, or upload \`openssl pkey -in merchant_private.pem -pubout\`.`,
+        );
     }
   }
 
@@ -101,11 +163,15 @@ async function main() {
     const mine = results.filter((r) => r.setting === setting);
     const worst = order.find((verdict) => mine.some((r) => r.verdict === verdict))!;
     const notes = mine.filter((r) => r.text && (r.verdict === worst || r.verdict !== "ok")).map((r) => r.text);
-    console.log(`${worst.padEnd(4)}  ${setting.padEnd(width)}  ${notes.join("\n" + " ".repeat(width + 8))}`.trimEnd());
+    console.log(`${worst.padEnd(4)}  ${setting.padEnd(width)}  ${notes.join(`\n${" ".repeat(width + 8)}`)}`.trimEnd());
   }
   const failures = new Set(results.filter((r) => r.verdict === "FAIL").map((r) => r.setting)).size;
   const warnings = new Set(results.filter((r) => r.verdict === "WARN").map((r) => r.setting)).size;
-  console.log(failures === 0 ? `\nAll good${warnings ? `, with ${warnings} warning${warnings > 1 ? "s" : ""}` : ""}.` : `\n${failures} setting${failures > 1 ? "s" : ""} to fix${warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : ""}.`);
+  console.log(
+    failures === 0
+      ? `\nAll good${warnings ? `, with ${warnings} warning${warnings > 1 ? "s" : ""}` : ""}.`
+      : `\n${failures} setting${failures > 1 ? "s" : ""} to fix${warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : ""}.`,
+  );
   process.exitCode = failures === 0 ? 0 : 1;
 }
 

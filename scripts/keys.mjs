@@ -11,7 +11,9 @@ import { parseArgs } from "node:util";
 import { generateCallerKey, generateRsaKeyPair } from "../sandbox/keys.mjs";
 
 const ENVIRONMENTS = ["staging", "production"];
-const { values } = parseArgs({ options: { env: { type: "string" }, out: { type: "string" }, force: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: { env: { type: "string" }, out: { type: "string" }, force: { type: "boolean", default: false } },
+});
 if (values.env && !ENVIRONMENTS.includes(values.env)) {
   console.error(`--env must be one of ${ENVIRONMENTS.join(", ")} (as in wrangler.toml).`);
   process.exit(1);
@@ -23,7 +25,9 @@ const files = {
   callerKey: join(dir, "gateway_api_key.txt"),
 };
 if (existsSync(files.privateKey) && !values.force) {
-  console.error(`${files.privateKey} already exists. Keys are not replaced silently: pass --force, or --out another folder.`);
+  console.error(
+    `${files.privateKey} already exists. Keys are not replaced silently: pass --force, or --out another folder.`,
+  );
   process.exit(1);
 }
 
@@ -50,7 +54,9 @@ ${publicKeyPem}
 for (const env of targets) {
   console.log(`   # ${env ?? "top level (npm run deploy)"}`);
   console.log(`   npx wrangler secret put SPARKPAY_PRIVATE_KEY${flag(env)} < ${show(files.privateKey)}`);
-  console.log(`   npx wrangler secret put SPARKPAY_PLATFORM_PUBLIC_KEY${flag(env)} < sparkpay_platform_public.pem   # from your SparkPay dashboard`);
+  console.log(
+    `   npx wrangler secret put SPARKPAY_PLATFORM_PUBLIC_KEY${flag(env)} < sparkpay_platform_public.pem   # from your SparkPay dashboard`,
+  );
   console.log(`   npx wrangler secret put GATEWAY_API_KEYS${flag(env)} < ${show(files.callerKey)}\n`);
 }
 console.log(`3. Check everything offline before deploying:

@@ -12,7 +12,12 @@ import { Miniflare } from "miniflare";
 /** The workerd processes this Node process has started. */
 function workerdPids() {
   try {
-    return new Set(execFileSync("pgrep", ["-P", String(process.pid), "-f", "workerd"], { encoding: "utf8" }).trim().split("\n").map(Number));
+    return new Set(
+      execFileSync("pgrep", ["-P", String(process.pid), "-f", "workerd"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .map(Number),
+    );
   } catch {
     return new Set(); // pgrep exits 1 when there are none
   }

@@ -22,14 +22,23 @@ import { GATEWAY_VERSION } from "../src/version";
 export const OPENAPI_FILE = fileURLToPath(new URL("../src/openapi.json", import.meta.url));
 
 function jsonSchema(schema: GenericSchema, descriptions: Record<string, string> = {}) {
-  const { $schema: _dialect, ...converted } = toJsonSchema(schema, { target: "draft-2020-12", errorMode: "ignore" }) as Record<string, any>;
-  for (const [property, description] of Object.entries(descriptions)) converted.properties[property].description = description;
+  const { $schema: _dialect, ...converted } = toJsonSchema(schema, {
+    target: "draft-2020-12",
+    errorMode: "ignore",
+  }) as { $schema?: string; properties: Record<string, { description?: string }> };
+  for (const [property, description] of Object.entries(descriptions))
+    converted.properties[property].description = description;
   return converted;
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorExample = (code: string | number, message: string) => ({ value: { code, message, request_id: "5c9b1238-6c48-49c8-bbae-a0364b627565" } });
-const REQUEST_ID_HEADER = { description: "The request id: the caller's X-Request-Id when well-formed, else a generated UUID.", schema: { type: "string" } };
+const errorExample = (code: string | number, message: string) => ({
+  value: { code, message, request_id: "5c9b1238-6c48-49c8-bbae-a0364b627565" },
+});
+const REQUEST_ID_HEADER = {
+  description: "The request id: the caller's X-Request-Id when well-formed, else a generated UUID.",
+  schema: { type: "string" },
+};
 
 /** Error responses by status, with one example per gateway code (and SparkPay's, where they pass through). */
 function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Record<string, { value: unknown }>> = {}) {
@@ -39,17 +48,26 @@ function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Reco
   const responses: Record<string, unknown> = {};
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
     const headers: Record<string, unknown> = { "X-Request-Id": REQUEST_ID_HEADER };
-    if (status === 429) headers["Retry-After"] = { description: "Seconds to wait, when known.", schema: { type: "string" } };
+    if (status === 429)
+      headers["Retry-After"] = { description: "Seconds to wait, when known.", schema: { type: "string" } };
     if (status === 401) headers["WWW-Authenticate"] = { schema: { type: "string" } };
     responses[String(status)] = {
       // Each code's meaning is in its example's message; the description only lists them, which
       // keeps the served document (part of the Worker bundle) small.
-      description: [group.length ? `Gateway codes: ${group.map((code) => `\`${code}\``).join(", ")}.` : "", ...Object.keys(sparkpay[status] ?? {}).map((name) => `${name}.`)].filter(Boolean).join(" "),
+      description: [
+        group.length ? `Gateway codes: ${group.map((code) => `\`${code}\``).join(", ")}.` : "",
+        ...Object.keys(sparkpay[status] ?? {}).map((name) => `${name}.`),
+      ]
+        .filter(Boolean)
+        .join(" "),
       headers,
       content: {
         "application/json": {
           schema: ref("ErrorEnvelope"),
-          examples: { ...Object.fromEntries(group.map((code) => [code, errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code])])), ...sparkpay[status] },
+          examples: {
+            ...Object.fromEntries(group.map((code) => [code, errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code])])),
+            ...sparkpay[status],
+          },
         },
       },
     };
@@ -90,27 +108,56 @@ export function buildOpenApiDocument() {
           },
           responses: {
             "200": {
-              description: "SparkPay closed the order (its verified, validated envelope), or Payment Order Query confirmed it CLOSED.",
+              description:
+                "SparkPay closed the order (its verified, validated envelope), or Payment Order Query confirmed it CLOSED.",
               headers: {
                 "X-Request-Id": REQUEST_ID_HEADER,
-                [CONFIRMED_HEADER]: { description: "`order-query` when the success was confirmed by Payment Order Query.", schema: { type: "string", enum: ["order-query"] } },
+                [CONFIRMED_HEADER]: {
+                  description: "`order-query` when the success was confirmed by Payment Order Query.",
+                  schema: { type: "string", enum: ["order-query"] },
+                },
               },
               content: {
                 "application/json": {
                   schema: ref("CloseOrderResponse"),
-                  example: { code: 0, message: "success", data: { request_no: "ORDER_20261125_0001", merchant_no: "M_SANDBOX_001", merchant_order_no: "MO_20261125_0001" } },
+                  example: {
+                    code: 0,
+                    message: "success",
+                    data: {
+                      request_no: "ORDER_20261125_0001",
+                      merchant_no: "M_SANDBOX_001",
+                      merchant_order_no: "MO_20261125_0001",
+                    },
+                  },
                 },
               },
             },
             ...errorResponses(closeCodes, {
-              400: { "SparkPay refused the request: its HTTP status, code and message pass through unchanged": errorExample(40008, "merchant number does not exist") },
-              429: { "SparkPay's call limit (40011), with SparkPay's code and message": errorExample(40011, "application call limit exceeded") },
+              400: {
+                "SparkPay refused the request: its HTTP status, code and message pass through unchanged": errorExample(
+                  40008,
+                  "merchant number does not exist",
+                ),
+              },
+              429: {
+                "SparkPay's call limit (40011), with SparkPay's code and message": errorExample(
+                  40011,
+                  "application call limit exceeded",
+                ),
+              },
             }),
             default: {
               description: Object.entries(routeLevelResponses)
                 .map(([status, response]) => `${status}: ${(response as { description: string }).description}`)
                 .join("\n\n"),
-              content: { "application/json": { schema: ref("ErrorEnvelope"), examples: Object.fromEntries(routeLevel.map((code) => [code, errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code])])) } },
+              content: {
+                "application/json": {
+                  schema: ref("ErrorEnvelope"),
+                  examples: Object.fromEntries(
+                    routeLevel.map((code) => [code, errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code])]),
+                  ),
+                },
+              },
             },
           },
         },
@@ -122,7 +169,10 @@ export function buildOpenApiDocument() {
           description: "No authentication. Each check is `ok` or the problem in words; values are never shown.",
           responses: {
             "200": { description: "Ready.", content: { "application/json": { schema: ref("HealthReport") } } },
-            "503": { description: "Not ready: at least one check failed.", content: { "application/json": { schema: ref("HealthReport") } } },
+            "503": {
+              description: "Not ready: at least one check failed.",
+              content: { "application/json": { schema: ref("HealthReport") } },
+            },
           },
         },
       },
@@ -130,20 +180,32 @@ export function buildOpenApiDocument() {
         get: {
           operationId: "openapi",
           summary: "This document",
-          responses: { "200": { description: "The OpenAPI 3.1 document.", content: { "application/json": { schema: { type: "object" } } } } },
+          responses: {
+            "200": {
+              description: "The OpenAPI 3.1 document.",
+              content: { "application/json": { schema: { type: "object" } } },
+            },
+          },
         },
       },
     },
     components: {
       securitySchemes: {
-        callerKey: { type: "http", scheme: "bearer", description: "One of the keys in GATEWAY_API_KEYS (a key may be scoped to some merchant_no values)." },
+        callerKey: {
+          type: "http",
+          scheme: "bearer",
+          description: "One of the keys in GATEWAY_API_KEYS (a key may be scoped to some merchant_no values).",
+        },
       },
       schemas: {
         CloseOrderRequest: jsonSchema(CloseOrderRequestSchema, {
           request_no: "The merchant's payment request number (unique order identifier). Case-insensitive at SparkPay.",
           merchant_no: "The merchant customer number.",
         }),
-        CloseOrderResponse: jsonSchema(CloseOrderResponseSchema, { code: "0 (SparkPay sends 0 or \"0\").", data: "The closed order." }),
+        CloseOrderResponse: jsonSchema(CloseOrderResponseSchema, {
+          code: '0 (SparkPay sends 0 or "0").',
+          data: "The closed order.",
+        }),
         ErrorEnvelope: jsonSchema(ErrorEnvelopeSchema, {
           code: `SparkPay's own code when SparkPay refused the request; otherwise one of: ${Object.keys(GATEWAY_ERRORS).join(", ")}.`,
           message: "What went wrong, in words. Never contains secrets.",

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { generateCallerKey, generateRsaKeyPair } from "../sandbox/keys.mjs";
-import { SANDBOX_APP_ID, createSandbox } from "../sandbox/sparkpay-sandbox.mjs";
+import { createSandbox, SANDBOX_APP_ID } from "../sandbox/sparkpay-sandbox.mjs";
 import { buildDeployBundle } from "./build-bundle.mjs";
 import { startLocalGateway } from "./local-gateway.mjs";
 
@@ -51,7 +51,11 @@ const merchant = generateRsaKeyPair();
 const platform = generateRsaKeyPair();
 const rotated = generateRsaKeyPair();
 const callerKey = generateCallerKey();
-const sandbox = createSandbox({ merchantPublicKey: merchant.publicKeyPem, platformPrivateKey: platform.privateKeyPem, rotatedPlatformPrivateKey: rotated.privateKeyPem });
+const sandbox = createSandbox({
+  merchantPublicKey: merchant.publicKeyPem,
+  platformPrivateKey: platform.privateKeyPem,
+  rotatedPlatformPrivateKey: rotated.privateKeyPem,
+});
 
 let logText = "";
 const { mf, url, pid } = await startLocalGateway({
@@ -84,8 +88,16 @@ for (let i = 0; i < 100; i++) await close(`WARM_${run}_${i}`, `warm_${run}_${i}`
 const memoryBefore = rssMiB(pid);
 const statsBefore = { ...sandbox.stats };
 
-const plan = Array.from({ length: REQUESTS }, (_, i) => (i % FAULT_EVERY === FAULT_EVERY - 1 ? FAULTS[Math.floor(i / FAULT_EVERY) % FAULTS.length] : "none"));
-const tally = { successes: 0, byCode: /** @type {Record<string, number>} */ ({}), wrong: /** @type {string[]} */ ([]), status500: 0, secrets: /** @type {string[]} */ ([]) };
+const plan = Array.from({ length: REQUESTS }, (_, i) =>
+  i % FAULT_EVERY === FAULT_EVERY - 1 ? FAULTS[Math.floor(i / FAULT_EVERY) % FAULTS.length] : "none",
+);
+const tally = {
+  successes: 0,
+  byCode: /** @type {Record<string, number>} */ ({}),
+  wrong: /** @type {string[]} */ ([]),
+  status500: 0,
+  secrets: /** @type {string[]} */ ([]),
+};
 const secretPatterns = [
   { name: "caller key", test: (/** @type {string} */ text) => text.includes(callerKey) },
   { name: "private key material", test: (/** @type {string} */ text) => /MII[A-Za-z0-9+/]{20}/.test(text) },
@@ -112,12 +124,17 @@ async function worker() {
     if (response.status === 500) tally.status500++;
     if (response.status === 200) tally.successes++;
     else tally.byCode[String(body?.code)] = (tally.byCode[String(body?.code)] ?? 0) + 1;
-    for (const pattern of secretPatterns) if (pattern.test(text + JSON.stringify([...response.headers]))) tally.secrets.push(`${pattern.name} in response ${requestId}`);
+    for (const pattern of secretPatterns)
+      if (pattern.test(text + JSON.stringify([...response.headers])))
+        tally.secrets.push(`${pattern.name} in response ${requestId}`);
     const right =
       response.status === expected.status &&
       response.headers.get("x-request-id") === requestId &&
       (expected.status === 200
-        ? body?.code === 0 && body?.data?.request_no === requestNo && body?.data?.merchant_no === MERCHANT && (response.headers.get("x-close-confirmed-by") === "order-query") === !!expected.confirmed
+        ? body?.code === 0 &&
+          body?.data?.request_no === requestNo &&
+          body?.data?.merchant_no === MERCHANT &&
+          (response.headers.get("x-close-confirmed-by") === "order-query") === !!expected.confirmed
         : body?.code === expected.code && body?.request_id === requestId);
     if (!right) tally.wrong.push(`${mode}: HTTP ${response.status} ${text.slice(0, 160)}`);
   }
@@ -126,7 +143,8 @@ await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 const seconds = (performance.now() - started) / 1000;
 await new Promise((resolve) => setTimeout(resolve, 500)); // let the last log lines arrive
 const memoryAfter = rssMiB(pid);
-for (const pattern of secretPatterns) if (pattern.test(logText)) tally.secrets.push(`${pattern.name} in the log stream`);
+for (const pattern of secretPatterns)
+  if (pattern.test(logText)) tally.secrets.push(`${pattern.name} in the log stream`);
 const logLines = logText.split("\n").filter((line) => line.startsWith("{")).length;
 await mf.dispose();
 
@@ -138,11 +156,20 @@ const rows = [
   ["with an injected fault", `${faults} (${((100 * faults) / REQUESTS).toFixed(1)}%)`],
   ["duration", `${seconds.toFixed(1)} s (${Math.round(REQUESTS / seconds)} req/s)`],
   ["successes (200)", tally.successes],
-  ["typed errors by code", Object.entries(tally.byCode).sort().map(([code, n]) => `${code}=${n}`).join(", ") || "none"],
+  [
+    "typed errors by code",
+    Object.entries(tally.byCode)
+      .sort()
+      .map(([code, n]) => `${code}=${n}`)
+      .join(", ") || "none",
+  ],
   ["wrong answers", tally.wrong.length],
   ["HTTP 500s", tally.status500],
   ["duplicate nonces seen by SparkPay", duplicateNonces],
-  ["SparkPay requests (closes + queries)", `${sandbox.stats.requests - statsBefore.requests} (${sandbox.stats.queries - statsBefore.queries} queries)`],
+  [
+    "SparkPay requests (closes + queries)",
+    `${sandbox.stats.requests - statsBefore.requests} (${sandbox.stats.queries - statsBefore.queries} queries)`,
+  ],
   ["log lines", logLines],
   ["workerd RSS before -> after", `${memoryBefore.toFixed(1)} MiB -> ${memoryAfter.toFixed(1)} MiB`],
   ["secrets found in responses or logs", tally.secrets.length === 0 ? "none" : tally.secrets.length],

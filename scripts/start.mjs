@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { serveSandbox } from "../sandbox/server.mjs";
-import { SANDBOX_MERCHANTS, createSandbox } from "../sandbox/sparkpay-sandbox.mjs";
+import { createSandbox, SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
 import { WRANGLER_ENV } from "./build-bundle.mjs";
 import { DEV_VARS, ensureDevSetup } from "./dev-setup.mjs";
 
@@ -25,16 +25,22 @@ try {
 }
 if (setup.created) console.log(`Created development keys in ${DEV_VARS} and .dev.sandbox.json (both git-ignored).`);
 
-const sandbox = createSandbox({ appId: setup.sandbox.appId, merchantPublicKey: setup.sandbox.merchantPublicKey, platformPrivateKey: setup.sandbox.platformPrivateKey });
+const sandbox = createSandbox({
+  appId: setup.sandbox.appId,
+  merchantPublicKey: setup.sandbox.merchantPublicKey,
+  platformPrivateKey: setup.sandbox.platformPrivateKey,
+});
 const server = await serveSandbox(sandbox, { host: HOST, port: SANDBOX_PORT }).catch((error) => {
-  console.error(`The sandbox could not listen on ${HOST}:${SANDBOX_PORT} (${error.code ?? error.message}). Set SANDBOX_PORT to a free port.`);
+  console.error(
+    `The sandbox could not listen on ${HOST}:${SANDBOX_PORT} (${error.code ?? error.message}). Set SANDBOX_PORT to a free port.`,
+  );
   process.exit(1);
 });
 console.log(`SparkPay sandbox listening on http://${HOST}:${SANDBOX_PORT}`);
 
 const wrangler = spawn(
   "node_modules/.bin/wrangler",
-    // Plain settings come from wrangler.toml; these two point the gateway at the sandbox.
+  // Plain settings come from wrangler.toml; these two point the gateway at the sandbox.
   [
     "dev",
     "--ip",
@@ -86,7 +92,10 @@ while (!stopping) {
 }
 
 if (!stopping) {
-  const body = JSON.stringify({ request_no: `DEMO_${randomBytes(6).toString("hex").toUpperCase()}`, merchant_no: SANDBOX_MERCHANTS[0] });
+  const body = JSON.stringify({
+    request_no: `DEMO_${randomBytes(6).toString("hex").toUpperCase()}`,
+    merchant_no: SANDBOX_MERCHANTS[0],
+  });
   console.log(`
 Gateway ready on ${gatewayUrl}, talking to the sandbox on http://${HOST}:${SANDBOX_PORT}.
 Close a sandbox order:

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import type { GatewayEnv } from "./env";
 import { ConfigError } from "./errors";
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, writeLog } from "./log";
 import { SparkPayClient } from "./sparkpay/client";
 import {
   DEFAULT_BASE_URL,
@@ -11,11 +12,10 @@ import {
   MAX_TIMEOUT_MS,
   MIN_TIMEOUT_MS,
 } from "./sparkpay/constants";
-import { KeyFormatError, importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
+import { importPrivateKeys, importPublicKeys, KeyFormatError } from "./sparkpay/keys";
 import { identifier } from "./sparkpay/schemas";
 import { createSigner } from "./sparkpay/signer";
 import { createVerifier } from "./sparkpay/verifier";
-import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, writeLog } from "./log";
 import { USER_AGENT } from "./version";
 
 /**
@@ -65,14 +65,20 @@ const SettingsSchema = v.object({
       v.string(),
       v.url("SPARKPAY_BASE_URL is not a URL."),
       // valibot runs every step of a pipe, so this check copes with text that is not a URL.
-      v.check(isAllowedBaseUrl, "SPARKPAY_BASE_URL must be an https:// URL without credentials, query or fragment (http:// only for a local sandbox on 127.0.0.1)."),
+      v.check(
+        isAllowedBaseUrl,
+        "SPARKPAY_BASE_URL must be an https:// URL without credentials, query or fragment (http:// only for a local sandbox on 127.0.0.1).",
+      ),
     ),
     DEFAULT_BASE_URL,
   ),
   SPARKPAY_TIMEOUT_MS: wholeNumber("SPARKPAY_TIMEOUT_MS", MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
   SPARKPAY_MAX_RETRIES: wholeNumber("SPARKPAY_MAX_RETRIES", 0, MAX_MAX_RETRIES, DEFAULT_MAX_RETRIES),
   SPARKPAY_DEADLINE_MS: wholeNumber("SPARKPAY_DEADLINE_MS", MIN_TIMEOUT_MS, 5 * MAX_TIMEOUT_MS, DEFAULT_DEADLINE_MS),
-  SPARKPAY_VERIFY_RESPONSES: v.optional(v.picklist(["required", "off"], "SPARKPAY_VERIFY_RESPONSES must be `required` or `off`."), "required"),
+  SPARKPAY_VERIFY_RESPONSES: v.optional(
+    v.picklist(["required", "off"], "SPARKPAY_VERIFY_RESPONSES must be `required` or `off`."),
+    "required",
+  ),
 });
 type SettingName = keyof typeof SettingsSchema.entries;
 
@@ -126,7 +132,9 @@ async function sha256(text: string): Promise<ArrayBuffer> {
 export async function parseCallerKeys(raw: string | undefined): Promise<CallerKey[]> {
   const entries = (raw ?? "").split(",").map((entry) => entry.trim());
   if (entries.every((entry) => !entry)) {
-    throw new ConfigError("GATEWAY_API_KEYS is not set; it takes one or more caller keys, comma-separated (`wrangler secret put GATEWAY_API_KEYS`).");
+    throw new ConfigError(
+      "GATEWAY_API_KEYS is not set; it takes one or more caller keys, comma-separated (`wrangler secret put GATEWAY_API_KEYS`).",
+    );
   }
   const seen = new Map<string, number>();
   return Promise.all(
@@ -135,12 +143,16 @@ export async function parseCallerKeys(raw: string | undefined): Promise<CallerKe
       const earlier = seen.get(key);
       if (earlier !== undefined) {
         // Two entries for one key would silently make the last one win (and narrow or widen its scope).
-        throw new ConfigError(`GATEWAY_API_KEYS entry ${index + 1} repeats the key of entry ${earlier + 1}; list each key once, with all its merchants.`);
+        throw new ConfigError(
+          `GATEWAY_API_KEYS entry ${index + 1} repeats the key of entry ${earlier + 1}; list each key once, with all its merchants.`,
+        );
       }
       seen.set(key, index);
       const merchants = scope?.split("|");
       const wellFormed =
-        CALLER_KEY_PATTERN.test(key) && rest.length === 0 && (merchants === undefined || merchants.every((merchant) => v.is(MERCHANT_NO, merchant)));
+        CALLER_KEY_PATTERN.test(key) &&
+        rest.length === 0 &&
+        (merchants === undefined || merchants.every((merchant) => v.is(MERCHANT_NO, merchant)));
       if (!wellFormed) {
         throw new ConfigError(
           `GATEWAY_API_KEYS entry ${index + 1} is malformed: each entry is a key of 16 to ${MAX_CALLER_KEY_LENGTH} of A-Z a-z 0-9 _ -, optionally followed by :MERCHANT_NO|MERCHANT_NO (no empty entries).`,
@@ -158,7 +170,11 @@ function present(value: unknown): string | undefined {
   return trimmed ? trimmed : undefined;
 }
 
-async function check<T>(checks: Record<string, string>, setting: string, load: () => Promise<T> | T): Promise<T | undefined> {
+async function check<T>(
+  checks: Record<string, string>,
+  setting: string,
+  load: () => Promise<T> | T,
+): Promise<T | undefined> {
   try {
     const value = await load();
     checks[setting] = "ok";
@@ -172,7 +188,9 @@ async function check<T>(checks: Record<string, string>, setting: string, load: (
 
 async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   const checks: Record<string, string> = {};
-  const input = Object.fromEntries(Object.keys(SettingsSchema.entries).map((name) => [name, present(env[name as SettingName])]));
+  const input = Object.fromEntries(
+    Object.keys(SettingsSchema.entries).map((name) => [name, present(env[name as SettingName])]),
+  );
   if (input.SPARKPAY_VERIFY_RESPONSES) input.SPARKPAY_VERIFY_RESPONSES = input.SPARKPAY_VERIFY_RESPONSES.toLowerCase();
   const parsed = v.safeParse(SettingsSchema, input, { abortPipeEarly: true });
   for (const name of Object.keys(SettingsSchema.entries)) checks[name] = "ok";
@@ -182,18 +200,27 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   }
   const logLevel = present(env.LOG_LEVEL)?.toLowerCase();
   checks.LOG_LEVEL =
-    logLevel === undefined || LOG_LEVELS.includes(logLevel as LogLevel) ? "ok" : `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; until fixed, ${DEFAULT_LOG_LEVEL} is used.`;
+    logLevel === undefined || LOG_LEVELS.includes(logLevel as LogLevel)
+      ? "ok"
+      : `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; until fixed, ${DEFAULT_LOG_LEVEL} is used.`;
   const verify = input.SPARKPAY_VERIFY_RESPONSES !== "off";
   const privateKeys = await check(checks, "SPARKPAY_PRIVATE_KEY", () => importPrivateKeys(env.SPARKPAY_PRIVATE_KEY));
-  const platformKeys = verify ? await check(checks, "SPARKPAY_PLATFORM_PUBLIC_KEY", () => importPublicKeys(env.SPARKPAY_PLATFORM_PUBLIC_KEY)) : undefined;
+  const platformKeys = verify
+    ? await check(checks, "SPARKPAY_PLATFORM_PUBLIC_KEY", () => importPublicKeys(env.SPARKPAY_PLATFORM_PUBLIC_KEY))
+    : undefined;
   if (!verify) checks.SPARKPAY_PLATFORM_PUBLIC_KEY = "ok (not used: SPARKPAY_VERIFY_RESPONSES is off)";
   const callerKeys = await check(checks, "GATEWAY_API_KEYS", () => parseCallerKeys(env.GATEWAY_API_KEYS));
   for (const name of RATE_LIMITER_BINDINGS) {
     await check(checks, name, () => {
-      if (typeof env[name]?.limit !== "function") throw new ConfigError(`${name} is not bound; declare it under [[ratelimits]] in wrangler.toml for this environment.`);
+      if (typeof env[name]?.limit !== "function")
+        throw new ConfigError(
+          `${name} is not bound; declare it under [[ratelimits]] in wrangler.toml for this environment.`,
+        );
     });
   }
-  const ready = Object.entries(checks).every(([name, result]) => ADVISORY_SETTINGS.has(name) || result.startsWith("ok"));
+  const ready = Object.entries(checks).every(
+    ([name, result]) => ADVISORY_SETTINGS.has(name) || result.startsWith("ok"),
+  );
   const report = { ready, checks };
   if (!ready || !parsed.success || !privateKeys || !callerKeys) return { report, callerKeys };
   const settings = parsed.output;
@@ -219,7 +246,9 @@ export async function loadConfig(env: GatewayEnv): Promise<LoadedConfig> {
     result = await buildConfig(env);
     if (!loaded.has(env) && Object.values(result.report.checks).some((value) => !value.startsWith("ok"))) {
       // Once per isolate: the messages name settings and problems, never values.
-      const problems = Object.fromEntries(Object.entries(result.report.checks).filter(([, value]) => !value.startsWith("ok")));
+      const problems = Object.fromEntries(
+        Object.entries(result.report.checks).filter(([, value]) => !value.startsWith("ok")),
+      );
       writeLog("error", "error", { msg: "configuration problem", problems });
     }
     loaded.set(env, result);
@@ -229,6 +258,8 @@ export async function loadConfig(env: GatewayEnv): Promise<LoadedConfig> {
 
 /** The first problem that stops closes, for the 503 a request gets while the configuration is not usable. */
 export function firstProblem(report: ConfigReport): string {
-  const blocking = Object.entries(report.checks).find(([name, result]) => !ADVISORY_SETTINGS.has(name) && !result.startsWith("ok"));
+  const blocking = Object.entries(report.checks).find(
+    ([name, result]) => !ADVISORY_SETTINGS.has(name) && !result.startsWith("ok"),
+  );
   return blocking?.[1] ?? "The configuration is not usable.";
 }

@@ -1,4 +1,3 @@
-import { KeyFormatError } from "./sparkpay/keys";
 import {
   SparkPayApiError,
   SparkPayConnectionError,
@@ -9,6 +8,7 @@ import {
   SparkPaySignatureError,
   SparkPayTimeoutError,
 } from "./sparkpay/errors";
+import { KeyFormatError } from "./sparkpay/keys";
 
 /**
  * Every code the gateway itself answers with, and its HTTP status; SparkPay's own codes pass
@@ -80,23 +80,48 @@ export function describeError(error: unknown): ErrorOutcome {
     ...extra,
   });
   if (error instanceof GatewayError) return gateway(error.code, error.message, { headers: error.headers });
-  if (error instanceof KeyFormatError || error instanceof ConfigError) return gateway("GATEWAY_MISCONFIGURED", error.message);
+  if (error instanceof KeyFormatError || error instanceof ConfigError)
+    return gateway("GATEWAY_MISCONFIGURED", error.message);
   if (!(error instanceof SparkPayError)) return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
 
   const { attempts } = error;
-  const withAttempts = (message: string) => `${message.replace(/\.$/, "")} (${attempts} ${attempts === 1 ? "attempt" : "attempts"}).`;
+  const withAttempts = (message: string) =>
+    `${message.replace(/\.$/, "")} (${attempts} ${attempts === 1 ? "attempt" : "attempts"}).`;
   if (error instanceof SparkPayRateLimitError) {
-    const headers: Record<string, string> = error.retryAfterSeconds === undefined ? {} : { "Retry-After": String(error.retryAfterSeconds) };
-    if (error.code === undefined) return gateway("UPSTREAM_RATE_LIMITED", error.message, { headers, upstreamStatus: error.httpStatus, attempts });
-    return { status: 429, code: error.code, message: error.sparkpayMessage ?? error.message, headers, upstreamStatus: error.httpStatus, attempts };
+    const headers: Record<string, string> =
+      error.retryAfterSeconds === undefined ? {} : { "Retry-After": String(error.retryAfterSeconds) };
+    if (error.code === undefined)
+      return gateway("UPSTREAM_RATE_LIMITED", error.message, { headers, upstreamStatus: error.httpStatus, attempts });
+    return {
+      status: 429,
+      code: error.code,
+      message: error.sparkpayMessage ?? error.message,
+      headers,
+      upstreamStatus: error.httpStatus,
+      attempts,
+    };
   }
   if (error instanceof SparkPayApiError) {
-    return { status: error.httpStatus, code: error.code, message: error.sparkpayMessage, upstreamStatus: error.httpStatus, attempts };
+    return {
+      status: error.httpStatus,
+      code: error.code,
+      message: error.sparkpayMessage,
+      upstreamStatus: error.httpStatus,
+      attempts,
+    };
   }
-  if (error instanceof SparkPayServerError) return gateway("UPSTREAM_SERVER_ERROR", withAttempts(error.message), { upstreamStatus: error.httpStatus, attempts });
-  if (error instanceof SparkPayTimeoutError) return gateway("UPSTREAM_TIMEOUT", withAttempts(error.message), { attempts });
-  if (error instanceof SparkPayConnectionError) return gateway("UPSTREAM_UNREACHABLE", withAttempts("SparkPay could not be reached."), { attempts });
-  if (error instanceof SparkPaySignatureError) return gateway("UPSTREAM_SIGNATURE_INVALID", error.message, { attempts });
-  if (error instanceof SparkPayInvalidResponseError) return gateway("UPSTREAM_INVALID_RESPONSE", error.message, { attempts });
+  if (error instanceof SparkPayServerError)
+    return gateway("UPSTREAM_SERVER_ERROR", withAttempts(error.message), {
+      upstreamStatus: error.httpStatus,
+      attempts,
+    });
+  if (error instanceof SparkPayTimeoutError)
+    return gateway("UPSTREAM_TIMEOUT", withAttempts(error.message), { attempts });
+  if (error instanceof SparkPayConnectionError)
+    return gateway("UPSTREAM_UNREACHABLE", withAttempts("SparkPay could not be reached."), { attempts });
+  if (error instanceof SparkPaySignatureError)
+    return gateway("UPSTREAM_SIGNATURE_INVALID", error.message, { attempts });
+  if (error instanceof SparkPayInvalidResponseError)
+    return gateway("UPSTREAM_INVALID_RESPONSE", error.message, { attempts });
   return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
 }

@@ -1,8 +1,8 @@
-import { Hono } from "hono/tiny";
 import type { Context } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { GatewayError, describeError } from "./errors";
+import { Hono } from "hono/tiny";
+import { describeError, GatewayError } from "./errors";
 import { writeLog } from "./log";
 import { accessLog } from "./middleware/access-log";
 import { noStore } from "./middleware/no-store";
@@ -38,7 +38,11 @@ function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   if (c.var.logFields) Object.assign(c.var.logFields, { error_code: code, upstream_status: upstreamStatus, attempts });
   if (code === "INTERNAL_ERROR") {
     // The error's name only: its message could hold anything, and stacks stay out of responses.
-    writeLog("error", "error", { msg: "unhandled error", request_id: c.var.requestId, error: error instanceof Error ? error.name : typeof error });
+    writeLog("error", "error", {
+      msg: "unhandled error",
+      request_id: c.var.requestId,
+      error: error instanceof Error ? error.name : typeof error,
+    });
   }
   const body: ErrorEnvelope = { code, message, request_id: c.var.requestId };
   return c.json(body, status as 400, headers);
@@ -53,7 +57,9 @@ const app = new Hono<AppEnv>()
   .route("/", openapi)
   .route("/", orders);
 
-app.notFound((c) => errorResponse(c, new GatewayError("NOT_FOUND", "No such route. The gateway serves POST /v4/pay/orders/close.")));
+app.notFound((c) =>
+  errorResponse(c, new GatewayError("NOT_FOUND", "No such route. The gateway serves POST /v4/pay/orders/close.")),
+);
 app.onError((error, c) => errorResponse(c, error));
 
 export type AppType = typeof app;

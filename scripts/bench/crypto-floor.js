@@ -25,7 +25,7 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === "/crypto") {
       const n = Number(url.searchParams.get("n"));
-      const message = encoder.encode("1700000000\nnonce\n" + "x".repeat(64) + "\n");
+      const message = encoder.encode(`1700000000\nnonce\n${"x".repeat(64)}\n`);
       const signature = await crypto.subtle.sign(ALGORITHM, merchant, message);
       const platformSignature = fromBase64(env.PLATFORM_SAMPLE_SIGNATURE);
       const platformMessage = encoder.encode(env.PLATFORM_SAMPLE_MESSAGE);
@@ -38,15 +38,32 @@ export default {
     const body = await request.text();
     const timestamp = String(Math.floor(Date.now() / 1000));
     const nonce = crypto.randomUUID().replaceAll("-", "");
-    const signature = await crypto.subtle.sign(ALGORITHM, merchant, encoder.encode(`${timestamp}\n${nonce}\n${body}\n`));
+    const signature = await crypto.subtle.sign(
+      ALGORITHM,
+      merchant,
+      encoder.encode(`${timestamp}\n${nonce}\n${body}\n`),
+    );
     const upstream = await fetch(env.UPSTREAM, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Sparkpay-Timestamp": timestamp, "Sparkpay-Nonce": nonce, "Sparkpay-Signature": btoa(String.fromCharCode(...new Uint8Array(signature))) },
+      headers: {
+        "Content-Type": "application/json",
+        "Sparkpay-Timestamp": timestamp,
+        "Sparkpay-Nonce": nonce,
+        "Sparkpay-Signature": btoa(String.fromCharCode(...new Uint8Array(signature))),
+      },
       body,
     });
     const text = await upstream.text();
     const h = upstream.headers;
-    const ok = await crypto.subtle.verify(ALGORITHM, platform, fromBase64(h.get("Sparkpay-Signature")), encoder.encode(`${h.get("Sparkpay-Timestamp")}\n${h.get("Sparkpay-Nonce")}\n${text}\n`));
-    return new Response(ok ? text : '{"code":"BAD_SIGNATURE"}', { status: ok ? 200 : 502, headers: { "Content-Type": "application/json" } });
+    const ok = await crypto.subtle.verify(
+      ALGORITHM,
+      platform,
+      fromBase64(h.get("Sparkpay-Signature")),
+      encoder.encode(`${h.get("Sparkpay-Timestamp")}\n${h.get("Sparkpay-Nonce")}\n${text}\n`),
+    );
+    return new Response(ok ? text : '{"code":"BAD_SIGNATURE"}', {
+      status: ok ? 200 : 502,
+      headers: { "Content-Type": "application/json" },
+    });
   },
 };

@@ -44,7 +44,9 @@ const server = createServer((req, res) => {
         answer.on("end", () => {
           const text = Buffer.concat(parts).toString("utf8");
           const h = answer.headers;
-          const ok = createVerify("RSA-SHA256").update(`${h["sparkpay-timestamp"]}\n${h["sparkpay-nonce"]}\n${text}\n`).verify(platformKey, String(h["sparkpay-signature"]), "base64");
+          const ok = createVerify("RSA-SHA256")
+            .update(`${h["sparkpay-timestamp"]}\n${h["sparkpay-nonce"]}\n${text}\n`)
+            .verify(platformKey, String(h["sparkpay-signature"]), "base64");
           res.writeHead(ok ? 200 : 502, { "Content-Type": "application/json" });
           res.end(ok ? text : '{"code":"BAD_SIGNATURE"}');
         });

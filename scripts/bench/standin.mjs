@@ -7,8 +7,16 @@
 import { createSign, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 
-const { BENCH_PLATFORM_PRIVATE_KEY: platformKey = "", BENCH_REQUEST_NO: requestNo = "", BENCH_MERCHANT_NO: merchantNo = "" } = process.env;
-const body = JSON.stringify({ code: 0, message: "success", data: { request_no: requestNo, merchant_no: merchantNo, merchant_order_no: `MO_${requestNo}` } });
+const {
+  BENCH_PLATFORM_PRIVATE_KEY: platformKey = "",
+  BENCH_REQUEST_NO: requestNo = "",
+  BENCH_MERCHANT_NO: merchantNo = "",
+} = process.env;
+const body = JSON.stringify({
+  code: 0,
+  message: "success",
+  data: { request_no: requestNo, merchant_no: merchantNo, merchant_order_no: `MO_${requestNo}` },
+});
 
 /** @type {Record<string, string>} */
 let headers = {};
@@ -16,7 +24,13 @@ function resign() {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const nonce = randomBytes(16).toString("hex");
   const signature = createSign("RSA-SHA256").update(`${timestamp}\n${nonce}\n${body}\n`).sign(platformKey, "base64");
-  headers = { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)), "Sparkpay-Timestamp": timestamp, "Sparkpay-Nonce": nonce, "Sparkpay-Signature": signature };
+  headers = {
+    "Content-Type": "application/json",
+    "Content-Length": String(Buffer.byteLength(body)),
+    "Sparkpay-Timestamp": timestamp,
+    "Sparkpay-Nonce": nonce,
+    "Sparkpay-Signature": signature,
+  };
 }
 resign();
 setInterval(resign, 60_000).unref();

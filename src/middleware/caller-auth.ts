@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
+import { type CallerKey, firstProblem, loadConfig, MAX_CALLER_KEY_LENGTH } from "../config";
 import { ConfigError, GatewayError } from "../errors";
-import { type CallerKey, MAX_CALLER_KEY_LENGTH, firstProblem, loadConfig } from "../config";
 import type { AppEnv } from "../types";
 
 /**
@@ -15,7 +15,8 @@ export function findCallerKey(keys: readonly CallerKey[], token: string): Caller
   for (const candidate of keys) {
     let difference = candidate.key.length ^ token.length;
     // charCodeAt past the end is NaN, and NaN | 0 is 0: both sides read as zero-padded.
-    for (let i = 0; i < MAX_CALLER_KEY_LENGTH; i++) difference |= (candidate.key.charCodeAt(i) | 0) ^ (token.charCodeAt(i) | 0);
+    for (let i = 0; i < MAX_CALLER_KEY_LENGTH; i++)
+      difference |= (candidate.key.charCodeAt(i) | 0) ^ (token.charCodeAt(i) | 0);
     if (difference === 0) match = candidate;
   }
   return match;

@@ -22,7 +22,10 @@ export function jsonBody({ maxBytes = DEFAULT_MAX_BODY_BYTES }: JsonBodyOptions 
   return every(
     async (c, next) => {
       if (!JSON_MEDIA_TYPE.test(c.req.header("Content-Type") ?? "")) {
-        throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with `Content-Type: application/json`.");
+        throw new GatewayError(
+          "UNSUPPORTED_MEDIA_TYPE",
+          "Send the body as JSON with `Content-Type: application/json`.",
+        );
       }
       await next();
     },

@@ -16,11 +16,18 @@ export interface RateLimitOptions {
 /** Cloudflare's limiter periods are 10 or 60 s; ours are 60 (see wrangler.toml). */
 export const RATE_LIMIT_PERIOD_S = 60;
 
-export function rateLimit({ binding, key, periodSeconds = RATE_LIMIT_PERIOD_S, subject }: RateLimitOptions): MiddlewareHandler<AppEnv> {
+export function rateLimit({
+  binding,
+  key,
+  periodSeconds = RATE_LIMIT_PERIOD_S,
+  subject,
+}: RateLimitOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const { success } = await c.env[binding].limit({ key: key(c) });
     if (!success) {
-      throw new GatewayError("RATE_LIMITED", `Too many requests for this ${subject}; retry after ${periodSeconds} s.`, { "Retry-After": String(periodSeconds) });
+      throw new GatewayError("RATE_LIMITED", `Too many requests for this ${subject}; retry after ${periodSeconds} s.`, {
+        "Retry-After": String(periodSeconds),
+      });
     }
     await next();
   };

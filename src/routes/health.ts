@@ -10,6 +10,10 @@ import { GATEWAY_VERSION } from "../version";
  */
 export const health = new Hono<AppEnv>().get("/healthz", async (c) => {
   const { report } = await loadConfig(c.env);
-  const body: HealthReport = { status: report.ready ? "ready" : "not_ready", version: GATEWAY_VERSION, checks: report.checks };
+  const body: HealthReport = {
+    status: report.ready ? "ready" : "not_ready",
+    version: GATEWAY_VERSION,
+    checks: report.checks,
+  };
   return c.json(body, report.ready ? 200 : 503);
 });

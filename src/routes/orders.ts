@@ -2,12 +2,12 @@ import { vValidator } from "@hono/valibot-validator";
 import { Hono } from "hono/tiny";
 import { firstProblem, loadConfig } from "../config";
 import { ConfigError, GatewayError } from "../errors";
+import { writeLog } from "../log";
 import { callerAuth } from "../middleware/caller-auth";
 import { jsonBody } from "../middleware/json-body";
 import { rateLimit } from "../middleware/rate-limit";
 import { CLOSE_ORDER_PATH } from "../sparkpay/constants";
 import { CloseOrderRequestSchema } from "../sparkpay/schemas";
-import { writeLog } from "../log";
 import type { AppEnv } from "../types";
 
 /** Set on a 200 that Payment Order Query produced after the close's own answer was lost or refused. */
@@ -56,7 +56,12 @@ export const orders = new Hono<AppEnv>()
           });
         },
       });
-      Object.assign(c.var.logFields, { upstream_status: 200, sparkpay_code: envelope.code, attempts, confirmed_by_query: confirmedByQuery });
+      Object.assign(c.var.logFields, {
+        upstream_status: 200,
+        sparkpay_code: envelope.code,
+        attempts,
+        confirmed_by_query: confirmedByQuery,
+      });
       if (confirmedByQuery) c.header(CONFIRMED_HEADER, "order-query");
       return c.json(envelope, 200);
     },

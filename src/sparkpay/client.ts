@@ -1,11 +1,11 @@
 import * as v from "valibot";
 import {
   CLOSE_ORDER_PATH,
-  DEFINITIVE_REFUSAL_CODES,
   DEFAULT_BASE_URL,
   DEFAULT_DEADLINE_MS,
   DEFAULT_MAX_RETRIES,
   DEFAULT_TIMEOUT_MS,
+  DEFINITIVE_REFUSAL_CODES,
   HEADER_APP_ID,
   HEADER_NONCE,
   HEADER_SIGNATURE,
@@ -15,11 +15,12 @@ import {
   QUERY_ORDER_PATH_PREFIX,
   RATE_LIMITED_CODE,
   RESPONSE_REQUEST_ID_HEADERS,
-  SIGNATURE_REJECTED_CODE,
   RETRY_BASE_DELAY_MS,
   RETRY_MAX_DELAY_MS,
+  SIGNATURE_REJECTED_CODE,
 } from "./constants";
 import {
+  isRetryable,
   SparkPayApiError,
   SparkPayConnectionError,
   SparkPayError,
@@ -27,10 +28,10 @@ import {
   SparkPayRateLimitError,
   SparkPayServerError,
   SparkPayTimeoutError,
-  isRetryable,
 } from "./errors";
 
 const decoder = new TextDecoder();
+
 import { createNonce } from "./nonce";
 import {
   type CloseOrderRequest,
@@ -156,7 +157,10 @@ export class SparkPayClient {
     const body = JSON.stringify({ request_no: order.request_no, merchant_no: order.merchant_no });
     try {
       const { value: envelope, attempts } = await this.withRetries(deadline, async (timeoutMs, attempt) => {
-        const envelope = await this.exchange({ deadline, operation: "close", method: "POST", path: CLOSE_ORDER_PATH, body, context, timeoutMs, attempt }, CloseOrderResponseSchema);
+        const envelope = await this.exchange(
+          { deadline, operation: "close", method: "POST", path: CLOSE_ORDER_PATH, body, context, timeoutMs, attempt },
+          CloseOrderResponseSchema,
+        );
         requireSameOrder(order, envelope.data);
         return envelope;
       });
@@ -182,10 +186,17 @@ export class SparkPayClient {
   }
 
   /** Payment Order Query (`GET /v4/pay/orders/{merchant_no}/{request_no}`), retried like any safe read. */
-  async queryOrder(order: CloseOrderRequest, context: RequestContext = {}, deadline = this.now() + this.deadlineMs): Promise<QueryOrderResponse> {
+  async queryOrder(
+    order: CloseOrderRequest,
+    context: RequestContext = {},
+    deadline = this.now() + this.deadlineMs,
+  ): Promise<QueryOrderResponse> {
     const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(order.merchant_no)}/${encodeURIComponent(order.request_no)}`;
     const { value } = await this.withRetries(deadline, async (timeoutMs, attempt) => {
-      const envelope = await this.exchange({ deadline, operation: "query", method: "GET", path, body: "", context, timeoutMs, attempt }, QueryOrderResponseSchema);
+      const envelope = await this.exchange(
+        { deadline, operation: "query", method: "GET", path, body: "", context, timeoutMs, attempt },
+        QueryOrderResponseSchema,
+      );
       requireSameOrder(order, envelope.data);
       return envelope;
     });
@@ -212,14 +223,19 @@ export class SparkPayClient {
    * retries, or would overrun the deadline; backs off with full jitter in between. The error
    * thrown is the last real one, with the number of attempts on it.
    */
-  private async withRetries<T>(deadline: number, attempt: (timeoutMs: number, attempt: number) => Promise<T>): Promise<{ value: T; attempts: number }> {
+  private async withRetries<T>(
+    deadline: number,
+    attempt: (timeoutMs: number, attempt: number) => Promise<T>,
+  ): Promise<{ value: T; attempts: number }> {
     for (let attempts = 1; ; attempts++) {
       try {
         return { value: await attempt(this.attemptTimeout(deadline), attempts), attempts };
       } catch (error) {
         if (error instanceof SparkPayError) error.attempts = attempts;
         if (!isRetryable(error) || attempts > this.maxRetries) throw error;
-        const delay = Math.floor(this.random() * Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** (attempts - 1)));
+        const delay = Math.floor(
+          this.random() * Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** (attempts - 1)),
+        );
         if (this.now() + delay + MIN_ATTEMPT_MS > deadline) throw error;
         await this.sleep(delay);
       }
@@ -238,9 +254,17 @@ export class SparkPayClient {
       return await this.readSuccess(await this.send(request, key, request.timeoutMs), schema);
     } catch (error) {
       const next = key + 1;
-      if (next >= this.options.signer.keyCount || !isSignatureRejection(error) || request.deadline - this.now() < MIN_ATTEMPT_MS) throw error;
+      if (
+        next >= this.options.signer.keyCount ||
+        !isSignatureRejection(error) ||
+        request.deadline - this.now() < MIN_ATTEMPT_MS
+      )
+        throw error;
       try {
-        const result = await this.readSuccess(await this.send(request, next, this.attemptTimeout(request.deadline)), schema);
+        const result = await this.readSuccess(
+          await this.send(request, next, this.attemptTimeout(request.deadline)),
+          schema,
+        );
         this.signingKey = next;
         return result;
       } catch (nextError) {
@@ -266,7 +290,8 @@ export class SparkPayClient {
     if (method === "POST") headers["Content-Type"] = "application/json";
     if (context.requestId) headers["X-Request-Id"] = context.requestId;
     const started = this.now();
-    const report = (outcome: Partial<AttemptReport>) => context.onAttempt?.({ operation, attempt, key: key + 1, durationMs: this.now() - started, ...outcome });
+    const report = (outcome: Partial<AttemptReport>) =>
+      context.onAttempt?.({ operation, attempt, key: key + 1, durationMs: this.now() - started, ...outcome });
     try {
       const response = await this.fetch(`${this.baseUrl}${path}`, {
         method,
@@ -277,14 +302,17 @@ export class SparkPayClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
       const bytes = new Uint8Array(await response.arrayBuffer());
-      const sparkpayRequestId = RESPONSE_REQUEST_ID_HEADERS.map((name) => response.headers.get(name)).find(Boolean) ?? undefined;
+      const sparkpayRequestId =
+        RESPONSE_REQUEST_ID_HEADERS.map((name) => response.headers.get(name)).find(Boolean) ?? undefined;
       report({ status: response.status, sparkpayRequestId });
       return { status: response.status, headers: response.headers, bytes, text: decoder.decode(bytes) };
     } catch (error) {
       const failure =
         error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")
           ? new SparkPayTimeoutError(timeoutMs)
-          : new SparkPayConnectionError(`SparkPay could not be reached: ${error instanceof Error ? error.message : String(error)}`);
+          : new SparkPayConnectionError(
+              `SparkPay could not be reached: ${error instanceof Error ? error.message : String(error)}`,
+            );
       report({ error: failure.name });
       throw failure;
     }
@@ -304,14 +332,21 @@ export class SparkPayClient {
     const parsed = v.safeParse(SparkPayErrorEnvelopeSchema, json);
     const refusal = parsed.success ? parsed.output : undefined;
     if (status === 429 || String(refusal?.code) === RATE_LIMITED_CODE) {
-      throw new SparkPayRateLimitError(status, refusal?.code, refusal?.message, retryAfterSeconds(headers.get("Retry-After"), this.now()));
+      throw new SparkPayRateLimitError(
+        status,
+        refusal?.code,
+        refusal?.message,
+        retryAfterSeconds(headers.get("Retry-After"), this.now()),
+      );
     }
     // A refusal inside a 2xx is still a refusal; report it as the client error it is.
     if (refusal && String(refusal.code) !== "0") {
-      throw new SparkPayApiError(status >= 400 ? status : 400, refusal.code, refusal.message);
+      throw new SparkPayApiError(Math.max(status, 400), refusal.code, refusal.message);
     }
     throw new SparkPayInvalidResponseError(
-      json === undefined ? `SparkPay answered HTTP ${status} with a body that is not JSON.` : `SparkPay answered HTTP ${status} with JSON of an unexpected shape.`,
+      json === undefined
+        ? `SparkPay answered HTTP ${status} with a body that is not JSON.`
+        : `SparkPay answered HTTP ${status} with JSON of an unexpected shape.`,
     );
   }
 }

@@ -60,7 +60,18 @@ export const SIGNATURE_REJECTED_CODE = "40000";
  * the order's state: after one of these, asking Payment Order Query would settle nothing. Any other
  * refusal (40009 "parameter error", codes we do not know) may mean "already closed", so it is checked.
  */
-export const DEFINITIVE_REFUSAL_CODES: ReadonlySet<string> = new Set(["40000", "40001", "40002", "40003", "40004", "40005", "40006", "40007", "40008", "40010"]);
+export const DEFINITIVE_REFUSAL_CODES: ReadonlySet<string> = new Set([
+  "40000",
+  "40001",
+  "40002",
+  "40003",
+  "40004",
+  "40005",
+  "40006",
+  "40007",
+  "40008",
+  "40010",
+]);
 
 /** SparkPay's "application call limit exceeded". */
 export const RATE_LIMITED_CODE = "40011";

@@ -14,7 +14,11 @@ export function createSigner(privateKeys: readonly CryptoKey[]): Signer {
   return {
     keyCount: privateKeys.length,
     async sign(timestamp, nonce, body, keyIndex) {
-      const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", privateKeys[keyIndex]!, signatureMessageBytes(timestamp, nonce, body));
+      const signature = await crypto.subtle.sign(
+        "RSASSA-PKCS1-v1_5",
+        privateKeys[keyIndex]!,
+        signatureMessageBytes(timestamp, nonce, body),
+      );
       return encodeBase64(new Uint8Array(signature));
     },
   };

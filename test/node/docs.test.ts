@@ -31,11 +31,18 @@ describe("README", () => {
 });
 
 describe("wrangler.toml", () => {
-  it.each([undefined, "staging", "production"])("environment %s: each limiter's period is the Retry-After the gateway sends", (env) => {
-    const config = unstable_readConfig({ config: "wrangler.toml", env });
-    expect(config.ratelimits.map((limiter: { name: string }) => limiter.name).sort()).toEqual(["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"]);
-    for (const limiter of config.ratelimits as Array<{ simple: { period: number } }>) expect(limiter.simple.period).toBe(RATE_LIMIT_PERIOD_S);
-  });
+  it.each([undefined, "staging", "production"])(
+    "environment %s: each limiter's period is the Retry-After the gateway sends",
+    (env) => {
+      const config = unstable_readConfig({ config: "wrangler.toml", env });
+      expect(config.ratelimits.map((limiter: { name: string }) => limiter.name).sort()).toEqual([
+        "CALLER_RATE_LIMITER",
+        "MERCHANT_RATE_LIMITER",
+      ]);
+      for (const limiter of config.ratelimits as Array<{ simple: { period: number } }>)
+        expect(limiter.simple.period).toBe(RATE_LIMIT_PERIOD_S);
+    },
+  );
 
   it("uses the compatibility date the local runs use", () => {
     expect(unstable_readConfig({ config: "wrangler.toml" }).compatibility_date).toBe(COMPATIBILITY_DATE);

@@ -14,8 +14,11 @@ const run = (command: string, args: string[], env: Record<string, string> = {}) 
 /** The doctor as a child process, as `npm run doctor` runs it. */
 const doctor = (envFile: string, env: Record<string, string> = {}, args: string[] = []) =>
   new Promise<{ code: number; out: string }>((resolve) => {
-    const child = execFile("node_modules/.bin/tsx", ["scripts/doctor.ts", "--env-file", envFile, "--merchant-public-key", join(dir, "merchant_public.pem"), ...args], { env: { ...process.env, ...env } }, (_error, out) =>
-      resolve({ code: child.exitCode ?? -1, out }),
+    const child = execFile(
+      "node_modules/.bin/tsx",
+      ["scripts/doctor.ts", "--env-file", envFile, "--merchant-public-key", join(dir, "merchant_public.pem"), ...args],
+      { env: { ...process.env, ...env } },
+      (_error, out) => resolve({ code: child.exitCode ?? -1, out }),
     );
   });
 
@@ -24,11 +27,19 @@ const quoted = (pem: string) => `"${pem.trim().replaceAll("\n", "\\n")}"`;
 let keysOutput = "";
 let envFile = "";
 let privatePem = "";
-const platformPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }) as string;
+const platformPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({
+  type: "spki",
+  format: "pem",
+}) as string;
 
 function writeEnv(name: string, settings: Record<string, string>): string {
   const path = join(dir, name);
-  writeFileSync(path, Object.entries(settings).map(([key, value]) => `${key}=${value}`).join("\n"));
+  writeFileSync(
+    path,
+    Object.entries(settings)
+      .map(([key, value]) => `${key}=${value}`)
+      .join("\n"),
+  );
   return path;
 }
 
@@ -56,8 +67,12 @@ describe("npm run keys", () => {
   it("prints the public key to upload and the wrangler secret put commands for each environment", () => {
     expect(keysOutput).toContain(readFileSync(join(dir, "merchant_public.pem"), "utf8"));
     for (const env of ["staging", "production"]) {
-      expect(keysOutput).toContain(`npx wrangler secret put SPARKPAY_PRIVATE_KEY --env ${env} < ${join(dir, "merchant_private.pem")}`);
-      expect(keysOutput).toContain(`npx wrangler secret put GATEWAY_API_KEYS --env ${env} < ${join(dir, "gateway_api_key.txt")}`);
+      expect(keysOutput).toContain(
+        `npx wrangler secret put SPARKPAY_PRIVATE_KEY --env ${env} < ${join(dir, "merchant_private.pem")}`,
+      );
+      expect(keysOutput).toContain(
+        `npx wrangler secret put GATEWAY_API_KEYS --env ${env} < ${join(dir, "gateway_api_key.txt")}`,
+      );
     }
     expect(keysOutput).not.toContain(privatePem.split("\n")[1]);
   });
@@ -81,14 +96,54 @@ describe("npm run doctor", { timeout: 30_000 }, () => {
   });
 
   it.each([
-    ["a PKCS#1 private key", () => ({ SPARKPAY_PRIVATE_KEY: pkcs1() }), 0, /^WARN {2}SPARKPAY_PRIVATE_KEY +SPARKPAY_PRIVATE_KEY is PKCS#1 \(BEGIN RSA PRIVATE KEY\).*openssl pkey/m],
-    ["swapped keys (the platform setting holds our own public key)", () => ({ SPARKPAY_PLATFORM_PUBLIC_KEY: readFileSync(join(dir, "merchant_public.pem"), "utf8") }), 1, /^FAIL {2}SPARKPAY_PLATFORM_PUBLIC_KEY +SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY/m],
-    ["the private key in the platform setting", () => ({ SPARKPAY_PLATFORM_PUBLIC_KEY: privatePem }), 1, /^FAIL {2}SPARKPAY_PLATFORM_PUBLIC_KEY +SPARKPAY_PLATFORM_PUBLIC_KEY \(key 1\) holds a private key/m],
-    ["flattened newlines", () => ({ SPARKPAY_PRIVATE_KEY: privatePem.trim().replaceAll("\n", "\\n") }), 0, /^WARN {2}SPARKPAY_PRIVATE_KEY +SPARKPAY_PRIVATE_KEY has its newlines flattened to a literal \\n/m],
-    ["an http base URL", () => ({ SPARKPAY_BASE_URL: "http://api.sparkpay.top" }), 1, /^FAIL {2}SPARKPAY_BASE_URL +SPARKPAY_BASE_URL must be an https:\/\/ URL/m],
-    ["a private key SparkPay does not know", () => ({ SPARKPAY_PRIVATE_KEY: otherPrivate() }), 1, /^FAIL {2}SPARKPAY_PRIVATE_KEY +no key in SPARKPAY_PRIVATE_KEY matches the merchant public key .* 40000/m],
-    ["a malformed caller key", () => ({ GATEWAY_API_KEYS: "short" }), 1, /^FAIL {2}GATEWAY_API_KEYS +GATEWAY_API_KEYS entry 1 is malformed/m],
-    ["the placeholder AppID", () => ({ SPARKPAY_APP_ID: "replace-with-your-sparkpay-app-id" }), 1, /^FAIL {2}SPARKPAY_APP_ID +SPARKPAY_APP_ID is still the placeholder/m],
+    [
+      "a PKCS#1 private key",
+      () => ({ SPARKPAY_PRIVATE_KEY: pkcs1() }),
+      0,
+      /^WARN {2}SPARKPAY_PRIVATE_KEY +SPARKPAY_PRIVATE_KEY is PKCS#1 \(BEGIN RSA PRIVATE KEY\).*openssl pkey/m,
+    ],
+    [
+      "swapped keys (the platform setting holds our own public key)",
+      () => ({ SPARKPAY_PLATFORM_PUBLIC_KEY: readFileSync(join(dir, "merchant_public.pem"), "utf8") }),
+      1,
+      /^FAIL {2}SPARKPAY_PLATFORM_PUBLIC_KEY +SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY/m,
+    ],
+    [
+      "the private key in the platform setting",
+      () => ({ SPARKPAY_PLATFORM_PUBLIC_KEY: privatePem }),
+      1,
+      /^FAIL {2}SPARKPAY_PLATFORM_PUBLIC_KEY +SPARKPAY_PLATFORM_PUBLIC_KEY \(key 1\) holds a private key/m,
+    ],
+    [
+      "flattened newlines",
+      () => ({ SPARKPAY_PRIVATE_KEY: privatePem.trim().replaceAll("\n", "\\n") }),
+      0,
+      /^WARN {2}SPARKPAY_PRIVATE_KEY +SPARKPAY_PRIVATE_KEY has its newlines flattened to a literal \\n/m,
+    ],
+    [
+      "an http base URL",
+      () => ({ SPARKPAY_BASE_URL: "http://api.sparkpay.top" }),
+      1,
+      /^FAIL {2}SPARKPAY_BASE_URL +SPARKPAY_BASE_URL must be an https:\/\/ URL/m,
+    ],
+    [
+      "a private key SparkPay does not know",
+      () => ({ SPARKPAY_PRIVATE_KEY: otherPrivate() }),
+      1,
+      /^FAIL {2}SPARKPAY_PRIVATE_KEY +no key in SPARKPAY_PRIVATE_KEY matches the merchant public key .* 40000/m,
+    ],
+    [
+      "a malformed caller key",
+      () => ({ GATEWAY_API_KEYS: "short" }),
+      1,
+      /^FAIL {2}GATEWAY_API_KEYS +GATEWAY_API_KEYS entry 1 is malformed/m,
+    ],
+    [
+      "the placeholder AppID",
+      () => ({ SPARKPAY_APP_ID: "replace-with-your-sparkpay-app-id" }),
+      1,
+      /^FAIL {2}SPARKPAY_APP_ID +SPARKPAY_APP_ID is still the placeholder/m,
+    ],
   ])("names %s precisely", async (_name, planted, exitCode, line) => {
     const result = await doctor(envFile, planted());
     expect(result.out).toMatch(line);
@@ -97,7 +152,15 @@ describe("npm run doctor", { timeout: 30_000 }, () => {
   });
 
   it("checks an environment's own vars and limiters in wrangler.toml", async () => {
-    const result = await doctor(writeEnv("staging.env", { SPARKPAY_PRIVATE_KEY: quoted(privatePem), SPARKPAY_PLATFORM_PUBLIC_KEY: quoted(platformPem), GATEWAY_API_KEYS: "k".repeat(20) }), {}, ["--env", "staging"]);
+    const result = await doctor(
+      writeEnv("staging.env", {
+        SPARKPAY_PRIVATE_KEY: quoted(privatePem),
+        SPARKPAY_PLATFORM_PUBLIC_KEY: quoted(platformPem),
+        GATEWAY_API_KEYS: "k".repeat(20),
+      }),
+      {},
+      ["--env", "staging"],
+    );
     expect(result.out).toMatch(/wrangler\.toml \[env\.staging\]/);
     expect(result.out).toMatch(/^FAIL {2}SPARKPAY_APP_ID +SPARKPAY_APP_ID is still the placeholder/m);
     expect(result.out).toMatch(/^ok {4}CALLER_RATE_LIMITER/m);
@@ -109,5 +172,8 @@ function pkcs1(): string {
 }
 
 function otherPrivate(): string {
-  return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+  return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+    type: "pkcs8",
+    format: "pem",
+  }) as string;
 }

@@ -6,7 +6,10 @@ import { GATEWAY_ERRORS } from "../../src/errors";
 import app from "../../src/index";
 
 const committed = readFileSync(OPENAPI_FILE, "utf8");
-const document = JSON.parse(committed) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+const document = JSON.parse(committed) as {
+  openapi: string;
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+};
 
 describe("OpenAPI document", () => {
   it("is valid OpenAPI 3.1 according to the official JSON schema", async () => {
@@ -21,7 +24,9 @@ describe("OpenAPI document", () => {
   });
 
   it("describes every route the app serves", () => {
-    const served = app.routes.filter((route) => route.method !== "ALL").map((route) => `${route.method.toLowerCase()} ${route.path}`);
+    const served = app.routes
+      .filter((route) => route.method !== "ALL")
+      .map((route) => `${route.method.toLowerCase()} ${route.path}`);
     expect(served.length).toBeGreaterThanOrEqual(3);
     for (const route of served) {
       const [method, path] = route.split(" ") as [string, string];

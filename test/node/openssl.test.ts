@@ -53,7 +53,19 @@ describe("a signature made by the gateway", () => {
     writeFileSync(join(dir, "message.txt"), message);
     writeFileSync(join(dir, "tampered.txt"), message.replace("OPENSSL_CHECK_1", "OPENSSL_CHECK_2"));
     const verify = (file: string) => {
-      const run = spawnSync("openssl", ["dgst", "-sha256", "-verify", join(dir, "public.pem"), "-signature", join(dir, "signature.bin"), join(dir, file)], { encoding: "utf8" });
+      const run = spawnSync(
+        "openssl",
+        [
+          "dgst",
+          "-sha256",
+          "-verify",
+          join(dir, "public.pem"),
+          "-signature",
+          join(dir, "signature.bin"),
+          join(dir, file),
+        ],
+        { encoding: "utf8" },
+      );
       return { exitCode: run.status, output: run.stdout.trim() };
     };
 
@@ -64,7 +76,9 @@ describe("a signature made by the gateway", () => {
   it("is byte for byte what node:crypto's SHA256withRSA makes of the same message", async () => {
     const { headers, body } = captured!;
     const message = `${headers.get("Sparkpay-Timestamp")}\n${headers.get("Sparkpay-Nonce")}\n${body}\n`;
-    expect(headers.get("Sparkpay-Signature")).toBe(createSign("RSA-SHA256").update(message, "utf8").sign(keys.merchant.privateKeyPem, "base64"));
+    expect(headers.get("Sparkpay-Signature")).toBe(
+      createSign("RSA-SHA256").update(message, "utf8").sign(keys.merchant.privateKeyPem, "base64"),
+    );
     expect(headers.get("Sparkpay-Timestamp")).toMatch(/^\d{10}$/);
     expect(headers.get("Sparkpay-App-Id")).toBe(SANDBOX_APP_ID);
     expect(headers.get("Content-Type")).toBe("application/json");

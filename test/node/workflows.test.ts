@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { unstable_readConfig } from "wrangler";
+import { parse } from "yaml";
 
 type Step = { uses?: string; run?: string; with?: Record<string, string>; env?: Record<string, string> };
 type Job = { if?: string; environment?: string; steps: Step[] };
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML; the assertions check its shape
 type Workflow = { on: Record<string, any>; jobs: Record<string, Job> };
 
 const load = (file: string) => parse(readFileSync(`.github/workflows/${file}`, "utf8")) as Workflow;
@@ -28,25 +29,28 @@ describe("deploy.yml", () => {
   it.each([
     ["staging", /github\.ref == 'refs\/heads\/main'/],
     ["production", /startsWith\(github\.ref, 'refs\/tags\/v'\)/],
-  ])("%s: its own GitHub environment, wrangler-action pinned to a major, environment input and --env agree", (name, trigger) => {
-    const job = deploy.jobs[name]!;
-    expect(job.environment).toBe(name);
-    expect(job.if).toMatch(trigger);
-    expect(job.if).toMatch(new RegExp(`inputs\\.environment == '${name}'`));
-    const step = action(job);
-    expect(step.uses).toMatch(/^cloudflare\/wrangler-action@v\d+$/);
-    expect(step.with!.environment).toBe(name);
-    expect(step.with!.command).toBe(`deploy --env ${name}`);
-    expect(step.with!.apiToken).toBe("${{ secrets.CLOUDFLARE_API_TOKEN }}");
-    expect(step.with!.accountId).toBe("${{ secrets.CLOUDFLARE_ACCOUNT_ID }}");
-    // Every secret wrangler.toml requires for this environment is uploaded, from this environment's secrets.
-    const required = unstable_readConfig({ config: "wrangler.toml", env: name }).secrets?.required ?? [];
-    expect(required.sort()).toEqual([...REQUIRED_SECRETS].sort());
-    expect(step.with!.secrets!.trim().split("\n").sort()).toEqual(required);
-    for (const secret of required) expect(step.env![secret]).toBe(`\${{ secrets.${secret} }}`);
-    // Tests run before anything is deployed.
-    expect(job.steps.findIndex((s) => s.run === ".ci/run")).toBeLessThan(job.steps.indexOf(step));
-  });
+  ])(
+    "%s: its own GitHub environment, wrangler-action pinned to a major, environment input and --env agree",
+    (name, trigger) => {
+      const job = deploy.jobs[name]!;
+      expect(job.environment).toBe(name);
+      expect(job.if).toMatch(trigger);
+      expect(job.if).toMatch(new RegExp(`inputs\\.environment == '${name}'`));
+      const step = action(job);
+      expect(step.uses).toMatch(/^cloudflare\/wrangler-action@v\d+$/);
+      expect(step.with!.environment).toBe(name);
+      expect(step.with!.command).toBe(`deploy --env ${name}`);
+      expect(step.with!.apiToken).toBe("${{ secrets.CLOUDFLARE_API_TOKEN }}");
+      expect(step.with!.accountId).toBe("${{ secrets.CLOUDFLARE_ACCOUNT_ID }}");
+      // Every secret wrangler.toml requires for this environment is uploaded, from this environment's secrets.
+      const required = unstable_readConfig({ config: "wrangler.toml", env: name }).secrets?.required ?? [];
+      expect(required.sort()).toEqual([...REQUIRED_SECRETS].sort());
+      expect(step.with!.secrets!.trim().split("\n").sort()).toEqual(required);
+      for (const secret of required) expect(step.env![secret]).toBe(`\${{ secrets.${secret} }}`);
+      // Tests run before anything is deployed.
+      expect(job.steps.findIndex((s) => s.run === ".ci/run")).toBeLessThan(job.steps.indexOf(step));
+    },
+  );
 
   it("deploys staging on pushes to main, production on v* tags or a manual dispatch", () => {
     expect(deploy.on.push.branches).toEqual(["main"]);
@@ -54,7 +58,9 @@ describe("deploy.yml", () => {
     expect(deploy.on.workflow_dispatch.inputs.environment.options).toEqual(["staging", "production"]);
     // Production never deploys on a plain push to main, and a manual run must come from main or a tag.
     expect(deploy.jobs.production!.if).not.toMatch(/event_name == 'push' && github\.ref == 'refs\/heads\/main'/);
-    expect(deploy.jobs.production!.if).toMatch(/workflow_dispatch' && inputs\.environment == 'production' && \(github\.ref == 'refs\/heads\/main' \|\| startsWith\(github\.ref, 'refs\/tags\/v'\)\)/);
+    expect(deploy.jobs.production!.if).toMatch(
+      /workflow_dispatch' && inputs\.environment == 'production' && \(github\.ref == 'refs\/heads\/main' \|\| startsWith\(github\.ref, 'refs\/tags\/v'\)\)/,
+    );
   });
 
   it("uses the wrangler version the project pins", () => {

@@ -4,17 +4,35 @@
  * in every format the gateway must accept or reject.
  */
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPairSync } from "node:crypto";
 import { generateCallerKey, generateRsaKeyPair } from "../../sandbox/keys.mjs";
 
 /** A self-signed certificate, the way platform keys sometimes arrive; made with the openssl CLI. */
 function certificatePem() {
   const dir = mkdtempSync(join(tmpdir(), "gw-cert-"));
   try {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem"), "-days", "1", "-subj", "/CN=sandbox"], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "k.pem"),
+        "-out",
+        join(dir, "c.pem"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=sandbox",
+      ],
+      { stdio: "ignore" },
+    );
     return readFileSync(join(dir, "c.pem"), "utf8");
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -28,7 +46,11 @@ export function generateTestKeys() {
   const otherMerchant = generateRsaKeyPair();
   const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
   const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const pem = (/** @type {import("node:crypto").KeyObject} */ key, /** @type {any} */ type, /** @type {any} */ extra = {}) => /** @type {string} */ (key.export({ type, format: "pem", ...extra }));
+  const pem = (
+    /** @type {import("node:crypto").KeyObject} */ key,
+    /** @type {any} */ type,
+    /** @type {any} */ extra = {},
+  ) => /** @type {string} */ (key.export({ type, format: "pem", ...extra }));
   return {
     merchant,
     platform,

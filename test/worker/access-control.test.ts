@@ -1,17 +1,21 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type ErrorEnvelope, MERCHANT, callGateway, captureLogs, sandboxCalls, uniqueId } from "./helpers";
+import { callGateway, captureLogs, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
 
 const newKey = () => `gw_${crypto.randomUUID().replaceAll("-", "")}`;
 const closeBody = (merchantNo = MERCHANT) => JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: merchantNo });
 
 async function closeWithKey(key: string, keys: string, merchantNo = MERCHANT) {
-  return callGateway({ body: closeBody(merchantNo), headers: { Authorization: `Bearer ${key}` }, env: { GATEWAY_API_KEYS: keys } });
+  return callGateway({
+    body: closeBody(merchantNo),
+    headers: { Authorization: `Bearer ${key}` },
+    env: { GATEWAY_API_KEYS: keys },
+  });
 }
 
 describe("caller keys scoped to merchants", () => {
   it("a 256-character key works, and that key plus one character does not", async () => {
-    const key = "k".repeat(255) + "Z";
+    const key = `${"k".repeat(255)}Z`;
     expect((await closeWithKey(key, key)).response.status).toBe(200);
     expect((await closeWithKey(`${key}Z`, key)).response.status).toBe(401);
     expect((await closeWithKey(key.slice(0, -1), key)).response.status).toBe(401);
@@ -27,7 +31,11 @@ describe("caller keys scoped to merchants", () => {
     const key = newKey();
     const { response, requestId } = await closeWithKey(key, `${key}:M_SANDBOX_002`);
     expect(response.status).toBe(403);
-    expect(await response.json()).toEqual({ code: "FORBIDDEN", message: "This caller key may not act for this merchant_no.", request_id: requestId });
+    expect(await response.json()).toEqual({
+      code: "FORBIDDEN",
+      message: "This caller key may not act for this merchant_no.",
+      request_id: requestId,
+    });
     expect(await sandboxCalls(requestId)).toEqual([]);
   });
 
@@ -44,12 +52,21 @@ describe("caller keys scoped to merchants", () => {
     ["a merchant with a hyphen", `${"k".repeat(20)}:M-1`, 1],
     ["a second colon", `${"k".repeat(20)}:M_1:M_2`, 1],
     ["an empty entry between two keys", `${"k".repeat(20)},,${"j".repeat(20)}`, 2],
-    ["the same key twice (the last entry would silently win)", `${"k".repeat(20)}:M_A,${"j".repeat(20)},${"k".repeat(20)}:M_B`, 3],
+    [
+      "the same key twice (the last entry would silently win)",
+      `${"k".repeat(20)}:M_A,${"j".repeat(20)},${"k".repeat(20)}:M_B`,
+      3,
+    ],
   ])("%s is a configuration error naming the entry, never its value", async (_name, entry, position) => {
     const { response } = await callGateway({ body: closeBody(), env: { GATEWAY_API_KEYS: entry } });
     const text = await response.text();
     expect(response.status).toBe(503);
-    expect(JSON.parse(text)).toMatchObject({ code: "GATEWAY_MISCONFIGURED", message: expect.stringMatching(new RegExp(`^GATEWAY_API_KEYS entry ${position} (is malformed|repeats the key of entry 1)`)) });
+    expect(JSON.parse(text)).toMatchObject({
+      code: "GATEWAY_MISCONFIGURED",
+      message: expect.stringMatching(
+        new RegExp(`^GATEWAY_API_KEYS entry ${position} (is malformed|repeats the key of entry 1)`),
+      ),
+    });
     expect(text).not.toContain(entry.split(",")[0]!.split(":")[0]!);
   });
 });
@@ -59,10 +76,18 @@ describe("the gateway's own rate limits", () => {
     const key = newKey();
     const overrides = { GATEWAY_API_KEYS: key, CALLER_RATE_LIMITER: env.TEST_TIGHT_LIMITER };
     for (let i = 0; i < 3; i++) {
-      const { response } = await callGateway({ body: closeBody(), headers: { Authorization: `Bearer ${key}` }, env: overrides });
+      const { response } = await callGateway({
+        body: closeBody(),
+        headers: { Authorization: `Bearer ${key}` },
+        env: overrides,
+      });
       expect(response.status).toBe(200);
     }
-    const { response, requestId } = await callGateway({ body: "not even JSON", headers: { Authorization: `Bearer ${key}` }, env: overrides });
+    const { response, requestId } = await callGateway({
+      body: "not even JSON",
+      headers: { Authorization: `Bearer ${key}` },
+      env: overrides,
+    });
     expect(response.status).toBe(429);
     expect(response.headers.get("retry-after")).toBe("60");
     expect(((await response.json()) as ErrorEnvelope).code).toBe("RATE_LIMITED");
@@ -73,7 +98,8 @@ describe("the gateway's own rate limits", () => {
     const overrides = { MERCHANT_RATE_LIMITER: env.TEST_TIGHT_LIMITER };
     const merchant = "M_SANDBOX_002";
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await callGateway({ body: closeBody(merchant), env: overrides })).response.status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await callGateway({ body: closeBody(merchant), env: overrides })).response.status);
     expect(statuses).toEqual([200, 200, 200, 429]);
     // Another merchant is counted on its own.
     expect((await callGateway({ body: closeBody(MERCHANT), env: overrides })).response.status).toBe(200);
@@ -82,7 +108,11 @@ describe("the gateway's own rate limits", () => {
 
 describe("GET /healthz", () => {
   it("200 ready, without authentication, listing every check and no value", async () => {
-    const { response } = await callGateway({ method: "GET", url: "https://gateway.test/healthz", headers: { Authorization: "" } });
+    const { response } = await callGateway({
+      method: "GET",
+      url: "https://gateway.test/healthz",
+      headers: { Authorization: "" },
+    });
     const text = await response.text();
     expect(response.status).toBe(200);
     expect(JSON.parse(text)).toEqual({
@@ -133,9 +163,16 @@ describe("GET /healthz", () => {
   });
 
   it("an unknown LOG_LEVEL is named but keeps the gateway ready", async () => {
-    const { response } = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: { LOG_LEVEL: "verbose" } });
+    const { response } = await callGateway({
+      method: "GET",
+      url: "https://gateway.test/healthz",
+      env: { LOG_LEVEL: "verbose" },
+    });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: "ready", checks: { LOG_LEVEL: "LOG_LEVEL must be one of debug, info, warn, error; until fixed, info is used." } });
+    expect(await response.json()).toMatchObject({
+      status: "ready",
+      checks: { LOG_LEVEL: "LOG_LEVEL must be one of debug, info, warn, error; until fixed, info is used." },
+    });
   });
 
   it("logs configuration problems once per isolate", async () => {
@@ -145,7 +182,11 @@ describe("GET /healthz", () => {
     });
     const problems = errors.filter((line) => line.includes("configuration problem"));
     expect(problems).toHaveLength(1);
-    expect(JSON.parse(problems[0]!)).toEqual({ level: "error", msg: "configuration problem", problems: { SPARKPAY_TIMEOUT_MS: "SPARKPAY_TIMEOUT_MS must be a whole number." } });
+    expect(JSON.parse(problems[0]!)).toEqual({
+      level: "error",
+      msg: "configuration problem",
+      problems: { SPARKPAY_TIMEOUT_MS: "SPARKPAY_TIMEOUT_MS must be a whole number." },
+    });
   });
 });
 

@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { type ErrorEnvelope, MERCHANT, callGateway, sandboxCalls, uniqueId } from "./helpers";
+import { callGateway, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
 
 /** Every bad input: the documented envelope, a request id, never a 500, and nothing sent upstream. */
-async function expectRejected(options: Parameters<typeof callGateway>[0], status: number, code: string, message?: RegExp) {
+async function expectRejected(
+  options: Parameters<typeof callGateway>[0],
+  status: number,
+  code: string,
+  message?: RegExp,
+) {
   const { response, requestId } = await callGateway(options);
   expect(response.status).toBe(status);
   expect(response.headers.get("content-type")).toMatch(/^application\/json/);
@@ -19,29 +24,54 @@ const json = (value: unknown) => ({ body: JSON.stringify(value) });
 
 describe("authentication", () => {
   it("401 without Authorization", async () => {
-    const { response } = await expectRejected({ ...json(validBody()), headers: { Authorization: "" } }, 401, "UNAUTHORIZED", /Bearer/);
+    const { response } = await expectRejected(
+      { ...json(validBody()), headers: { Authorization: "" } },
+      401,
+      "UNAUTHORIZED",
+      /Bearer/,
+    );
     expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
   });
 
   it("401 with a key that is not configured", async () => {
-    await expectRejected({ ...json(validBody()), headers: { Authorization: "Bearer gw_not_a_configured_key_000000" } }, 401, "UNAUTHORIZED");
+    await expectRejected(
+      { ...json(validBody()), headers: { Authorization: "Bearer gw_not_a_configured_key_000000" } },
+      401,
+      "UNAUTHORIZED",
+    );
   });
 
   it("401 with another scheme", async () => {
-    await expectRejected({ ...json(validBody()), headers: { Authorization: "Basic dXNlcjpwYXNz" } }, 401, "UNAUTHORIZED");
+    await expectRejected(
+      { ...json(validBody()), headers: { Authorization: "Basic dXNlcjpwYXNz" } },
+      401,
+      "UNAUTHORIZED",
+    );
   });
 
   it("401 with a configured key plus a suffix", async () => {
     const { CALLER_KEY } = await import("./helpers");
-    await expectRejected({ ...json(validBody()), headers: { Authorization: `Bearer ${CALLER_KEY}x` } }, 401, "UNAUTHORIZED");
+    await expectRejected(
+      { ...json(validBody()), headers: { Authorization: `Bearer ${CALLER_KEY}x` } },
+      401,
+      "UNAUTHORIZED",
+    );
   });
 
   it("401 comes before any other check, even for a body that is not JSON", async () => {
-    await expectRejected({ body: "<xml/>", headers: { Authorization: "", "Content-Type": "text/xml" } }, 401, "UNAUTHORIZED");
+    await expectRejected(
+      { body: "<xml/>", headers: { Authorization: "", "Content-Type": "text/xml" } },
+      401,
+      "UNAUTHORIZED",
+    );
   });
 
   it("never echoes the presented key", async () => {
-    const { body } = await expectRejected({ ...json(validBody()), headers: { Authorization: "Bearer gw_leaky_candidate_key_123456" } }, 401, "UNAUTHORIZED");
+    const { body } = await expectRejected(
+      { ...json(validBody()), headers: { Authorization: "Bearer gw_leaky_candidate_key_123456" } },
+      401,
+      "UNAUTHORIZED",
+    );
     expect(JSON.stringify(body)).not.toContain("gw_leaky_candidate_key_123456");
   });
 });
@@ -53,11 +83,19 @@ describe("body", () => {
     ["a JSON look-alike", "application/jsonp"],
     ["missing", ""],
   ])("415 when Content-Type is %s", async (_name, contentType) => {
-    await expectRejected({ ...json(validBody()), headers: { "Content-Type": contentType } }, 415, "UNSUPPORTED_MEDIA_TYPE", /application\/json/);
+    await expectRejected(
+      { ...json(validBody()), headers: { "Content-Type": contentType } },
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      /application\/json/,
+    );
   });
 
   it("accepts Content-Type with a charset parameter", async () => {
-    const { response } = await callGateway({ ...json(validBody()), headers: { "Content-Type": "application/json; charset=utf-8" } });
+    const { response } = await callGateway({
+      ...json(validBody()),
+      headers: { "Content-Type": "application/json; charset=utf-8" },
+    });
     expect(response.status).toBe(200);
   });
 
@@ -99,8 +137,16 @@ describe("fields", () => {
       [`${field} null`, { ...other(), [field]: null }, new RegExp(`^${field} must be a string`)],
       [`${field} an object`, { ...other(), [field]: { id: "A" } }, new RegExp(`^${field} must be a string`)],
       [`${field} empty`, { ...other(), [field]: "" }, new RegExp(`^${field} must not be empty`)],
-      [`${field} 65 characters`, { ...other(), [field]: "A".repeat(65) }, new RegExp(`^${field} must be at most 64 characters`)],
-      [`${field} with a hyphen`, { ...other(), [field]: "ORDER-1" }, new RegExp(`^${field} may contain only letters, digits and underscore`)],
+      [
+        `${field} 65 characters`,
+        { ...other(), [field]: "A".repeat(65) },
+        new RegExp(`^${field} must be at most 64 characters`),
+      ],
+      [
+        `${field} with a hyphen`,
+        { ...other(), [field]: "ORDER-1" },
+        new RegExp(`^${field} may contain only letters, digits and underscore`),
+      ],
       [`${field} with a space`, { ...other(), [field]: "ORDER 1" }, new RegExp(`^${field} may contain only`)],
       [`${field} with non-ASCII`, { ...other(), [field]: "订单1" }, new RegExp(`^${field} may contain only`)],
       [`${field} with a newline`, { ...other(), [field]: "A\n1" }, new RegExp(`^${field} may contain only`)],
@@ -111,12 +157,16 @@ describe("fields", () => {
   });
 
   it("accepts exactly 64 characters", async () => {
-    const { response } = await callGateway(json({ request_no: `L${uniqueId("").padEnd(63, "0")}`.slice(0, 64), merchant_no: MERCHANT }));
+    const { response } = await callGateway(
+      json({ request_no: `L${uniqueId("").padEnd(63, "0")}`.slice(0, 64), merchant_no: MERCHANT }),
+    );
     expect(response.status).toBe(200);
   });
 
   it("ignores unknown fields and never forwards them", async () => {
-    const { response, requestId } = await callGateway(json({ ...validBody(), amount: 1, notify_url: "https://evil.example" }));
+    const { response, requestId } = await callGateway(
+      json({ ...validBody(), amount: 1, notify_url: "https://evil.example" }),
+    );
     expect(response.status).toBe(200);
     const [call] = await sandboxCalls(requestId);
     expect(call!.body_keys).toEqual(["request_no", "merchant_no"]);
@@ -133,7 +183,11 @@ describe("routes", () => {
   });
 
   it.each(["GET", "PUT", "DELETE", "PATCH"])("405 for %s on the close route, with Allow: POST", async (method) => {
-    const { response } = await expectRejected({ method, body: method === "GET" ? null : "{}" }, 405, "METHOD_NOT_ALLOWED");
+    const { response } = await expectRejected(
+      { method, body: method === "GET" ? null : "{}" },
+      405,
+      "METHOD_NOT_ALLOWED",
+    );
     expect(response.headers.get("allow")).toBe("POST");
   });
 });

@@ -8,7 +8,8 @@ import { CALLER_KEY, MERCHANT, uniqueId } from "./helpers";
 // The README's typed-client example, compiled by `npm run typecheck` and run against the app.
 const client = hc<AppType>("https://gateway.test", {
   headers: { Authorization: `Bearer ${CALLER_KEY}` },
-  fetch: (input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init), env, createExecutionContext()),
+  fetch: (input: RequestInfo | URL, init?: RequestInit) =>
+    app.fetch(new Request(input, init), env, createExecutionContext()),
 });
 
 describe("typed client (hono/client)", () => {

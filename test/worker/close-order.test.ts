@@ -1,7 +1,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import pkg from "../../package.json";
-import { CALLER_KEY, MERCHANT, ROTATED_CALLER_KEY, captureLogs, closeOrder, sandboxCalls, sandboxOrder, uniqueId } from "./helpers";
+import {
+  CALLER_KEY,
+  captureLogs,
+  closeOrder,
+  MERCHANT,
+  ROTATED_CALLER_KEY,
+  sandboxCalls,
+  sandboxOrder,
+  uniqueId,
+} from "./helpers";
 
 describe("POST /v4/pay/orders/close", () => {
   it("closes the order at SparkPay and answers with SparkPay's verified envelope", async () => {
@@ -47,7 +56,9 @@ describe("the request SparkPay receives", () => {
   });
 
   it("accepts the second caller key too, so keys can rotate", async () => {
-    const { response } = await closeOrder(uniqueId("ORDER"), { headers: { Authorization: `Bearer ${ROTATED_CALLER_KEY}` } });
+    const { response } = await closeOrder(uniqueId("ORDER"), {
+      headers: { Authorization: `Bearer ${ROTATED_CALLER_KEY}` },
+    });
     expect(response.status).toBe(200);
   });
 });
@@ -79,11 +90,33 @@ describe("logs", () => {
 
   it("LOG_LEVEL=debug adds one line per SparkPay attempt, with its timing and SparkPay's request id", async () => {
     let requestId = "";
-    const lines = await captureLogs(async () => ({ requestId } = await closeOrder(uniqueId("FAULT_FLAKY"), { env: { LOG_LEVEL: "debug" } })));
+    const lines = await captureLogs(
+      async () => ({ requestId } = await closeOrder(uniqueId("FAULT_FLAKY"), { env: { LOG_LEVEL: "debug" } })),
+    );
     const parsed = lines.map((line) => JSON.parse(line));
     expect(parsed.filter((line) => line.msg === "sparkpay attempt")).toEqual([
-      { level: "debug", msg: "sparkpay attempt", request_id: requestId, operation: "close", attempt: 1, key: 1, status: 503, duration_ms: expect.any(Number), sparkpay_request_id: expect.any(String) },
-      { level: "debug", msg: "sparkpay attempt", request_id: requestId, operation: "close", attempt: 2, key: 1, status: 200, duration_ms: expect.any(Number), sparkpay_request_id: expect.any(String) },
+      {
+        level: "debug",
+        msg: "sparkpay attempt",
+        request_id: requestId,
+        operation: "close",
+        attempt: 1,
+        key: 1,
+        status: 503,
+        duration_ms: expect.any(Number),
+        sparkpay_request_id: expect.any(String),
+      },
+      {
+        level: "debug",
+        msg: "sparkpay attempt",
+        request_id: requestId,
+        operation: "close",
+        attempt: 2,
+        key: 1,
+        status: 200,
+        duration_ms: expect.any(Number),
+        sparkpay_request_id: expect.any(String),
+      },
     ]);
     expect(parsed.at(-1)).toMatchObject({ level: "info", msg: "request", status: 200, attempts: 2 });
   });
@@ -103,7 +136,12 @@ describe("logs", () => {
 
   it("logs the error code and SparkPay's status on failure", async () => {
     const lines = await captureLogs(() => closeOrder(uniqueId("FAULT_HTTP503")));
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", status: 502, error_code: "UPSTREAM_SERVER_ERROR", upstream_status: 503 });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: "error",
+      status: 502,
+      error_code: "UPSTREAM_SERVER_ERROR",
+      upstream_status: 503,
+    });
   });
 
   it("never logs keys, signatures, caller keys or bodies", async () => {
@@ -115,9 +153,14 @@ describe("logs", () => {
     });
     const all = lines.join("\n");
     expect(lines.length).toBeGreaterThanOrEqual(4);
-    for (const secret of [CALLER_KEY, ROTATED_CALLER_KEY, "gw_wrong_key_that_must_not_appear"]) expect(all).not.toContain(secret);
+    for (const secret of [CALLER_KEY, ROTATED_CALLER_KEY, "gw_wrong_key_that_must_not_appear"])
+      expect(all).not.toContain(secret);
     for (const pem of [env.SPARKPAY_PRIVATE_KEY, env.TEST_KEYS.merchantPkcs8]) {
-      for (const chunk of pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "").match(/.{16}/g)!) expect(all).not.toContain(chunk);
+      for (const chunk of pem
+        .replace(/-----[A-Z ]+-----/g, "")
+        .replace(/\s+/g, "")
+        .match(/.{16}/g)!)
+        expect(all).not.toContain(chunk);
     }
     expect(all).not.toMatch(/[A-Za-z0-9+/]{40,}={0,2}/); // no signature or key material of any kind
     expect(all).not.toContain('"request_no"');

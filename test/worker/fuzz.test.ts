@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import app from "../../src/index";
-import { CALLER_KEY, CLOSE_URL, type SandboxCall, captureLogs, uniqueId } from "./helpers";
+import { CALLER_KEY, CLOSE_URL, captureLogs, type SandboxCall, uniqueId } from "./helpers";
 
 // Property-based: thousands of generated requests through the whole Worker.
 const INVALID_RUNS = 5_000;
@@ -27,7 +27,12 @@ function wouldBeAccepted(authorization: string | undefined, contentType: string 
   if (authorization !== `Bearer ${CALLER_KEY}` || !/^application\/json\s*(;|$)/i.test(contentType ?? "")) return false;
   try {
     const value = JSON.parse(body);
-    return typeof value?.request_no === "string" && IDENTIFIER.test(value.request_no) && typeof value?.merchant_no === "string" && IDENTIFIER.test(value.merchant_no);
+    return (
+      typeof value?.request_no === "string" &&
+      IDENTIFIER.test(value.request_no) &&
+      typeof value?.merchant_no === "string" &&
+      IDENTIFIER.test(value.merchant_no)
+    );
   } catch {
     return false;
   }
@@ -35,7 +40,11 @@ function wouldBeAccepted(authorization: string | undefined, contentType: string 
 
 async function send(requestId: string, headers: Record<string, string>, body: string) {
   const ctx = createExecutionContext();
-  const response = await app.fetch(new Request(CLOSE_URL, { method: "POST", headers: { ...headers, "X-Request-Id": requestId }, body }), env, ctx);
+  const response = await app.fetch(
+    new Request(CLOSE_URL, { method: "POST", headers: { ...headers, "X-Request-Id": requestId }, body }),
+    env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return response;
 }
@@ -45,7 +54,10 @@ async function callsWithPrefix(prefix: string): Promise<SandboxCall[]> {
   return ((await response.json()) as { calls: SandboxCall[] }).calls;
 }
 
-const headerText = fc.string({ unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEF0123456789 /;=+-_.:,\"'") , maxLength: 60 });
+const headerText = fc.string({
+  unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEF0123456789 /;=+-_.:,\"'"),
+  maxLength: 60,
+});
 const badIdentifier = fc.oneof(
   fc.constant(""),
   fc.string({ minLength: 65, maxLength: 80, unit: fc.constantFrom("a", "Z", "9", "_") }),
@@ -55,10 +67,19 @@ const badIdentifier = fc.oneof(
 const goodIdentifier = fc.stringMatching(/^[A-Za-z0-9_]{1,64}$/);
 const invalidBody = fc.oneof(
   fc.string({ unit: "binary", maxLength: 200 }),
-  fc.jsonValue().filter((v) => typeof v !== "object" || v === null || Array.isArray(v)).map((v) => JSON.stringify(v)),
-  fc.record({ request_no: badIdentifier, merchant_no: goodIdentifier }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
-  fc.record({ request_no: goodIdentifier, merchant_no: badIdentifier }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
-  fc.string({ minLength: 8_300, maxLength: 8_400 }).map((s) => JSON.stringify({ request_no: "A", merchant_no: "B", pad: s })),
+  fc
+    .jsonValue()
+    .filter((v) => typeof v !== "object" || v === null || Array.isArray(v))
+    .map((v) => JSON.stringify(v)),
+  fc
+    .record({ request_no: badIdentifier, merchant_no: goodIdentifier }, { requiredKeys: [] })
+    .map((v) => JSON.stringify(v)),
+  fc
+    .record({ request_no: goodIdentifier, merchant_no: badIdentifier }, { requiredKeys: [] })
+    .map((v) => JSON.stringify(v)),
+  fc
+    .string({ minLength: 8_300, maxLength: 8_400 })
+    .map((s) => JSON.stringify({ request_no: "A", merchant_no: "B", pad: s })),
 );
 const authorization = fc.oneof(
   { weight: 3, arbitrary: fc.constant(`Bearer ${CALLER_KEY}`) },
@@ -68,7 +89,17 @@ const authorization = fc.oneof(
 );
 const contentType = fc.oneof(
   { weight: 3, arbitrary: fc.constant("application/json") },
-  { weight: 1, arbitrary: fc.constantFrom("application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/jsonl", "") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "application/json; charset=utf-8",
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data",
+      "application/jsonl",
+      "",
+    ),
+  },
   { weight: 1, arbitrary: headerText },
   { weight: 1, arbitrary: fc.constant(undefined) },
 );
@@ -78,24 +109,24 @@ describe("property: invalid input", () => {
     const run = uniqueId("fuzzbad");
     let seq = 0;
     await withCheckedLogs(async () => {
-    await fc.assert(
-      fc.asyncProperty(authorization, contentType, invalidBody, async (auth, type, body) => {
-        fc.pre(!wouldBeAccepted(auth, type, body));
-        const headers: Record<string, string> = {};
-        if (auth !== undefined) headers.Authorization = auth;
-        if (type !== undefined) headers["Content-Type"] = type;
-        const requestId = `${run}_${seq++}`;
-        const response = await send(requestId, headers, body);
-        expect([400, 401, 413, 415]).toContain(response.status);
-        expect(response.headers.get("x-request-id")).toBe(requestId);
-        const envelope = (await response.json()) as Record<string, unknown>;
-        expect(Object.keys(envelope).sort()).toEqual(["code", "message", "request_id"]);
-        expect(envelope.request_id).toBe(requestId);
-        expect(envelope.code).toMatch(/^[A-Z_]+$/);
-      }),
-      { numRuns: INVALID_RUNS },
-    );
-    return seq;
+      await fc.assert(
+        fc.asyncProperty(authorization, contentType, invalidBody, async (auth, type, body) => {
+          fc.pre(!wouldBeAccepted(auth, type, body));
+          const headers: Record<string, string> = {};
+          if (auth !== undefined) headers.Authorization = auth;
+          if (type !== undefined) headers["Content-Type"] = type;
+          const requestId = `${run}_${seq++}`;
+          const response = await send(requestId, headers, body);
+          expect([400, 401, 413, 415]).toContain(response.status);
+          expect(response.headers.get("x-request-id")).toBe(requestId);
+          const envelope = (await response.json()) as Record<string, unknown>;
+          expect(Object.keys(envelope).sort()).toEqual(["code", "message", "request_id"]);
+          expect(envelope.request_id).toBe(requestId);
+          expect(envelope.code).toMatch(/^[A-Z_]+$/);
+        }),
+        { numRuns: INVALID_RUNS },
+      );
+      return seq;
     });
     expect(seq).toBeGreaterThan(INVALID_RUNS * 0.9);
     expect(await callsWithPrefix(run)).toEqual([]);
@@ -107,21 +138,27 @@ describe("property: valid input", () => {
     const run = uniqueId("fuzzok");
     let seq = 0;
     await withCheckedLogs(async () => {
-    const extraFields = fc.dictionary(fc.string({ unit: "grapheme", maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
-    const merchant = fc.oneof(fc.constantFrom("M_SANDBOX_001", "M_SANDBOX_002"), goodIdentifier);
-    await fc.assert(
-      fc.asyncProperty(goodIdentifier, merchant, extraFields, async (requestNo, merchantNo, extra) => {
-        fc.pre(!/^fault_/i.test(requestNo));
-        const requestId = `${run}_${seq++}`;
-        const body = JSON.stringify({ ...extra, request_no: requestNo, merchant_no: merchantNo });
-        const response = await send(requestId, { Authorization: `Bearer ${CALLER_KEY}`, "Content-Type": "application/json" }, body);
-        const known = merchantNo === "M_SANDBOX_001" || merchantNo === "M_SANDBOX_002";
-        expect(response.status).toBe(known ? 200 : 400);
-        if (!known) expect(((await response.json()) as { code: number }).code).toBe(40008);
-      }),
-      { numRuns: VALID_RUNS },
-    );
-    return seq;
+      const extraFields = fc.dictionary(fc.string({ unit: "grapheme", maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), {
+        maxKeys: 4,
+      });
+      const merchant = fc.oneof(fc.constantFrom("M_SANDBOX_001", "M_SANDBOX_002"), goodIdentifier);
+      await fc.assert(
+        fc.asyncProperty(goodIdentifier, merchant, extraFields, async (requestNo, merchantNo, extra) => {
+          fc.pre(!/^fault_/i.test(requestNo));
+          const requestId = `${run}_${seq++}`;
+          const body = JSON.stringify({ ...extra, request_no: requestNo, merchant_no: merchantNo });
+          const response = await send(
+            requestId,
+            { Authorization: `Bearer ${CALLER_KEY}`, "Content-Type": "application/json" },
+            body,
+          );
+          const known = merchantNo === "M_SANDBOX_001" || merchantNo === "M_SANDBOX_002";
+          expect(response.status).toBe(known ? 200 : 400);
+          if (!known) expect(((await response.json()) as { code: number }).code).toBe(40008);
+        }),
+        { numRuns: VALID_RUNS },
+      );
+      return seq;
     });
     const calls = await callsWithPrefix(run);
     const closes = calls.filter((call) => call.path === "/v4/pay/orders/close");

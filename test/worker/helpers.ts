@@ -28,7 +28,12 @@ export async function callGateway(options: CallOptions = {}): Promise<{ response
   const requestId = uniqueId("req");
   const request = new Request(options.url ?? CLOSE_URL, {
     method: options.method ?? "POST",
-    headers: { Authorization: `Bearer ${CALLER_KEY}`, "Content-Type": "application/json", "X-Request-Id": requestId, ...options.headers },
+    headers: {
+      Authorization: `Bearer ${CALLER_KEY}`,
+      "Content-Type": "application/json",
+      "X-Request-Id": requestId,
+      ...options.headers,
+    },
     body: options.body,
   });
   const ctx = createExecutionContext();
@@ -61,7 +66,10 @@ export async function sandboxCalls(requestId: string): Promise<SandboxCall[]> {
   return ((await response.json()) as { calls: SandboxCall[] }).calls;
 }
 
-export async function sandboxOrder(merchantNo: string, requestNo: string): Promise<{ pay_status: string; merchant_order_no: string } | undefined> {
+export async function sandboxOrder(
+  merchantNo: string,
+  requestNo: string,
+): Promise<{ pay_status: string; merchant_order_no: string } | undefined> {
   const response = await fetch(`https://sandbox.control/__sandbox/orders/${merchantNo}/${requestNo}`);
   return response.ok ? ((await response.json()) as { pay_status: string; merchant_order_no: string }) : undefined;
 }

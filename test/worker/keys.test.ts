@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { KeyFormatError, importPrivateKeys, importPublicKeys } from "../../src/sparkpay/keys";
+import { importPrivateKeys, importPublicKeys, KeyFormatError } from "../../src/sparkpay/keys";
 
 /** The first (current) key of a SPARKPAY_PRIVATE_KEY value. */
 const importPrivateKey = async (raw: string) => (await importPrivateKeys(raw))[0]!;
@@ -51,7 +51,8 @@ describe("merchant private key: accepted forms", () => {
 
   it("takes a second key, for rotation, in order", async () => {
     const [current, next] = await importPrivateKeys(keys.merchantPkcs8 + keys.otherMerchantPkcs8);
-    const sign = async (key: CryptoKey) => btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, message))));
+    const sign = async (key: CryptoKey) =>
+      btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, message))));
     expect(await sign(current!)).toBe(await signWith(keys.merchantPkcs8));
     expect(await sign(next!)).toBe(await signWith(keys.otherMerchantPkcs8));
   });
@@ -65,18 +66,58 @@ describe("merchant private key: rejected forms", () => {
   it.each([
     ["empty", "  ", /is not set/, /wrangler secret put SPARKPAY_PRIVATE_KEY/],
     ["not Base64", "this is not a key at all!", /neither a PEM block nor Base64/, /openssl pkey/],
-    ["PEM cut short (no END line)", keys.merchantPkcs8.split("-----END")[0]!, /armour that is cut short/, /BEGIN to -----END/],
-    ["END label different from BEGIN", keys.merchantPkcs8.replace("END PRIVATE KEY", "END RSA PRIVATE KEY"), /begins as "PRIVATE KEY" but ends as "RSA PRIVATE KEY"/, /openssl pkey/],
+    [
+      "PEM cut short (no END line)",
+      keys.merchantPkcs8.split("-----END")[0]!,
+      /armour that is cut short/,
+      /BEGIN to -----END/,
+    ],
+    [
+      "END label different from BEGIN",
+      keys.merchantPkcs8.replace("END PRIVATE KEY", "END RSA PRIVATE KEY"),
+      /begins as "PRIVATE KEY" but ends as "RSA PRIVATE KEY"/,
+      /openssl pkey/,
+    ],
     ["encrypted PKCS#8", keys.merchantEncrypted, /encrypted with a passphrase/, /openssl pkey -in encrypted.pem/],
-    ["encrypted PKCS#1 (Proc-Type)", keys.merchantEncryptedPkcs1, /encrypted with a passphrase/, /openssl pkey -in encrypted.pem/],
-    ["the public key instead", keys.merchantPublicSpki, /holds a public key, not the merchant private key/, /BEGIN PRIVATE KEY/],
+    [
+      "encrypted PKCS#1 (Proc-Type)",
+      keys.merchantEncryptedPkcs1,
+      /encrypted with a passphrase/,
+      /openssl pkey -in encrypted.pem/,
+    ],
+    [
+      "the public key instead",
+      keys.merchantPublicSpki,
+      /holds a public key, not the merchant private key/,
+      /BEGIN PRIVATE KEY/,
+    ],
     ["a certificate", keys.certificate, /holds a certificate/, /BEGIN PRIVATE KEY/],
-    ["an EC key (PKCS#8)", keys.ecPrivatePkcs8, /holds an EC key; SparkPay signs with RSA/, /openssl genpkey -algorithm RSA/],
+    [
+      "an EC key (PKCS#8)",
+      keys.ecPrivatePkcs8,
+      /holds an EC key; SparkPay signs with RSA/,
+      /openssl genpkey -algorithm RSA/,
+    ],
     ["an EC key (SEC1)", keys.ecPrivateSec1, /holds an EC key/, /openssl genpkey -algorithm RSA/],
     ["RSA-1024", keys.rsa1024Private, /is an RSA-1024 key; at least RSA-2048/, /rsa_keygen_bits:2048/],
-    ["three keys in one setting", keys.merchantPkcs8 + keys.otherMerchantPkcs8 + keys.merchantPkcs1, /holds 3 PEM blocks; it takes the current merchant private key, optionally followed by the next one/, /only the merchant private key/],
-    ["a bad second key, named as key 2", keys.merchantPkcs8 + keys.ecPrivatePkcs8, /^SPARKPAY_PRIVATE_KEY \(key 2\) holds an EC key/, /openssl genpkey/],
-    ["damaged contents", keys.merchantPkcs8.replace(/\n(.{8})/, "\nAAAAAAAA"), /damaged|format we know/, /openssl pkey/],
+    [
+      "three keys in one setting",
+      keys.merchantPkcs8 + keys.otherMerchantPkcs8 + keys.merchantPkcs1,
+      /holds 3 PEM blocks; it takes the current merchant private key, optionally followed by the next one/,
+      /only the merchant private key/,
+    ],
+    [
+      "a bad second key, named as key 2",
+      keys.merchantPkcs8 + keys.ecPrivatePkcs8,
+      /^SPARKPAY_PRIVATE_KEY \(key 2\) holds an EC key/,
+      /openssl genpkey/,
+    ],
+    [
+      "damaged contents",
+      keys.merchantPkcs8.replace(/\n(.{8})/, "\nAAAAAAAA"),
+      /damaged|format we know/,
+      /openssl pkey/,
+    ],
   ])("%s", async (_form, raw, problem, fix) => {
     await expectRejected(importPrivateKey(raw), raw, problem, fix);
   });
@@ -91,7 +132,11 @@ describe("merchant private key: rejected forms", () => {
 describe("platform public keys", () => {
   const verifies = async (raw: string) => {
     const [key] = await importPublicKeys(raw);
-    const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", await importPrivateKey(keys.merchantPkcs8), message);
+    const signature = await crypto.subtle.sign(
+      "RSASSA-PKCS1-v1_5",
+      await importPrivateKey(keys.merchantPkcs8),
+      message,
+    );
     return crypto.subtle.verify("RSASSA-PKCS1-v1_5", key!, signature, message);
   };
 
@@ -110,11 +155,26 @@ describe("platform public keys", () => {
   });
 
   it.each([
-    ["a private key", keys.merchantPkcs8, /\(key 1\) holds a private key; this setting takes SparkPay's platform public key/, /SparkPay dashboard/],
-    ["a certificate", keys.certificate, /is an X.509 certificate, not a public key/, /openssl x509 -in platform_cert.pem -pubkey -noout/],
+    [
+      "a private key",
+      keys.merchantPkcs8,
+      /\(key 1\) holds a private key; this setting takes SparkPay's platform public key/,
+      /SparkPay dashboard/,
+    ],
+    [
+      "a certificate",
+      keys.certificate,
+      /is an X.509 certificate, not a public key/,
+      /openssl x509 -in platform_cert.pem -pubkey -noout/,
+    ],
     ["an EC key", keys.ecPublic, /holds an EC key/, /RSA/],
     ["RSA-1024", keys.rsa1024Public, /RSA-1024 key; at least RSA-2048/, /openssl genpkey/],
-    ["a good key followed by a private key", keys.platformPublic + keys.merchantPkcs1, /\(key 2\) holds a private key/, /SparkPay dashboard/],
+    [
+      "a good key followed by a private key",
+      keys.platformPublic + keys.merchantPkcs1,
+      /\(key 2\) holds a private key/,
+      /SparkPay dashboard/,
+    ],
   ])("%s is rejected", async (_form, raw, problem, fix) => {
     await expectRejected(importPublicKeys(raw), raw, problem, fix);
   });

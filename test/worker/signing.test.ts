@@ -38,18 +38,34 @@ describe("nonce", () => {
 });
 
 /** A body signed by the sandbox (node:crypto), as SparkPay signs its responses. */
-async function signedBySandbox(body: string, options: { key?: "platform" | "rotated" | "stranger"; skew_s?: number } = {}) {
-  const response = await fetch("https://sandbox.control/__sandbox/sign", { method: "POST", body: JSON.stringify({ body, ...options }) });
+async function signedBySandbox(
+  body: string,
+  options: { key?: "platform" | "rotated" | "stranger"; skew_s?: number } = {},
+) {
+  const response = await fetch("https://sandbox.control/__sandbox/sign", {
+    method: "POST",
+    body: JSON.stringify({ body, ...options }),
+  });
   const signed = (await response.json()) as { timestamp: string; nonce: string; signature: string };
-  return new Headers({ "Sparkpay-Timestamp": signed.timestamp, "Sparkpay-Nonce": signed.nonce, "Sparkpay-Signature": signed.signature });
+  return new Headers({
+    "Sparkpay-Timestamp": signed.timestamp,
+    "Sparkpay-Nonce": signed.nonce,
+    "Sparkpay-Signature": signed.signature,
+  });
 }
 
 describe("response verification", () => {
-  const body = '{"code":0,"message":"success","data":{"request_no":"R_1","merchant_no":"M","merchant_order_no":"MO 订单"}}';
+  const body =
+    '{"code":0,"message":"success","data":{"request_no":"R_1","merchant_no":"M","merchant_order_no":"MO 订单"}}';
   const verifierWith = async (...pems: string[]) => createVerifier(await importPublicKeys(pems.join("\n")));
   // The clock is the second the sandbox signed in, less the skew it applied, so ±301 is exact.
   const check = async (headers: Headers, rawBody = body, pems = [env.TEST_KEYS.platformPublic], skew = 0) =>
-    validateResponseSignature(await verifierWith(...pems), headers, rawBody, (Number(headers.get("Sparkpay-Timestamp")) - skew) * 1000 + 999);
+    validateResponseSignature(
+      await verifierWith(...pems),
+      headers,
+      rawBody,
+      (Number(headers.get("Sparkpay-Timestamp")) - skew) * 1000 + 999,
+    );
 
   it("accepts SparkPay's signature over the raw body", async () => {
     await expect(check(await signedBySandbox(body))).resolves.toBeUndefined();
@@ -57,12 +73,16 @@ describe("response verification", () => {
 
   it("rejects the body with one byte changed", async () => {
     const headers = await signedBySandbox(body);
-    await expect(check(headers, body.replace("R_1", "R_2"))).rejects.toThrow(/does not match any configured platform public key/);
+    await expect(check(headers, body.replace("R_1", "R_2"))).rejects.toThrow(
+      /does not match any configured platform public key/,
+    );
   });
 
   it("rejects a different serialisation of the same JSON", async () => {
     const headers = await signedBySandbox(body);
-    await expect(check(headers, JSON.stringify(JSON.parse(body), null, 1))).rejects.toBeInstanceOf(SparkPaySignatureError);
+    await expect(check(headers, JSON.stringify(JSON.parse(body), null, 1))).rejects.toBeInstanceOf(
+      SparkPaySignatureError,
+    );
   });
 
   it("rejects a signature made with a key that is not the platform key", async () => {
@@ -72,11 +92,15 @@ describe("response verification", () => {
   it("accepts any of several platform keys (key rotation)", async () => {
     const headers = await signedBySandbox(body, { key: "rotated" });
     await expect(check(headers)).rejects.toThrow(/does not match/);
-    await expect(check(headers, body, [env.TEST_KEYS.platformPublic, env.TEST_KEYS.rotatedPlatformPublic])).resolves.toBeUndefined();
+    await expect(
+      check(headers, body, [env.TEST_KEYS.platformPublic, env.TEST_KEYS.rotatedPlatformPublic]),
+    ).resolves.toBeUndefined();
   });
 
   it.each([-301, 301])("rejects a timestamp %i s from now", async (skew) => {
-    await expect(check(await signedBySandbox(body, { skew_s: skew }), body, undefined, skew)).rejects.toThrow(/301 s from this gateway's clock \(allowed: 300 s\)/);
+    await expect(check(await signedBySandbox(body, { skew_s: skew }), body, undefined, skew)).rejects.toThrow(
+      /301 s from this gateway's clock \(allowed: 300 s\)/,
+    );
   });
 
   it.each([-300, 300])("accepts a timestamp %i s from now", async (skew) => {
@@ -91,7 +115,10 @@ describe("response verification", () => {
 
   it("rejects a signature that is not standard Base64", async () => {
     const headers = await signedBySandbox(body);
-    headers.set("Sparkpay-Signature", headers.get("Sparkpay-Signature")!.replaceAll("+", "-").replaceAll("/", "_") + "!");
+    headers.set(
+      "Sparkpay-Signature",
+      `${headers.get("Sparkpay-Signature")!.replaceAll("+", "-").replaceAll("/", "_")}!`,
+    );
     await expect(check(headers)).rejects.toThrow(/does not match/);
   });
 });

@@ -1,6 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type ErrorEnvelope, MERCHANT, type SandboxCall, callGateway, closeOrder, sandboxCalls, sandboxOrder, uniqueId } from "./helpers";
+import {
+  callGateway,
+  closeOrder,
+  type ErrorEnvelope,
+  MERCHANT,
+  type SandboxCall,
+  sandboxCalls,
+  sandboxOrder,
+  uniqueId,
+} from "./helpers";
 
 const CLOSE = "/v4/pay/orders/close";
 
@@ -13,7 +22,13 @@ function attempts(calls: SandboxCall[]) {
 }
 
 /** A fault: the exact status, code, envelope and upstream attempts; never a 500 or a stack trace. */
-async function expectFault(requestNo: string, status: number, code: string | number, upstream: { closes: number; queries: number }, options: Parameters<typeof closeOrder>[1] = {}) {
+async function expectFault(
+  requestNo: string,
+  status: number,
+  code: string | number,
+  upstream: { closes: number; queries: number },
+  options: Parameters<typeof closeOrder>[1] = {},
+) {
   const { response, requestId } = await closeOrder(requestNo, options);
   const text = await response.text();
   expect(response.status).toBe(status);
@@ -27,10 +42,18 @@ async function expectFault(requestNo: string, status: number, code: string | num
 }
 
 /** A success: SparkPay's close envelope for this order, and the upstream attempts. */
-async function expectClosed(requestNo: string, upstream: { closes: number; queries: number }, options: Parameters<typeof closeOrder>[1] = {}) {
+async function expectClosed(
+  requestNo: string,
+  upstream: { closes: number; queries: number },
+  options: Parameters<typeof closeOrder>[1] = {},
+) {
   const { response, requestId } = await closeOrder(requestNo, options);
   expect(response.status).toBe(200);
-  expect(await response.json()).toEqual({ code: 0, message: "success", data: { request_no: requestNo, merchant_no: MERCHANT, merchant_order_no: `MO_${requestNo}` } });
+  expect(await response.json()).toEqual({
+    code: 0,
+    message: "success",
+    data: { request_no: requestNo, merchant_no: MERCHANT, merchant_order_no: `MO_${requestNo}` },
+  });
   expect(attempts(await sandboxCalls(requestId))).toEqual(upstream);
   expect((await sandboxOrder(MERCHANT, requestNo))?.pay_status).toBe("CLOSED");
   return response;
@@ -48,20 +71,32 @@ describe("fault injection: one test per sandbox mode", () => {
 
   it("slow past the timeout: 504 after 3 attempts and a confirming query", async () => {
     const started = Date.now();
-    const { body } = await expectFault(uniqueId("FAULT_SLOW3000"), 504, "UPSTREAM_TIMEOUT", { closes: 3, queries: 1 }, { env: { SPARKPAY_TIMEOUT_MS: "200" } });
+    const { body } = await expectFault(
+      uniqueId("FAULT_SLOW3000"),
+      504,
+      "UPSTREAM_TIMEOUT",
+      { closes: 3, queries: 1 },
+      { env: { SPARKPAY_TIMEOUT_MS: "200" } },
+    );
     expect(body.message).toBe("SparkPay did not answer within 200 ms (3 attempts).");
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it("HTTP 500: 502 after 3 attempts, each re-signed with a fresh nonce", async () => {
-    const { body, calls } = await expectFault(uniqueId("FAULT_HTTP500"), 502, "UPSTREAM_SERVER_ERROR", { closes: 3, queries: 1 });
+    const { body, calls } = await expectFault(uniqueId("FAULT_HTTP500"), 502, "UPSTREAM_SERVER_ERROR", {
+      closes: 3,
+      queries: 1,
+    });
     expect(body.message).toBe("SparkPay answered HTTP 500 (3 attempts).");
     expect(new Set(calls.map((call) => call.nonce)).size).toBe(4);
     expect(calls.every((call) => call.signature_valid)).toBe(true);
   });
 
   it("HTTP 503: 502 after 3 attempts", async () => {
-    const { body } = await expectFault(uniqueId("FAULT_HTTP503"), 502, "UPSTREAM_SERVER_ERROR", { closes: 3, queries: 1 });
+    const { body } = await expectFault(uniqueId("FAULT_HTTP503"), 502, "UPSTREAM_SERVER_ERROR", {
+      closes: 3,
+      queries: 1,
+    });
     expect(body.message).toBe("SparkPay answered HTTP 503 (3 attempts).");
   });
 
@@ -80,7 +115,10 @@ describe("fault injection: one test per sandbox mode", () => {
   });
 
   it("reports the last real error, not the first (503, then resets)", async () => {
-    const { body } = await expectFault(uniqueId("FAULT_WORSENING"), 502, "UPSTREAM_UNREACHABLE", { closes: 3, queries: 1 });
+    const { body } = await expectFault(uniqueId("FAULT_WORSENING"), 502, "UPSTREAM_UNREACHABLE", {
+      closes: 3,
+      queries: 1,
+    });
     expect(body.message).toBe("SparkPay could not be reached (3 attempts).");
   });
 
@@ -119,13 +157,19 @@ describe("fault injection: one test per sandbox mode", () => {
   });
 
   it("HTTP 429 without SparkPay's envelope: 429 UPSTREAM_RATE_LIMITED, Retry-After from the HTTP date", async () => {
-    const { response } = await expectFault(uniqueId("FAULT_THROTTLED"), 429, "UPSTREAM_RATE_LIMITED", { closes: 1, queries: 0 });
+    const { response } = await expectFault(uniqueId("FAULT_THROTTLED"), 429, "UPSTREAM_RATE_LIMITED", {
+      closes: 1,
+      queries: 0,
+    });
     expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(2);
     expect(Number(response.headers.get("retry-after"))).toBeLessThanOrEqual(3);
   });
 
   it("redirect: 502 UPSTREAM_INVALID_RESPONSE, not followed", async () => {
-    const { calls, body } = await expectFault(uniqueId("FAULT_REDIRECT"), 502, "UPSTREAM_INVALID_RESPONSE", { closes: 1, queries: 0 });
+    const { calls, body } = await expectFault(uniqueId("FAULT_REDIRECT"), 502, "UPSTREAM_INVALID_RESPONSE", {
+      closes: 1,
+      queries: 0,
+    });
     expect(body.message).toMatch(/HTTP 307/);
     expect(calls.map((call) => call.path)).toEqual([CLOSE]);
   });
@@ -133,23 +177,46 @@ describe("fault injection: one test per sandbox mode", () => {
 
 describe("retry policy", () => {
   it("unreachable SparkPay: 502 after 3 attempts", async () => {
-    const { response } = await closeOrder(uniqueId("ORDER"), { env: { SPARKPAY_BASE_URL: "https://sparkpay.invalid" } });
+    const { response } = await closeOrder(uniqueId("ORDER"), {
+      env: { SPARKPAY_BASE_URL: "https://sparkpay.invalid" },
+    });
     expect(response.status).toBe(502);
-    expect(await response.json()).toMatchObject({ code: "UPSTREAM_UNREACHABLE", message: "SparkPay could not be reached (3 attempts)." });
+    expect(await response.json()).toMatchObject({
+      code: "UPSTREAM_UNREACHABLE",
+      message: "SparkPay could not be reached (3 attempts).",
+    });
   });
 
   it("SPARKPAY_MAX_RETRIES=0: a single attempt", async () => {
-    const { body } = await expectFault(uniqueId("FAULT_HTTP503"), 502, "UPSTREAM_SERVER_ERROR", { closes: 1, queries: 1 }, { env: { SPARKPAY_MAX_RETRIES: "0" } });
+    const { body } = await expectFault(
+      uniqueId("FAULT_HTTP503"),
+      502,
+      "UPSTREAM_SERVER_ERROR",
+      { closes: 1, queries: 1 },
+      { env: { SPARKPAY_MAX_RETRIES: "0" } },
+    );
     expect(body.message).toBe("SparkPay answered HTTP 503 (1 attempt).");
   });
 
   it("SPARKPAY_MAX_RETRIES=4: five attempts", async () => {
-    await expectFault(uniqueId("FAULT_HTTP500"), 502, "UPSTREAM_SERVER_ERROR", { closes: 5, queries: 1 }, { env: { SPARKPAY_MAX_RETRIES: "4" } });
+    await expectFault(
+      uniqueId("FAULT_HTTP500"),
+      502,
+      "UPSTREAM_SERVER_ERROR",
+      { closes: 5, queries: 1 },
+      { env: { SPARKPAY_MAX_RETRIES: "4" } },
+    );
   });
 
   it("the deadline caps the whole call: the first attempt gets only what is left, no retry, no query", async () => {
     const started = Date.now();
-    const { body } = await expectFault(uniqueId("FAULT_SLOW3000"), 504, "UPSTREAM_TIMEOUT", { closes: 1, queries: 0 }, { env: { SPARKPAY_DEADLINE_MS: "400" } });
+    const { body } = await expectFault(
+      uniqueId("FAULT_SLOW3000"),
+      504,
+      "UPSTREAM_TIMEOUT",
+      { closes: 1, queries: 0 },
+      { env: { SPARKPAY_DEADLINE_MS: "400" } },
+    );
     expect(body.message).toBe("SparkPay did not answer within 400 ms (1 attempt).");
     expect(Date.now() - started).toBeLessThan(1_000);
   });
@@ -157,9 +224,15 @@ describe("retry policy", () => {
 
 describe("SparkPay refusals", () => {
   it("pass through with SparkPay's status, code and message; a definitive refusal (40008) is not followed by a query", async () => {
-    const { response, requestId } = await callGateway({ body: JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: "M_NOBODY" }) });
+    const { response, requestId } = await callGateway({
+      body: JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: "M_NOBODY" }),
+    });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ code: 40008, message: "merchant number does not exist", request_id: requestId });
+    expect(await response.json()).toEqual({
+      code: 40008,
+      message: "merchant number does not exist",
+      request_id: requestId,
+    });
     expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 0 });
   });
 
@@ -171,20 +244,36 @@ describe("SparkPay refusals", () => {
   });
 
   it("40000 (a merchant key SparkPay does not know) passes through", async () => {
-    const { response, requestId } = await closeOrder(uniqueId("ORDER"), { env: { SPARKPAY_PRIVATE_KEY: env.TEST_KEYS.otherMerchantPkcs8 } });
+    const { response, requestId } = await closeOrder(uniqueId("ORDER"), {
+      env: { SPARKPAY_PRIVATE_KEY: env.TEST_KEYS.otherMerchantPkcs8 },
+    });
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ code: 40000, message: "request signature check failed", request_id: requestId });
+    expect(await response.json()).toEqual({
+      code: 40000,
+      message: "request signature check failed",
+      request_id: requestId,
+    });
     expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 0 });
   });
 });
 
 describe("verification switch", () => {
   it("SPARKPAY_VERIFY_RESPONSES=off accepts an unsigned answer", async () => {
-    await expectClosed(uniqueId("FAULT_NOSIG"), { closes: 1, queries: 0 }, { env: { SPARKPAY_VERIFY_RESPONSES: "off" } });
+    await expectClosed(
+      uniqueId("FAULT_NOSIG"),
+      { closes: 1, queries: 0 },
+      { env: { SPARKPAY_VERIFY_RESPONSES: "off" } },
+    );
   });
 
   it("SPARKPAY_VERIFY_RESPONSES=off still validates the answer's shape", async () => {
-    await expectFault(uniqueId("FAULT_WRONGSHAPE"), 502, "UPSTREAM_INVALID_RESPONSE", { closes: 1, queries: 0 }, { env: { SPARKPAY_VERIFY_RESPONSES: "off" } });
+    await expectFault(
+      uniqueId("FAULT_WRONGSHAPE"),
+      502,
+      "UPSTREAM_INVALID_RESPONSE",
+      { closes: 1, queries: 0 },
+      { env: { SPARKPAY_VERIFY_RESPONSES: "off" } },
+    );
   });
 });
 
@@ -203,7 +292,11 @@ describe("merchant key rotation without downtime", () => {
   it("signs with the current key; once SparkPay switches to the next key, re-signs with it and keeps it", async () => {
     const { env: testEnv } = await import("cloudflare:workers");
     // One env object for the whole story, as one isolate sees it.
-    const rotating = { ...testEnv, SPARKPAY_APP_ID: "sandbox_app_rotation", SPARKPAY_PRIVATE_KEY: testEnv.TEST_KEYS.merchantPkcs8 + testEnv.TEST_KEYS.otherMerchantPkcs8 };
+    const rotating = {
+      ...testEnv,
+      SPARKPAY_APP_ID: "sandbox_app_rotation",
+      SPARKPAY_PRIVATE_KEY: testEnv.TEST_KEYS.merchantPkcs8 + testEnv.TEST_KEYS.otherMerchantPkcs8,
+    };
     const close = async () => {
       const { response, requestId } = await closeOrder(uniqueId("ROTATE"), { exactEnv: rotating });
       expect(response.status).toBe(200);
@@ -211,7 +304,10 @@ describe("merchant key rotation without downtime", () => {
     };
 
     expect(await close()).toEqual([true]); // SparkPay still has the current key
-    const upload = await fetch("https://sandbox.control/__sandbox/apps/sandbox_app_rotation/public-key", { method: "PUT", body: testEnv.TEST_KEYS.otherMerchantPublic });
+    const upload = await fetch("https://sandbox.control/__sandbox/apps/sandbox_app_rotation/public-key", {
+      method: "PUT",
+      body: testEnv.TEST_KEYS.otherMerchantPublic,
+    });
     expect(upload.status).toBe(200);
     expect(await close()).toEqual([false, true]); // 40000 with the current key, then the next key
     expect(await close()).toEqual([true]); // the next key is now the one used
