@@ -1,8 +1,7 @@
 import * as v from "valibot";
+import { type CallerKey, parseCallerKeys } from "./caller-keys";
 import type { GatewayEnv } from "./env";
-import { ConfigError } from "./errors";
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, writeLog } from "./log";
-import { SparkPayClient } from "./sparkpay/client";
 import {
   DEFAULT_BASE_URL,
   DEFAULT_DEADLINE_MS,
@@ -12,24 +11,16 @@ import {
   MAX_TIMEOUT_MS,
   MIN_TIMEOUT_MS,
 } from "./sparkpay/constants";
-import { importPrivateKeys, importPublicKeys, KeyFormatError } from "./sparkpay/keys";
-import { identifier } from "./sparkpay/schemas";
-import { createSigner } from "./sparkpay/signer";
-import { createVerifier } from "./sparkpay/verifier";
-import { USER_AGENT } from "./version";
+import { ConfigError } from "./sparkpay/errors";
+import { importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
 
 /**
- * Settings, checked once per isolate. Every check runs, so the health check can list every
- * problem at once; every message names the setting and what is wrong, never the value, because
- * several settings are secrets.
+ * Settings: parsed and checked once per isolate, and reported. Every check runs, so the health
+ * check can list every problem at once; every message names the setting and what is wrong, never
+ * the value, because several settings are secrets.
  */
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-/** Caller keys are compared over this many characters whatever their length, so the time taken says nothing. */
-export const MAX_CALLER_KEY_LENGTH = 256;
-/** A scoped key's merchants follow the same rule as merchant_no in requests. */
-const MERCHANT_NO = identifier("merchant_no");
-const CALLER_KEY_PATTERN = new RegExp(`^[A-Za-z0-9_-]{16,${MAX_CALLER_KEY_LENGTH}}$`);
 
 function isAllowedBaseUrl(text: string): boolean {
   let url: URL;
@@ -67,7 +58,8 @@ const SettingsSchema = v.object({
       // valibot runs every step of a pipe, so this check copes with text that is not a URL.
       v.check(
         isAllowedBaseUrl,
-        "SPARKPAY_BASE_URL must be an https:// URL without credentials, query or fragment (http:// only for a local sandbox on 127.0.0.1).",
+        "SPARKPAY_BASE_URL must be an https:// URL without credentials, query or fragment " +
+          "(http:// only for a local sandbox on 127.0.0.1).",
       ),
     ),
     DEFAULT_BASE_URL,
@@ -81,6 +73,7 @@ const SettingsSchema = v.object({
   ),
 });
 type SettingName = keyof typeof SettingsSchema.entries;
+type PlainSettings = v.InferOutput<typeof SettingsSchema>;
 
 /** Every setting the health check and `npm run doctor` report on, in order. */
 export const SETTING_NAMES = [
@@ -94,17 +87,11 @@ export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMI
 /** Reported, but never a reason to stop closing orders: a log level must not stop payments. */
 export const ADVISORY_SETTINGS: ReadonlySet<string> = new Set(["LOG_LEVEL"]);
 
-/** A caller key, as the gateway keeps it: its text for comparison, an id for logs and limits, its merchants. */
-export interface CallerKey {
-  key: string;
-  /** First 6 bytes of the key's SHA-256 in hex: names the caller in logs and limits without revealing the key. */
-  id: string;
-  /** The merchant_no values this key may act for; undefined means any. */
-  merchants: ReadonlySet<string> | undefined;
-}
-
-export interface GatewayConfig {
-  client: SparkPayClient;
+/** Every setting, parsed: what the gateway runs with once every check has passed. */
+export interface Settings extends PlainSettings {
+  privateKeys: CryptoKey[];
+  /** Undefined when SPARKPAY_VERIFY_RESPONSES is off. */
+  platformKeys: CryptoKey[] | undefined;
   callerKeys: CallerKey[];
 }
 
@@ -117,51 +104,9 @@ export interface ConfigReport {
 export interface LoadedConfig {
   report: ConfigReport;
   /** Present only when every check passed. */
-  config?: GatewayConfig;
+  settings?: Settings;
   /** Present whenever GATEWAY_API_KEYS is usable, so callers are told 401 even if another setting is broken. */
   callerKeys?: CallerKey[];
-}
-
-const encoder = new TextEncoder();
-
-async function sha256(text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest("SHA-256", encoder.encode(text));
-}
-
-/** GATEWAY_API_KEYS: `<key>` (any merchant) or `<key>:<merchant_no>|<merchant_no>…`, comma-separated. */
-export async function parseCallerKeys(raw: string | undefined): Promise<CallerKey[]> {
-  const entries = (raw ?? "").split(",").map((entry) => entry.trim());
-  if (entries.every((entry) => !entry)) {
-    throw new ConfigError(
-      "GATEWAY_API_KEYS is not set; it takes one or more caller keys, comma-separated (`wrangler secret put GATEWAY_API_KEYS`).",
-    );
-  }
-  const seen = new Map<string, number>();
-  return Promise.all(
-    entries.map(async (entry, index) => {
-      const [key = "", scope, ...rest] = entry.split(":");
-      const earlier = seen.get(key);
-      if (earlier !== undefined) {
-        // Two entries for one key would silently make the last one win (and narrow or widen its scope).
-        throw new ConfigError(
-          `GATEWAY_API_KEYS entry ${index + 1} repeats the key of entry ${earlier + 1}; list each key once, with all its merchants.`,
-        );
-      }
-      seen.set(key, index);
-      const merchants = scope?.split("|");
-      const wellFormed =
-        CALLER_KEY_PATTERN.test(key) &&
-        rest.length === 0 &&
-        (merchants === undefined || merchants.every((merchant) => v.is(MERCHANT_NO, merchant)));
-      if (!wellFormed) {
-        throw new ConfigError(
-          `GATEWAY_API_KEYS entry ${index + 1} is malformed: each entry is a key of 16 to ${MAX_CALLER_KEY_LENGTH} of A-Z a-z 0-9 _ -, optionally followed by :MERCHANT_NO|MERCHANT_NO (no empty entries).`,
-        );
-      }
-      const id = [...new Uint8Array(await sha256(key), 0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
-      return { key, id, merchants: merchants && new Set(merchants) };
-    }),
-  );
 }
 
 /** Empty strings count as unset, so `SPARKPAY_TIMEOUT_MS = ""` means "use the default". */
@@ -180,7 +125,7 @@ async function check<T>(
     checks[setting] = "ok";
     return value;
   } catch (error) {
-    if (!(error instanceof KeyFormatError || error instanceof ConfigError)) throw error; // a bug, not a setting
+    if (!(error instanceof ConfigError)) throw error; // a bug, not a setting
     checks[setting] = error.message;
     return undefined;
   }
@@ -212,10 +157,11 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   const callerKeys = await check(checks, "GATEWAY_API_KEYS", () => parseCallerKeys(env.GATEWAY_API_KEYS));
   for (const name of RATE_LIMITER_BINDINGS) {
     await check(checks, name, () => {
-      if (typeof env[name]?.limit !== "function")
+      if (typeof env[name]?.limit !== "function") {
         throw new ConfigError(
           `${name} is not bound; declare it under [[ratelimits]] in wrangler.toml for this environment.`,
         );
+      }
     });
   }
   const ready = Object.entries(checks).every(
@@ -223,18 +169,7 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   );
   const report = { ready, checks };
   if (!ready || !parsed.success || !privateKeys || !callerKeys) return { report, callerKeys };
-  const settings = parsed.output;
-  const client = new SparkPayClient({
-    appId: settings.SPARKPAY_APP_ID,
-    baseUrl: settings.SPARKPAY_BASE_URL,
-    timeoutMs: settings.SPARKPAY_TIMEOUT_MS,
-    maxRetries: settings.SPARKPAY_MAX_RETRIES,
-    deadlineMs: settings.SPARKPAY_DEADLINE_MS,
-    userAgent: USER_AGENT,
-    signer: createSigner(privateKeys),
-    verifier: platformKeys ? createVerifier(platformKeys) : undefined,
-  });
-  return { report, config: { client, callerKeys }, callerKeys };
+  return { report, settings: { ...parsed.output, privateKeys, platformKeys, callerKeys }, callerKeys };
 }
 
 // One result per env object per isolate (the resolved result, never an in-flight promise).
@@ -262,4 +197,11 @@ export function firstProblem(report: ConfigReport): string {
     ([name, result]) => !ADVISORY_SETTINGS.has(name) && !result.startsWith("ok"),
   );
   return blocking?.[1] ?? "The configuration is not usable.";
+}
+
+/** The settings, or the ConfigError (a 503 naming the setting) that stops every close until fixed. */
+export async function requireSettings(env: GatewayEnv): Promise<Settings> {
+  const { settings, report } = await loadConfig(env);
+  if (!settings) throw new ConfigError(firstProblem(report));
+  return settings;
 }

@@ -5,3 +5,11 @@
  * defaults and checks every one.
  */
 export type GatewayEnv = Env;
+
+/**
+ * Hono's typed context for the app: the bindings. Context variables are declared by the middleware
+ * that sets them (`ContextVariableMap`, as Hono's own request-id middleware does).
+ */
+export interface AppEnv {
+  Bindings: GatewayEnv;
+}

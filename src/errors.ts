@@ -1,15 +1,3 @@
-import {
-  SparkPayApiError,
-  SparkPayConnectionError,
-  SparkPayError,
-  SparkPayInvalidResponseError,
-  SparkPayRateLimitError,
-  SparkPayServerError,
-  SparkPaySignatureError,
-  SparkPayTimeoutError,
-} from "./sparkpay/errors";
-import { KeyFormatError } from "./sparkpay/keys";
-
 /**
  * Every code the gateway itself answers with, and its HTTP status; SparkPay's own codes pass
  * through untouched. What each means is in error-descriptions.ts (docs and OpenAPI only, so the
@@ -37,6 +25,7 @@ export const GATEWAY_ERRORS = {
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
 
+/** A refusal the gateway makes itself, with its code, message and any headers the answer needs. */
 export class GatewayError extends Error {
   override readonly name = "GatewayError";
   constructor(
@@ -52,76 +41,4 @@ export class GatewayError extends Error {
   }
 }
 
-/** A setting that is missing or malformed. The message names the setting, never its value. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
-export interface ErrorOutcome {
-  status: number;
-  code: string | number;
-  message: string;
-  /** SparkPay's HTTP status, when SparkPay answered. */
-  upstreamStatus?: number;
-  /** Requests sent to SparkPay, when any were. */
-  attempts?: number;
-  headers?: Record<string, string>;
-}
-
-/** For bugs: the error's own text could hold anything, so callers get only this and the request id. */
-const INTERNAL_ERROR_MESSAGE = "The gateway failed unexpectedly; quote the request id when reporting it.";
-
-/** Maps anything thrown while serving a request to what the caller sees. Unknown errors never reveal their text. */
-export function describeError(error: unknown): ErrorOutcome {
-  const gateway = (code: GatewayErrorCode, message: string, extra: Partial<ErrorOutcome> = {}): ErrorOutcome => ({
-    status: GATEWAY_ERRORS[code],
-    code,
-    message,
-    ...extra,
-  });
-  if (error instanceof GatewayError) return gateway(error.code, error.message, { headers: error.headers });
-  if (error instanceof KeyFormatError || error instanceof ConfigError)
-    return gateway("GATEWAY_MISCONFIGURED", error.message);
-  if (!(error instanceof SparkPayError)) return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
-
-  const { attempts } = error;
-  const withAttempts = (message: string) =>
-    `${message.replace(/\.$/, "")} (${attempts} ${attempts === 1 ? "attempt" : "attempts"}).`;
-  if (error instanceof SparkPayRateLimitError) {
-    const headers: Record<string, string> =
-      error.retryAfterSeconds === undefined ? {} : { "Retry-After": String(error.retryAfterSeconds) };
-    if (error.code === undefined)
-      return gateway("UPSTREAM_RATE_LIMITED", error.message, { headers, upstreamStatus: error.httpStatus, attempts });
-    return {
-      status: 429,
-      code: error.code,
-      message: error.sparkpayMessage ?? error.message,
-      headers,
-      upstreamStatus: error.httpStatus,
-      attempts,
-    };
-  }
-  if (error instanceof SparkPayApiError) {
-    return {
-      status: error.httpStatus,
-      code: error.code,
-      message: error.sparkpayMessage,
-      upstreamStatus: error.httpStatus,
-      attempts,
-    };
-  }
-  if (error instanceof SparkPayServerError)
-    return gateway("UPSTREAM_SERVER_ERROR", withAttempts(error.message), {
-      upstreamStatus: error.httpStatus,
-      attempts,
-    });
-  if (error instanceof SparkPayTimeoutError)
-    return gateway("UPSTREAM_TIMEOUT", withAttempts(error.message), { attempts });
-  if (error instanceof SparkPayConnectionError)
-    return gateway("UPSTREAM_UNREACHABLE", withAttempts("SparkPay could not be reached."), { attempts });
-  if (error instanceof SparkPaySignatureError)
-    return gateway("UPSTREAM_SIGNATURE_INVALID", error.message, { attempts });
-  if (error instanceof SparkPayInvalidResponseError)
-    return gateway("UPSTREAM_INVALID_RESPONSE", error.message, { attempts });
-  return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
-}
+export { ConfigError } from "./sparkpay/errors";

@@ -1,16 +1,14 @@
-import type { Context } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { Hono } from "hono/tiny";
-import { describeError, GatewayError } from "./errors";
-import { writeLog } from "./log";
+import type { AppEnv } from "./env";
+import { errorResponse } from "./error-response";
+import { GatewayError } from "./errors";
 import { accessLog } from "./middleware/access-log";
 import { noStore } from "./middleware/no-store";
 import { health } from "./routes/health";
 import { openapi } from "./routes/openapi";
 import { orders } from "./routes/orders";
-import type { ErrorEnvelope } from "./schemas";
-import type { AppEnv } from "./types";
 
 /**
  * The OWASP REST Security set for a JSON API: HSTS, nosniff, no framing, no referrer, a CSP that
@@ -32,21 +30,6 @@ const API_SECURITY_HEADERS: Parameters<typeof secureHeaders>[0] = {
 
 /** Inbound ids are reused only when short and plain, so they are safe in logs and headers. */
 const MAX_REQUEST_ID_LENGTH = 128;
-
-function errorResponse(c: Context<AppEnv>, error: unknown): Response {
-  const { status, code, message, upstreamStatus, attempts, headers } = describeError(error);
-  if (c.var.logFields) Object.assign(c.var.logFields, { error_code: code, upstream_status: upstreamStatus, attempts });
-  if (code === "INTERNAL_ERROR") {
-    // The error's name only: its message could hold anything, and stacks stay out of responses.
-    writeLog("error", "error", {
-      msg: "unhandled error",
-      request_id: c.var.requestId,
-      error: error instanceof Error ? error.name : typeof error,
-    });
-  }
-  const body: ErrorEnvelope = { code, message, request_id: c.var.requestId };
-  return c.json(body, status as 400, headers);
-}
 
 const app = new Hono<AppEnv>()
   .use(requestId({ limitLength: MAX_REQUEST_ID_LENGTH }))

@@ -1,7 +1,31 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
+import type { AppEnv } from "../env";
 import { type LogLevel, logLevelFrom, writeLog } from "../log";
-import type { AppEnv } from "../types";
+
+/** Fields the request's single log line carries, filled in as the request goes. */
+export interface LogFields {
+  caller?: string;
+  merchant_no?: string;
+  upstream_status?: number;
+  sparkpay_code?: string | number;
+  attempts?: number;
+  /** Time spent waiting on SparkPay, summed over attempts and the confirming query. */
+  upstream_ms?: number;
+  /** SparkPay's own request id, when its answer carried one. */
+  sparkpay_request_id?: string;
+  confirmed_by_query?: boolean;
+  error_code?: string | number;
+}
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** Filled in by later middleware and handlers; written as one line when the request ends. */
+    logFields: LogFields;
+    /** LOG_LEVEL as this request reads it. */
+    logLevel: LogLevel;
+  }
+}
 
 /**
  * One JSON line per request, at a level set by the status (5xx error, 4xx warn, else info) and

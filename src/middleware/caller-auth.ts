@@ -1,25 +1,15 @@
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { type CallerKey, firstProblem, loadConfig, MAX_CALLER_KEY_LENGTH } from "../config";
+import { type CallerKey, findCallerKey } from "../caller-keys";
+import { firstProblem, loadConfig } from "../config";
+import type { AppEnv } from "../env";
 import { ConfigError, GatewayError } from "../errors";
-import type { AppEnv } from "../types";
 
-/**
- * The configured key matching `token`, if any, in constant time: every configured key is compared
- * over MAX_CALLER_KEY_LENGTH characters, so the time taken reveals neither a key's length, nor how
- * much of it matched, nor which key matched. Synchronous: no digest per request.
- */
-export function findCallerKey(keys: readonly CallerKey[], token: string): CallerKey | undefined {
-  if (token.length > MAX_CALLER_KEY_LENGTH) return undefined;
-  let match: CallerKey | undefined;
-  for (const candidate of keys) {
-    let difference = candidate.key.length ^ token.length;
-    // charCodeAt past the end is NaN, and NaN | 0 is 0: both sides read as zero-padded.
-    for (let i = 0; i < MAX_CALLER_KEY_LENGTH; i++)
-      difference |= (candidate.key.charCodeAt(i) | 0) ^ (token.charCodeAt(i) | 0);
-    if (difference === 0) match = candidate;
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The authenticated caller key (set by callerAuth). */
+    caller: CallerKey;
   }
-  return match;
 }
 
 function unauthorized(): never {

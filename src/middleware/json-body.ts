@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
+import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
-import type { AppEnv } from "../types";
 
 /** Requests are two short identifiers; 8 KiB is generous and keeps parsing cheap. */
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024;

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
-import type { AppEnv } from "../types";
 
 export interface RateLimitOptions {
   /** Which Workers Rate Limiting binding counts these requests. */

@@ -1,7 +1,7 @@
 import { Hono } from "hono/tiny";
 import { loadConfig } from "../config";
+import type { AppEnv } from "../env";
 import type { HealthReport } from "../schemas";
-import type { AppEnv } from "../types";
 import { GATEWAY_VERSION } from "../version";
 
 /**

@@ -20,6 +20,9 @@ export const RESPONSE_TIMESTAMP_TOLERANCE_S = 300;
 /** The nonce's length and alphabet are UNKNOWN; 32 alphanumerics (190 bits) is what every comparable API accepts. */
 export const NONCE_LENGTH = 32;
 
+/** SHA256withRSA: the one algorithm SparkPay signs with, both ways (import, sign and verify). */
+export const RSA_PKCS1_SHA256 = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } as const;
+
 /** RSA below 2048 bits is refused by SparkPay's own key rules and by every current guideline. */
 export const MIN_RSA_MODULUS_BITS = 2048;
 

@@ -1,11 +1,17 @@
 /**
- * Typed errors for everything that can go wrong talking to SparkPay. The gateway maps each class
- * to one HTTP status and code; other callers can branch on `instanceof`.
+ * Typed errors for everything that can go wrong talking to SparkPay. Each is complete when it is
+ * made: it carries the number of requests sent for its operation so far (the attempt it ended on).
+ * The gateway maps each class to one HTTP status and code; other callers can branch on `instanceof`.
  */
 export class SparkPayError extends Error {
   override name = "SparkPayError";
-  /** How many requests were sent to SparkPay before giving up (set by the client's retry loop). */
-  attempts = 1;
+  constructor(
+    message: string,
+    /** How many requests had been sent to SparkPay for this operation when it failed. */
+    readonly attempts: number,
+  ) {
+    super(message);
+  }
 }
 
 /** SparkPay refused the request with its own `{code, message}`; both pass through unchanged. */
@@ -15,8 +21,9 @@ export class SparkPayApiError extends SparkPayError {
     readonly httpStatus: number,
     readonly code: string | number,
     readonly sparkpayMessage: string,
+    attempts: number,
   ) {
-    super(`SparkPay refused the request: HTTP ${httpStatus}, code ${code}`);
+    super(`SparkPay refused the request: HTTP ${httpStatus}, code ${code}`, attempts);
   }
 }
 
@@ -29,16 +36,20 @@ export class SparkPayRateLimitError extends SparkPayError {
     readonly sparkpayMessage: string | undefined,
     /** Seconds, from SparkPay's Retry-After, when it sent one. */
     readonly retryAfterSeconds: number | undefined,
+    attempts: number,
   ) {
-    super("SparkPay's call limit for this application is exceeded.");
+    super("SparkPay's call limit for this application is exceeded.", attempts);
   }
 }
 
 /** SparkPay failed on its side (HTTP 5xx). */
 export class SparkPayServerError extends SparkPayError {
   override name = "SparkPayServerError";
-  constructor(readonly httpStatus: number) {
-    super(`SparkPay answered HTTP ${httpStatus}.`);
+  constructor(
+    readonly httpStatus: number,
+    attempts: number,
+  ) {
+    super(`SparkPay answered HTTP ${httpStatus}.`, attempts);
   }
 }
 
@@ -50,8 +61,11 @@ export class SparkPayConnectionError extends SparkPayError {
 /** No answer within the per-attempt timeout (or what was left of the deadline). */
 export class SparkPayTimeoutError extends SparkPayError {
   override name = "SparkPayTimeoutError";
-  constructor(readonly timeoutMs: number) {
-    super(`SparkPay did not answer within ${timeoutMs} ms.`);
+  constructor(
+    readonly timeoutMs: number,
+    attempts: number,
+  ) {
+    super(`SparkPay did not answer within ${timeoutMs} ms.`, attempts);
   }
 }
 
@@ -65,11 +79,10 @@ export class SparkPaySignatureError extends SparkPayError {
   override name = "SparkPaySignatureError";
 }
 
-/** Failures after which SparkPay may or may not have acted: the same request may be sent again. */
-export function isRetryable(error: unknown): boolean {
-  return (
-    error instanceof SparkPayConnectionError ||
-    error instanceof SparkPayTimeoutError ||
-    (error instanceof SparkPayServerError && [500, 502, 503, 504].includes(error.httpStatus))
-  );
+/**
+ * A setting that is missing or malformed. The message names the setting, never its value. Key
+ * problems (KeyFormatError) are a kind of it, so callers test one class.
+ */
+export class ConfigError extends Error {
+  override name = "ConfigError";
 }

@@ -1,5 +1,5 @@
 import { decodeBase64 } from "./base64";
-import { MIN_RSA_MODULUS_BITS } from "./constants";
+import { MIN_RSA_MODULUS_BITS, RSA_PKCS1_SHA256 } from "./constants";
 import {
   concat,
   contents,
@@ -13,6 +13,7 @@ import {
   TAG_OID,
   TAG_SEQUENCE,
 } from "./der";
+import { ConfigError } from "./errors";
 
 /**
  * Key parsing and import. Keys arrive as people really have them: PKCS#8 or PKCS#1 PEM, bare
@@ -21,8 +22,9 @@ import {
  * never the key's content.
  */
 
-export class KeyFormatError extends Error {
-  override readonly name = "KeyFormatError";
+/** A key setting that cannot be used: names the setting, the problem and the fix. */
+export class KeyFormatError extends ConfigError {
+  override name = "KeyFormatError";
   constructor(
     readonly setting: string,
     readonly problem: string,
@@ -276,8 +278,6 @@ export function publicKeysDer(setting: string, raw: string | undefined): Uint8Ar
     }
   });
 }
-
-const RSA_PKCS1_SHA256 = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } as const;
 
 function requireModulus(setting: string, key: CryptoKey): CryptoKey {
   const bits = (key.algorithm as { modulusLength?: number }).modulusLength ?? 0;

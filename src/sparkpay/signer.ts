@@ -1,4 +1,5 @@
 import { encodeBase64 } from "./base64";
+import { RSA_PKCS1_SHA256 } from "./constants";
 import { signatureMessageBytes } from "./message";
 
 /**
@@ -14,11 +15,8 @@ export function createSigner(privateKeys: readonly CryptoKey[]): Signer {
   return {
     keyCount: privateKeys.length,
     async sign(timestamp, nonce, body, keyIndex) {
-      const signature = await crypto.subtle.sign(
-        "RSASSA-PKCS1-v1_5",
-        privateKeys[keyIndex]!,
-        signatureMessageBytes(timestamp, nonce, body),
-      );
+      const message = signatureMessageBytes(timestamp, nonce, body);
+      const signature = await crypto.subtle.sign(RSA_PKCS1_SHA256, privateKeys[keyIndex]!, message);
       return encodeBase64(new Uint8Array(signature));
     },
   };

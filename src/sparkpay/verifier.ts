@@ -1,4 +1,5 @@
 import { decodeBase64 } from "./base64";
+import { RSA_PKCS1_SHA256 } from "./constants";
 import { signatureMessageBytes } from "./message";
 
 /** Checks a SparkPay signature against every platform key in force (more than one during a key switch). */
@@ -13,7 +14,7 @@ export function createVerifier(platformKeys: readonly CryptoKey[]): Verifier {
       if (!signatureBytes) return false;
       const message = signatureMessageBytes(timestamp, nonce, body);
       for (const key of platformKeys) {
-        if (await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, signatureBytes, message)) return true;
+        if (await crypto.subtle.verify(RSA_PKCS1_SHA256, key, signatureBytes, message)) return true;
       }
       return false;
     },

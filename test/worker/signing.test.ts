@@ -4,7 +4,7 @@ import { SparkPaySignatureError } from "../../src/sparkpay/errors";
 import { importPublicKeys } from "../../src/sparkpay/keys";
 import { signatureMessage, signatureMessageBytes } from "../../src/sparkpay/message";
 import { createNonce } from "../../src/sparkpay/nonce";
-import { validateResponseSignature } from "../../src/sparkpay/validator";
+import { createResponseValidator } from "../../src/sparkpay/validator";
 import { createVerifier } from "../../src/sparkpay/verifier";
 
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -60,10 +60,8 @@ describe("response verification", () => {
   const verifierWith = async (...pems: string[]) => createVerifier(await importPublicKeys(pems.join("\n")));
   // The clock is the second the sandbox signed in, less the skew it applied, so ±301 is exact.
   const check = async (headers: Headers, rawBody = body, pems = [env.TEST_KEYS.platformPublic], skew = 0) =>
-    validateResponseSignature(
-      await verifierWith(...pems),
-      headers,
-      rawBody,
+    createResponseValidator(await verifierWith(...pems)).validate(
+      { status: 200, headers, bytes: new TextEncoder().encode(rawBody), attempt: 1 },
       (Number(headers.get("Sparkpay-Timestamp")) - skew) * 1000 + 999,
     );
 

@@ -1,0 +1,128 @@
+import {
+  DEFAULT_BASE_URL,
+  HEADER_APP_ID,
+  HEADER_NONCE,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  RESPONSE_REQUEST_ID_HEADERS,
+} from "./constants";
+import { SparkPayConnectionError, SparkPayTimeoutError } from "./errors";
+import { createNonce } from "./nonce";
+import type { RawResponse } from "./raw-response";
+import type { Signer } from "./signer";
+
+/** One SparkPay operation as sent on the wire; `body` is signed and sent exactly as given. */
+export interface SparkPayRequest {
+  operation: "close" | "query";
+  method: "GET" | "POST";
+  path: string;
+  /** "" for GET: the signed message still has its empty body line. */
+  body: string;
+}
+
+/** One request to SparkPay, as observed by the transport. Holds nothing secret. */
+export interface AttemptReport {
+  operation: SparkPayRequest["operation"];
+  /** 1 for the first attempt of this operation. */
+  attempt: number;
+  durationMs: number;
+  /** SparkPay's HTTP status, when it answered. */
+  status?: number;
+  /** The failure's class name, when there was no answer (e.g. SparkPayTimeoutError). */
+  error?: string;
+  /** SparkPay's own request id, when its answer carried one. */
+  sparkpayRequestId?: string;
+  /** Which merchant key signed: 1 (current) or 2 (next, during a rotation). */
+  key: number;
+}
+
+/** What the caller of an operation passes down to every request it causes. */
+export interface RequestContext {
+  /** Sent as X-Request-Id so SparkPay support and the sandbox can correlate. */
+  requestId?: string;
+  /** Called after every request sent to SparkPay, for logs and metrics. */
+  onAttempt?: (report: AttemptReport) => void;
+}
+
+export interface SendOptions {
+  attempt: number;
+  /** Index of the merchant key that signs this request. */
+  key: number;
+  timeoutMs: number;
+  context: RequestContext;
+}
+
+export interface TransportOptions {
+  appId: string;
+  signer: Signer;
+  userAgent: string;
+  baseUrl?: string;
+  /** Injected so tests and other runtimes control the network, the clock and the nonces. */
+  fetch?: typeof fetch;
+  now?: () => number;
+  nonce?: () => string;
+}
+
+/**
+ * The wire: builds the signed request (a fresh timestamp and nonce every time), fetches it with the
+ * attempt's timeout and without following redirects, and returns the raw answer. It decides
+ * nothing about the answer; it only turns "no answer at all" into a typed error.
+ */
+export class SparkPayTransport {
+  private readonly baseUrl: string;
+  private readonly fetch: typeof fetch;
+  private readonly now: () => number;
+  private readonly nonce: () => string;
+
+  constructor(private readonly options: TransportOptions) {
+    this.baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    // Bound so an injected global fetch keeps its `this` in workerd.
+    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.now = options.now ?? Date.now;
+    this.nonce = options.nonce ?? createNonce;
+  }
+
+  async send(request: SparkPayRequest, { attempt, key, timeoutMs, context }: SendOptions): Promise<RawResponse> {
+    const { operation, method, path, body } = request;
+    const timestamp = Math.floor(this.now() / 1000).toString();
+    const nonce = this.nonce();
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      "User-Agent": this.options.userAgent,
+      [HEADER_APP_ID]: this.options.appId,
+      [HEADER_TIMESTAMP]: timestamp,
+      [HEADER_NONCE]: nonce,
+      [HEADER_SIGNATURE]: await this.options.signer.sign(timestamp, nonce, body, key),
+    };
+    if (method === "POST") headers["Content-Type"] = "application/json";
+    if (context.requestId) headers["X-Request-Id"] = context.requestId;
+    const started = this.now();
+    const report = (outcome: Partial<AttemptReport>) =>
+      context.onAttempt?.({ operation, attempt, key: key + 1, durationMs: this.now() - started, ...outcome });
+    try {
+      const response = await this.fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: method === "POST" ? body : undefined,
+        // A redirect would replay the signed request to a URL the gateway never chose.
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const sparkpayRequestId =
+        RESPONSE_REQUEST_ID_HEADERS.map((name) => response.headers.get(name)).find(Boolean) ?? undefined;
+      report({ status: response.status, sparkpayRequestId });
+      return { status: response.status, headers: response.headers, bytes, attempt };
+    } catch (error) {
+      const failure =
+        error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")
+          ? new SparkPayTimeoutError(timeoutMs, attempt)
+          : new SparkPayConnectionError(
+              `SparkPay could not be reached: ${error instanceof Error ? error.message : String(error)}`,
+              attempt,
+            );
+      report({ error: failure.name });
+      throw failure;
+    }
+  }
+}
