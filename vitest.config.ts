@@ -16,7 +16,7 @@ const sandbox = createSandbox({
   rotatedPlatformPrivateKey: keys.rotatedPlatform.privateKeyPem,
   // An application of its own for the merchant-key rotation test, which swaps its uploaded key.
   otherApps: { [ROTATION_APP_ID]: keys.merchant.publicKeyPem },
-  slowMs: 1_500,
+  slowMs: 300,
 });
 
 export default defineConfig({

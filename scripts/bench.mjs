@@ -18,8 +18,8 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
-import { generateCallerKey, generateRsaKeyPair } from "../sandbox/keys.mjs";
 import { buildDeployBundle } from "./build-bundle.mjs";
+import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen.mjs";
 import { COMPATIBILITY_DATE, startLocalGateway, startMiniflare } from "./local-gateway.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);

@@ -6,8 +6,8 @@
  * .dev.sandbox.json, because in real life SparkPay holds those, not the gateway.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { generateCallerKey, generateRsaKeyPair } from "../sandbox/keys.mjs";
 import { SANDBOX_APP_ID } from "../sandbox/sparkpay-sandbox.mjs";
+import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen.mjs";
 
 export const DEV_VARS = ".dev.vars";
 export const SANDBOX_FILE = ".dev.sandbox.json";

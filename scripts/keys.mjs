@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { generateCallerKey, generateRsaKeyPair } from "../sandbox/keys.mjs";
+import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen.mjs";
 
 const ENVIRONMENTS = ["staging", "production"];
 const { values } = parseArgs({

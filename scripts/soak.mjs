@@ -6,9 +6,10 @@
  * Exits 1 if any failure count is not zero.
  */
 import { readFileSync } from "node:fs";
-import { generateCallerKey, generateRsaKeyPair } from "../sandbox/keys.mjs";
-import { createSandbox, SANDBOX_APP_ID } from "../sandbox/sparkpay-sandbox.mjs";
+import { faultRequestNo, messageMatches } from "../sandbox/faults.mjs";
+import { createSandbox, FAULT_MODES, SANDBOX_APP_ID } from "../sandbox/sparkpay-sandbox.mjs";
 import { buildDeployBundle } from "./build-bundle.mjs";
+import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen.mjs";
 import { startLocalGateway } from "./local-gateway.mjs";
 
 const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 10_000);
@@ -17,29 +18,11 @@ const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 50);
 const FAULT_EVERY = 20;
 const MERCHANT = "M_SANDBOX_001";
 
-/** Each fault mode, and what the caller must see for it (the default settings: 3 attempts, confirm by query). */
-const EXPECTED = {
-  none: { status: 200 },
-  slow200: { status: 200 },
-  flaky: { status: 200 },
-  lost: { status: 200, confirmed: true },
-  rotated: { status: 200 },
-  http500: { status: 502, code: "UPSTREAM_SERVER_ERROR" },
-  http503: { status: 502, code: "UPSTREAM_SERVER_ERROR" },
-  reset: { status: 502, code: "UPSTREAM_UNREACHABLE" },
-  worsening: { status: 502, code: "UPSTREAM_UNREACHABLE" },
-  notjson: { status: 502, code: "UPSTREAM_INVALID_RESPONSE" },
-  wrongshape: { status: 502, code: "UPSTREAM_INVALID_RESPONSE" },
-  mismatch: { status: 502, code: "UPSTREAM_INVALID_RESPONSE" },
-  redirect: { status: 502, code: "UPSTREAM_INVALID_RESPONSE" },
-  badsig: { status: 502, code: "UPSTREAM_SIGNATURE_INVALID" },
-  nosig: { status: 502, code: "UPSTREAM_SIGNATURE_INVALID" },
-  stale: { status: 502, code: "UPSTREAM_SIGNATURE_INVALID" },
-  future: { status: 502, code: "UPSTREAM_SIGNATURE_INVALID" },
-  ratelimited: { status: 429, code: 40011 },
-  throttled: { status: 429, code: "UPSTREAM_RATE_LIMITED" },
-};
-const FAULTS = Object.keys(EXPECTED).filter((mode) => mode !== "none");
+/** What the caller must see with no fault; every fault's expectation is in the sandbox's fault table. */
+const NO_FAULT = { status: 200 };
+/** The slow fault's delay here: well inside the default per-attempt timeout. */
+const SLOW_MS = 200;
+const FAULTS = Object.keys(FAULT_MODES);
 
 /** @param {number} pid */
 function rssMiB(pid) {
@@ -55,6 +38,7 @@ const sandbox = createSandbox({
   merchantPublicKey: merchant.publicKeyPem,
   platformPrivateKey: platform.privateKeyPem,
   rotatedPlatformPrivateKey: rotated.privateKeyPem,
+  slowMs: SLOW_MS,
 });
 
 let logText = "";
@@ -109,11 +93,12 @@ let next = 0;
 async function worker() {
   while (next < plan.length) {
     const i = next++;
-    const mode = /** @type {keyof typeof EXPECTED} */ (plan[i]);
-    const requestNo = mode === "none" ? `SOAK_${run}_${i}` : `FAULT_${mode.toUpperCase()}_${run}_${i}`;
+    const mode = /** @type {string} */ (plan[i]);
+    const requestNo = mode === "none" ? `SOAK_${run}_${i}` : faultRequestNo(mode, `${run}_${i}`);
     const requestId = `soak_${run}_${i}`;
     const { response, text } = await close(requestNo, requestId);
-    const expected = /** @type {{ status: number, code?: string | number, confirmed?: boolean }} */ (EXPECTED[mode]);
+    /** @type {Partial<import("../sandbox/faults.mjs").FaultExpectation>} */
+    const expected = FAULT_MODES[mode]?.expect ?? NO_FAULT;
     /** @type {any} */
     let body;
     try {
@@ -135,7 +120,9 @@ async function worker() {
           body?.data?.request_no === requestNo &&
           body?.data?.merchant_no === MERCHANT &&
           (response.headers.get("x-close-confirmed-by") === "order-query") === !!expected.confirmed
-        : body?.code === expected.code && body?.request_id === requestId);
+        : body?.code === expected.code &&
+          body?.request_id === requestId &&
+          messageMatches(expected.message, body?.message));
     if (!right) tally.wrong.push(`${mode}: HTTP ${response.status} ${text.slice(0, 160)}`);
   }
 }

@@ -107,7 +107,7 @@ Close a sandbox order:
 
 Run it again: SparkPay refuses a repeat close, the gateway confirms by Payment Order Query, and
 the answer is still 200 (with X-Close-Confirmed-By: order-query). A request_no starting with
-FAULT_SLOW_, FAULT_HTTP500_, FAULT_BADSIG_ … makes the sandbox misbehave (see README).
+FAULT_SLOW_, FAULT_HTTP500_, FAULT_BADSIG_ … makes the sandbox misbehave (see docs/sandbox.md).
 GET ${gatewayUrl}/healthz and ${gatewayUrl}/openapi.json need no key.
 Press Ctrl-C to stop both.
 `);

@@ -1,6 +1,6 @@
 /**
  * SparkPay protocol constants. Anything the public docs leave open is marked GUESS
- * (see ../../README.md, "What we guessed about SparkPay").
+ * (see docs/sparkpay-guesses.md).
  */
 
 export const DEFAULT_BASE_URL = "https://api.sparkpay.top";

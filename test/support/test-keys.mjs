@@ -8,7 +8,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateCallerKey, generateRsaKeyPair } from "../../sandbox/keys.mjs";
+import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen.mjs";
 
 /** A self-signed certificate, the way platform keys sometimes arrive; made with the openssl CLI. */
 function certificatePem() {

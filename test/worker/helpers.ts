@@ -1,7 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import app from "../../src/index";
+import { CLOSE_ORDER_PATH } from "../../src/sparkpay/constants";
 
 export const CLOSE_URL = "https://gateway.test/v4/pay/orders/close";
 export const [CALLER_KEY, ROTATED_CALLER_KEY] = env.GATEWAY_API_KEYS.split(",") as [string, string];
@@ -92,4 +93,50 @@ export async function captureLogs(run: () => Promise<unknown>): Promise<string[]
     for (const spy of spies) spy.mockRestore();
   }
   return lines;
+}
+
+/** What SparkPay received for one gateway request: close attempts and confirming queries. */
+export function attempts(calls: SandboxCall[]) {
+  return {
+    closes: calls.filter((call) => call.path === CLOSE_ORDER_PATH).length,
+    queries: calls.filter((call) => call.method === "GET").length,
+  };
+}
+
+/** A fault: the exact status, code, envelope and upstream attempts; never a 500 or a stack trace. */
+export async function expectFault(
+  requestNo: string,
+  status: number,
+  code: string | number,
+  upstream: { closes: number; queries: number },
+  options: Parameters<typeof closeOrder>[1] = {},
+) {
+  const { response, requestId } = await closeOrder(requestNo, options);
+  const text = await response.text();
+  expect(response.status).toBe(status);
+  expect(response.headers.get("x-request-id")).toBe(requestId);
+  const body = JSON.parse(text) as ErrorEnvelope;
+  expect(body).toEqual({ code, message: expect.any(String), request_id: requestId });
+  expect(text).not.toMatch(/\bat \S+:\d+|Error:/);
+  const calls = await sandboxCalls(requestId);
+  expect(attempts(calls)).toEqual(upstream);
+  return { body, response, calls };
+}
+
+/** A success: SparkPay's close envelope for this order, and the upstream attempts. */
+export async function expectClosed(
+  requestNo: string,
+  upstream: { closes: number; queries: number },
+  options: Parameters<typeof closeOrder>[1] = {},
+) {
+  const { response, requestId } = await closeOrder(requestNo, options);
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual({
+    code: 0,
+    message: "success",
+    data: { request_no: requestNo, merchant_no: MERCHANT, merchant_order_no: `MO_${requestNo}` },
+  });
+  expect(attempts(await sandboxCalls(requestId))).toEqual(upstream);
+  expect((await sandboxOrder(MERCHANT, requestNo))?.pay_status).toBe("CLOSED");
+  return response;
 }

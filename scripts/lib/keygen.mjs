@@ -1,4 +1,6 @@
 // @ts-check
+// Key material for `npm run keys`, `npm start`, the tests, soak and bench: node:crypto only, and
+// nothing from the sandbox (production tooling must not import the fake SparkPay).
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 
 /** A fresh RSA-2048 pair in the formats SparkPay documents (PKCS#8 private, SPKI public). */

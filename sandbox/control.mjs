@@ -1,0 +1,64 @@
+// @ts-check
+/**
+ * The sandbox's test and demo controls under /__sandbox/; real SparkPay has nothing here.
+ *   POST /__sandbox/sign                 sign a body as SparkPay signs answers (key, skew_s)
+ *   GET  /__sandbox/calls                calls received (?request_id= or ?request_id_prefix=)
+ *   GET  /__sandbox/stats                counters
+ *   PUT  /__sandbox/apps/{app}/public-key  "upload" a new merchant public key (rotation)
+ *   GET  /__sandbox/orders/{merchant}/{request_no}
+ */
+
+/**
+ * @param {{
+ *   responder: import("./responses.mjs").Responder,
+ *   checks: ReturnType<typeof import("./request-checks.mjs").createRequestChecks>,
+ *   orders: ReturnType<typeof import("./orders.mjs").createOrders>,
+ *   calls: import("./sparkpay-sandbox.mjs").CallRecord[],
+ *   stats: Record<string, number>,
+ * }} parts
+ */
+export function createControl({ responder, checks, orders, calls, stats }) {
+  const json = (/** @type {unknown} */ value, status = 200) => Response.json(value, { status });
+
+  /** @param {Request} request @param {URL} url */
+  return async function control(request, url) {
+    const parts = url.pathname.split("/").filter(Boolean);
+    if (parts[1] === "sign" && request.method === "POST") {
+      // Lets tests check the gateway's verifier against an independent signer.
+      const {
+        body,
+        key = "platform",
+        skew_s: skewS = 0,
+      } = /** @type {{ body: string, key?: any, skew_s?: number }} */ (await request.json());
+      if (!responder.isSigner(key) || typeof body !== "string") {
+        return json({ error: "body (string) and key (platform|rotated|stranger) expected" }, 400);
+      }
+      const signed = responder.answer(200, null, { raw: body, key, skewS });
+      return json({
+        timestamp: signed.headers.get("Sparkpay-Timestamp"),
+        nonce: signed.headers.get("Sparkpay-Nonce"),
+        signature: signed.headers.get("Sparkpay-Signature"),
+      });
+    }
+    if (parts[1] === "calls") {
+      const requestId = url.searchParams.get("request_id");
+      const prefix = url.searchParams.get("request_id_prefix");
+      const matching = calls.filter(
+        (call) =>
+          (requestId === null || call.request_id === requestId) &&
+          (prefix === null || call.request_id?.startsWith(prefix)),
+      );
+      return json({ calls: matching });
+    }
+    if (parts[1] === "stats") return json({ ...stats, orders: orders.orders.size, nonces: checks.nonceCount() });
+    if (parts[1] === "apps" && parts[3] === "public-key" && request.method === "PUT") {
+      const uploaded = checks.uploadPublicKey(/** @type {string} */ (parts[2]), await request.text());
+      return uploaded ? json({ ok: true }) : json({ error: "no such application" }, 404);
+    }
+    if (parts[1] === "orders" && parts.length === 4) {
+      const order = orders.find(/** @type {string} */ (parts[2]), /** @type {string} */ (parts[3]));
+      return order ? json(order) : json({ error: "no such order" }, 404);
+    }
+    return json({ error: "unknown sandbox control" }, 404);
+  };
+}
