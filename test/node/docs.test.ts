@@ -1,6 +1,8 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
+import { FAULT_MODES } from "../../sandbox/faults.mjs";
 import { COMPATIBILITY_DATE } from "../../scripts/local-gateway.mjs";
 import { GATEWAY_ERRORS } from "../../src/errors";
 import { RATE_LIMIT_PERIOD_S } from "../../src/middleware/rate-limit";
@@ -8,6 +10,17 @@ import { RATE_LIMIT_PERIOD_S } from "../../src/middleware/rate-limit";
 const readme = readFileSync("README.md", "utf8");
 const wranglerToml = readFileSync("wrangler.toml", "utf8");
 const devVarsExample = readFileSync(".dev.vars.example", "utf8");
+const docs = readdirSync("docs")
+  .filter((name) => name.endsWith(".md"))
+  .map((name) => `docs/${name}`)
+  .sort();
+/** Relative link targets in a Markdown text, without their #anchor. */
+const linkTargets = (text: string) =>
+  [...text.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1]!.split("#")[0]!)
+    .filter((target) => target !== "" && !/^[a-z]+:/i.test(target));
+/** Figures that change from run to run (bench and soak), kept in docs/performance.md only. */
+const RUN_FIGURES = /req\/s|MiB|ms\/req|ops\/s/;
 
 describe("README", () => {
   it("starts with the two commands a newcomer needs", () => {
@@ -27,6 +40,46 @@ describe("README", () => {
     expect(vars.length).toBeGreaterThan(0);
     for (const name of [...vars, ...secrets]) expect(readme).toContain(`| \`${name}\` |`);
     for (const name of secrets) expect(devVarsExample).toMatch(new RegExp(`^${name}=`, "m"));
+  });
+
+  it("is at most 250 lines", () => {
+    expect(readme.trimEnd().split("\n").length).toBeLessThanOrEqual(250);
+  });
+
+  it("links only docs files that exist", () => {
+    const linked = linkTargets(readme).filter((target) => target.startsWith("docs/"));
+    expect(linked.length).toBeGreaterThan(0);
+    for (const target of linked) expect(existsSync(target), target).toBe(true);
+  });
+
+  it.each(docs)("links %s", (path) => {
+    expect(linkTargets(readme)).toContain(path);
+  });
+
+  it("carries no bench or soak figures (they live in docs/performance.md)", () => {
+    expect(readme).not.toMatch(RUN_FIGURES);
+  });
+});
+
+describe("docs/", () => {
+  it("holds the documentation the README links to", () => {
+    expect(docs.length).toBeGreaterThan(0);
+  });
+
+  it.each(docs)("%s: every relative link points to an existing file", (path) => {
+    for (const target of linkTargets(readFileSync(path, "utf8")))
+      expect(existsSync(join(dirname(path), target)), `${path} -> ${target}`).toBe(true);
+  });
+
+  it.each(docs.filter((path) => path !== "docs/performance.md"))(
+    "%s carries no bench or soak figures (they live in docs/performance.md)",
+    (path) => {
+      expect(readFileSync(path, "utf8")).not.toMatch(RUN_FIGURES);
+    },
+  );
+
+  it.each(Object.keys(FAULT_MODES))("docs/sandbox.md describes the %s fault mode", (name) => {
+    expect(readFileSync("docs/sandbox.md", "utf8")).toContain(`\`${name.toUpperCase()}`);
   });
 });
 
