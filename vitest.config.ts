@@ -2,6 +2,7 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { createSandbox, SANDBOX_APP_ID } from "./sandbox/sparkpay-sandbox.mjs";
 import { COMPATIBILITY_DATE, SANDBOX_OUTBOUND_WORKER, sandboxOutboundWorker } from "./scripts/local-gateway.mjs";
+import { keepUnlessGatewayLogLine, quietDroppedConnectionLogs } from "./test/support/quiet-workerd.mjs";
 import { generateTestKeys } from "./test/support/test-keys.mjs";
 
 // Fresh keys for every run: nothing secret is committed, and a fresh clone needs no .dev.vars.
@@ -19,8 +20,11 @@ const sandbox = createSandbox({
   slowMs: 300,
 });
 
+quietDroppedConnectionLogs();
+
 export default defineConfig({
   test: {
+    onConsoleLog: keepUnlessGatewayLogLine,
     projects: [
       {
         plugins: [

@@ -1,0 +1,42 @@
+// @ts-check
+/**
+ * The tests drop connections on purpose (the sandbox's reset, lost and unreachable faults), and
+ * workerd logs each dropped connection the gateway then handles as an uncaught "Network connection
+ * lost" with a native stack, which the Workers pool prints on this process's stdout or stderr.
+ * Those lines, and only those, are dropped here, so a passing `npm test` prints no stack traces.
+ * Any other workerd output passes.
+ */
+const DROPPED_CONNECTION_NOISE = [
+  /^uncaught exception; (source = Uncaught \(in promise\); stack = Error|exception = .*jsg\.Error): Network connection lost\.$/,
+  /^exception = kj\/async-io(-unix)?\.c\+\+:\d+: disconnected: (connect\(\): Connection refused|stream disconnected prematurely)$/,
+  /^stack: (\S+workerd@[0-9a-f]+ ?)+$/,
+  // The pool's own connection to workerd, closed when the run ends.
+  /^exception = workerd\/api\/web-socket\.c\+\+:\d+: disconnected: WebSocket peer disconnected$/,
+];
+
+export function quietDroppedConnectionLogs() {
+  for (const stream of [process.stdout, process.stderr]) stream.write = withoutNoise(stream.write.bind(stream));
+}
+
+/** @param {typeof process.stdout.write} write @returns {typeof process.stdout.write} */
+function withoutNoise(write) {
+  return (chunk, ...rest) => {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    const kept = text
+      .split("\n")
+      .filter((line) => !DROPPED_CONNECTION_NOISE.some((pattern) => pattern.test(line.trim())))
+      .join("\n");
+    if (kept.trim() === "") return true;
+    // @ts-expect-error: the rest arguments are passed on as they came
+    return write(kept, ...rest);
+  };
+}
+
+/**
+ * For vitest's onConsoleLog: the gateway's JSON log lines are dropped unless a test captures
+ * them (captureLogs in test/worker/helpers.ts); anything else a test prints is kept.
+ * @param {string} log
+ */
+export function keepUnlessGatewayLogLine(log) {
+  return log.startsWith('{"level":') ? false : undefined;
+}
