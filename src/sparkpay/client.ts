@@ -129,7 +129,8 @@ export class SparkPayClient {
     context: RequestContext = {},
     deadline = this.now() + this.deadlineMs,
   ): Promise<QueryOrderResponse> {
-    const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(order.merchant_no)}/${encodeURIComponent(order.request_no)}`;
+    const { merchant_no, request_no } = order;
+    const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(merchant_no)}/${encodeURIComponent(request_no)}`;
     const request: SparkPayRequest = { operation: "query", method: "GET", path, body: "" };
     return (await this.withRetries({ request, deadline, context }, order, QueryOrderResponseSchema)).value;
   }

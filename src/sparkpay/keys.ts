@@ -53,11 +53,14 @@ export interface KeyBlock {
 }
 
 const FIX_TO_PKCS8 =
-  "convert it with `openssl pkey -in key.pem -out key_pkcs8.pem` and store the whole file, BEGIN and END lines included.";
+  "convert it with `openssl pkey -in key.pem -out key_pkcs8.pem` and store the whole file, " +
+  "BEGIN and END lines included.";
 const ENCRYPTED_PROBLEM = "is encrypted with a passphrase, which a Worker cannot supply.";
 const FIX_DECRYPT = "decrypt it with `openssl pkey -in encrypted.pem -out key_pkcs8.pem`.";
 const FIX_NEW_RSA_KEY =
-  "create an RSA-2048 key with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out merchant_private.pem` and upload its public key to SparkPay.";
+  "create an RSA-2048 key with " +
+  "`openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out merchant_private.pem` " +
+  "and upload its public key to SparkPay.";
 
 const RSA_ENCRYPTION_OID = Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01);
 const ALGORITHM_OIDS: Array<[Uint8Array, NonNullable<KeyBlock["algorithm"]>]> = [
@@ -172,7 +175,8 @@ function requireRsa(setting: string, block: KeyBlock): void {
   if (block.algorithm !== "RSA") {
     throw new KeyFormatError(
       setting,
-      `holds ${block.algorithm === undefined ? "a key of unknown type" : `an ${block.algorithm} key`}; SparkPay signs with RSA (SHA256withRSA).`,
+      `holds ${block.algorithm === undefined ? "a key of unknown type" : `an ${block.algorithm} key`}; ` +
+        "SparkPay signs with RSA (SHA256withRSA).",
       FIX_NEW_RSA_KEY,
     );
   }
@@ -195,7 +199,8 @@ export function privateKeysDer(setting: string, raw: string | undefined): Uint8A
   if (blocks.length > MAX_PRIVATE_KEYS) {
     throw new KeyFormatError(
       setting,
-      `holds ${blocks.length} PEM blocks; it takes the current merchant private key, optionally followed by the next one during a rotation.`,
+      `holds ${blocks.length} PEM blocks; it takes the current merchant private key, ` +
+        "optionally followed by the next one during a rotation.",
       "store only the merchant private key(s) (BEGIN PRIVATE KEY … END PRIVATE KEY).",
     );
   }
@@ -267,7 +272,8 @@ export function publicKeysDer(setting: string, raw: string | undefined): Uint8Ar
         throw new KeyFormatError(
           name,
           "holds a private key; this setting takes SparkPay's platform public key.",
-          "store the platform public key from your SparkPay dashboard (BEGIN PUBLIC KEY), and keep private keys out of this setting.",
+          "store the platform public key from your SparkPay dashboard (BEGIN PUBLIC KEY), " +
+            "and keep private keys out of this setting.",
         );
       default:
         throw new KeyFormatError(
