@@ -10,7 +10,11 @@ import { createSign, generateKeyPairSync, randomBytes } from "node:crypto";
 export const DROP_CONNECTION_HEADER = "x-sandbox-drop-connection";
 
 /**
- * @param {{ platformKey: import("node:crypto").KeyObject, rotatedKey: import("node:crypto").KeyObject, now: () => number }} keys
+ * @param {{
+ *   platformKey: import("node:crypto").KeyObject,
+ *   rotatedKey: import("node:crypto").KeyObject,
+ *   now: () => number,
+ * }} keys
  */
 export function createResponder({ platformKey, rotatedKey, now }) {
   // A key nobody trusts, for the `badsig` fault.

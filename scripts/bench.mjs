@@ -140,7 +140,17 @@ function load(url, connections, duration) {
   });
 }
 
-/** @type {Array<{ target: string, connections: number, rps: number, p50: number, p99: number, cpuMsPerRequest: number, failed: number }>} */
+/**
+ * @type {Array<{
+ *   target: string,
+ *   connections: number,
+ *   rps: number,
+ *   p50: number,
+ *   p99: number,
+ *   cpuMsPerRequest: number,
+ *   failed: number,
+ * }>}
+ */
 const rows = [];
 for (const connections of CONCURRENCIES) {
   for (const target of allTargets) {
@@ -204,7 +214,10 @@ async function closeOnce(url) {
   if (response.status !== 200) throw new Error(`cold-start probe answered ${response.status}`);
   return performance.now() - started;
 }
-/** Median over three fresh workerd processes: one first request each is too noisy alone. @param {() => Promise<{ url: string, mf: import("miniflare").Miniflare }>} start */
+/**
+ * Median over three fresh workerd processes: one first request each is too noisy alone.
+ * @param {() => Promise<{ url: string, mf: import("miniflare").Miniflare }>} start
+ */
 async function coldAndWarm(start) {
   const runs = [];
   for (let i = 0; i < 3; i++) {
@@ -243,49 +256,67 @@ const pad = (/** @type {unknown} */ value, /** @type {number} */ width) => Strin
 const fixed = (/** @type {number} */ value, digits = 2) => value.toFixed(digits);
 const verdict = (/** @type {boolean} */ met) => (met ? "met" : "MISSED");
 
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}`;
+console.log(`\nBenchmark: ${machine}, Node ${process.version}, ${SECONDS} s per run, loopback\n`);
 console.log(
-  `\nBenchmark: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, Node ${process.version}, ${SECONDS} s per run, loopback\n`,
-);
-console.log(
-  `${"target".padEnd(14)} ${pad("conc", 4)} ${pad("req/s", 8)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ${pad("CPU ms/req", 10)}`,
+  `${"target".padEnd(14)} ${pad("conc", 4)} ${pad("req/s", 8)} ${pad("p50 ms", 7)} ` +
+    `${pad("p99 ms", 7)} ${pad("CPU ms/req", 10)}`,
 );
 for (const row of rows) {
+  const failed = row.failed ? `  (${row.failed} failed)` : "";
   console.log(
-    `${row.target.padEnd(14)} ${pad(row.connections, 4)} ${pad(Math.round(row.rps), 8)} ${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerRequest, 3), 10)}${row.failed ? `  (${row.failed} failed)` : ""}`,
+    `${row.target.padEnd(14)} ${pad(row.connections, 4)} ${pad(Math.round(row.rps), 8)} ` +
+      `${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerRequest, 3), 10)}${failed}`,
   );
 }
 const ratio = (/** @type {string} */ a, /** @type {string} */ b, /** @type {number} */ c) =>
   at(a, c).rps / at(b, c).rps;
-console.log(`
-Ratios of throughput (req/s)            c=1    c=10   c=50
-  gateway / crypto floor              ${CONCURRENCIES.map((c) => pad(fixed(ratio("gateway", "crypto floor", c)), 5)).join("  ")}
-  gateway / runtime floor             ${CONCURRENCIES.map((c) => pad(fixed(ratio("gateway", "runtime floor", c)), 5)).join("  ")}
-  gateway / Node peer                 ${CONCURRENCIES.map((c) => pad(fixed(ratio("gateway", "Node peer", c)), 5)).join("  ")}
-
-Crypto limit (RSA-2048, ops/s)        sign   verify
-  workerd (Web Crypto)             ${pad(Math.round(workerdSign), 7)}  ${pad(Math.round(workerdVerify), 7)}
-  openssl speed rsa2048            ${pad(Math.round(Number(opensslSign)), 7)}  ${pad(Math.round(Number(opensslVerify)), 7)}
-
-CPU per request at c=10 (workerd process, all threads)
-  one sign + one verify in workerd    ${fixed(signVerifyMs, 3)} ms
-  gateway                             ${fixed(gatewayCpu, 3)} ms  (${fixed(gatewayCpu / signVerifyMs)}× sign + verify)
-  crypto floor                        ${fixed(at("crypto floor", 10).cpuMsPerRequest, 3)} ms  (${fixed(at("crypto floor", 10).cpuMsPerRequest / signVerifyMs)}×: the bound for any Worker)
-  runtime floor                       ${fixed(runtimeCpu, 3)} ms  (serving + one fetch, no crypto)
-  gateway − runtime floor             ${fixed(gatewayCpu - runtimeCpu, 3)} ms  (${fixed((gatewayCpu - runtimeCpu) / signVerifyMs)}× sign + verify)
-Deploy bundle: ${fixed(bundleBytes.length / 1024, 1)} KiB minified, ${fixed(bundleGzipKiB, 1)} KiB gzip
-Cold first request vs warm median (median of 3 fresh workerd processes)
-${Object.entries(coldStarts)
-  .map(
-    ([name, { cold, warm }]) =>
-      `  ${name.padEnd(14)} ${pad(fixed(cold, 1), 6)} ms vs ${pad(fixed(warm, 1), 4)} ms  (${fixed(cold / warm, 1)}×)`,
-  )
-  .join("\n")}
-
-Targets
-  gateway ≥ 0.90 × crypto floor at c=10       ${fixed(ratio("gateway", "crypto floor", 10))}   ${verdict(ratio("gateway", "crypto floor", 10) >= 0.9)}
-  gateway ≥ 1.0 × Node peer at c=10 and c=50   ${fixed(ratio("gateway", "Node peer", 10))}, ${fixed(ratio("gateway", "Node peer", 50))}   ${verdict(ratio("gateway", "Node peer", 10) >= 1 && ratio("gateway", "Node peer", 50) >= 1)}
-  gateway CPU ≤ 1.3 × (sign + verify)         ${fixed(gatewayCpu / signVerifyMs)} (own work only: ${fixed((gatewayCpu - runtimeCpu) / signVerifyMs)})   ${verdict(gatewayCpu / signVerifyMs <= 1.3)}
-  bundle ≤ 25 KiB gzip                        ${fixed(bundleGzipKiB, 1)}   ${verdict(bundleGzipKiB <= 25)}
-  cold ≤ 2 × warm                             ${fixed(coldMs / warmMs, 1)}   ${verdict(coldMs / warmMs <= 2)}
-`);
+const ratios = (/** @type {string} */ floor) =>
+  CONCURRENCIES.map((c) => pad(fixed(ratio("gateway", floor, c)), 5)).join("  ");
+const opsPerSecond = (/** @type {number | string} */ value) => pad(Math.round(Number(value)), 7);
+const cryptoFloorCpu = at("crypto floor", 10).cpuMsPerRequest;
+const ownCpu = gatewayCpu - runtimeCpu;
+// CPU per request in units of one sign + one verify.
+const gatewayCost = gatewayCpu / signVerifyMs;
+const ownCost = ownCpu / signVerifyMs;
+const vsCryptoFloor = ratio("gateway", "crypto floor", 10);
+const vsNodePeer10 = ratio("gateway", "Node peer", 10);
+const vsNodePeer50 = ratio("gateway", "Node peer", 50);
+const coldRows = Object.entries(coldStarts).map(
+  ([name, { cold, warm }]) =>
+    `  ${name.padEnd(14)} ${pad(fixed(cold, 1), 6)} ms vs ${pad(fixed(warm, 1), 4)} ms  (${fixed(cold / warm, 1)}×)`,
+);
+const report = [
+  "",
+  "Ratios of throughput (req/s)            c=1    c=10   c=50",
+  `  gateway / crypto floor              ${ratios("crypto floor")}`,
+  `  gateway / runtime floor             ${ratios("runtime floor")}`,
+  `  gateway / Node peer                 ${ratios("Node peer")}`,
+  "",
+  "Crypto limit (RSA-2048, ops/s)        sign   verify",
+  `  workerd (Web Crypto)             ${opsPerSecond(workerdSign)}  ${opsPerSecond(workerdVerify)}`,
+  `  openssl speed rsa2048            ${opsPerSecond(opensslSign)}  ${opsPerSecond(opensslVerify)}`,
+  "",
+  "CPU per request at c=10 (workerd process, all threads)",
+  `  one sign + one verify in workerd    ${fixed(signVerifyMs, 3)} ms`,
+  `  gateway                             ${fixed(gatewayCpu, 3)} ms  (${fixed(gatewayCost)}× sign + verify)`,
+  `  crypto floor                        ${fixed(cryptoFloorCpu, 3)} ms  ` +
+    `(${fixed(cryptoFloorCpu / signVerifyMs)}×: the bound for any Worker)`,
+  `  runtime floor                       ${fixed(runtimeCpu, 3)} ms  (serving + one fetch, no crypto)`,
+  `  gateway − runtime floor             ${fixed(ownCpu, 3)} ms  (${fixed(ownCost)}× sign + verify)`,
+  `Deploy bundle: ${fixed(bundleBytes.length / 1024, 1)} KiB minified, ${fixed(bundleGzipKiB, 1)} KiB gzip`,
+  "Cold first request vs warm median (median of 3 fresh workerd processes)",
+  coldRows.join("\n"),
+  "",
+  "Targets",
+  `  gateway ≥ 0.90 × crypto floor at c=10       ${fixed(vsCryptoFloor)}   ${verdict(vsCryptoFloor >= 0.9)}`,
+  `  gateway ≥ 1.0 × Node peer at c=10 and c=50   ${fixed(vsNodePeer10)}, ${fixed(vsNodePeer50)}   ` +
+    verdict(vsNodePeer10 >= 1 && vsNodePeer50 >= 1),
+  `  gateway CPU ≤ 1.3 × (sign + verify)         ${fixed(gatewayCost)} ` +
+    `(own work only: ${fixed(ownCost)})   ${verdict(gatewayCost <= 1.3)}`,
+  `  bundle ≤ 25 KiB gzip                        ${fixed(bundleGzipKiB, 1)}   ${verdict(bundleGzipKiB <= 25)}`,
+  `  cold ≤ 2 × warm                             ${fixed(coldMs / warmMs, 1)}   ${verdict(coldMs / warmMs <= 2)}`,
+  "",
+];
+console.log(report.join("\n"));
 process.exit(0);

@@ -16,7 +16,11 @@ export const SANDBOX_FILE = ".dev.sandbox.json";
 const quoted = (/** @type {string} */ value) => `"${value.trim().replaceAll("\n", "\\n")}"`;
 
 /**
- * @returns {{ created: boolean, callerKey: string, sandbox: { appId: string, merchantPublicKey: string, platformPrivateKey: string } }}
+ * @returns {{
+ *   created: boolean,
+ *   callerKey: string,
+ *   sandbox: { appId: string, merchantPublicKey: string, platformPrivateKey: string },
+ * }}
  */
 export function ensureDevSetup() {
   const haveVars = existsSync(DEV_VARS);
@@ -24,7 +28,8 @@ export function ensureDevSetup() {
   if (haveVars && !haveSandbox) {
     throw new Error(
       `${DEV_VARS} exists but ${SANDBOX_FILE} does not, so the sandbox cannot check this gateway's signatures.\n` +
-        `Move ${DEV_VARS} aside (e.g. \`mv ${DEV_VARS} ${DEV_VARS}.mine\`) and run \`npm start\` again to create a matching pair,\n` +
+        `Move ${DEV_VARS} aside (e.g. \`mv ${DEV_VARS} ${DEV_VARS}.mine\`) ` +
+        "and run `npm start` again to create a matching pair,\n" +
         "or use `npm run dev` to run the gateway against the SparkPay your .dev.vars points at.",
     );
   }

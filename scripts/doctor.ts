@@ -56,9 +56,9 @@ async function main() {
   const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile, "utf8")) : {};
   const settings: Record<string, string | undefined> = { ...(wrangler.vars as Record<string, string>) };
   for (const name of SETTING_NAMES) settings[name] = process.env[name] ?? fromFile[name] ?? settings[name];
-  console.log(
-    `SparkPay gateway doctor: wrangler.toml${values.env ? ` [env.${values.env}]` : ""}, ${existsSync(envFile) ? envFile : `(no ${envFile})`}, environment\n`,
-  );
+  const envSection = values.env ? ` [env.${values.env}]` : "";
+  const envFileShown = existsSync(envFile) ? envFile : `(no ${envFile})`;
+  console.log(`SparkPay gateway doctor: wrangler.toml${envSection}, ${envFileShown}, environment\n`);
 
   // The gateway's own checks, with the limiters stubbed: they are checked in wrangler.toml below.
   const stubLimiter = { limit: async () => ({ success: true }) };
@@ -101,7 +101,8 @@ async function main() {
       say(
         "WARN",
         name,
-        `${name} has its newlines flattened to a literal \\n. The gateway undoes that, but other tools will not; store the PEM file as it is: \`wrangler secret put ${name} < key.pem\`.`,
+        `${name} has its newlines flattened to a literal \\n. The gateway undoes that, but other tools will not; ` +
+          `store the PEM file as it is: \`wrangler secret put ${name} < key.pem\`.`,
       );
     }
   }
@@ -115,7 +116,8 @@ async function main() {
     say(
       "WARN",
       "SPARKPAY_PRIVATE_KEY",
-      "SPARKPAY_PRIVATE_KEY is PKCS#1 (BEGIN RSA PRIVATE KEY). The gateway converts it, but SparkPay documents PKCS#8; convert it once with `openssl pkey -in key.pem -out key_pkcs8.pem`.",
+      "SPARKPAY_PRIVATE_KEY is PKCS#1 (BEGIN RSA PRIVATE KEY). The gateway converts it, " +
+        "but SparkPay documents PKCS#8; convert it once with `openssl pkey -in key.pem -out key_pkcs8.pem`.",
     );
   }
 
@@ -134,7 +136,9 @@ async function main() {
         say(
           "FAIL",
           "SPARKPAY_PLATFORM_PUBLIC_KEY",
-          "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY (the keys are swapped or mixed up). It must be the platform public key SparkPay gives you, from the SparkPay dashboard.",
+          "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY " +
+            "(the keys are swapped or mixed up). " +
+            "It must be the platform public key SparkPay gives you, from the SparkPay dashboard.",
         );
       }
     }
@@ -151,7 +155,10 @@ async function main() {
         say(
           "FAIL",
           "SPARKPAY_PRIVATE_KEY",
-          `no key in SPARKPAY_PRIVATE_KEY matches the merchant public key in ${uploadedFile}; SparkPay would answer 40000 (signature check failed). Store the private key whose public key you uploaded, or upload \`openssl pkey -in merchant_private.pem -pubout\`.`,
+          `no key in SPARKPAY_PRIVATE_KEY matches the merchant public key in ${uploadedFile}; ` +
+            "SparkPay would answer 40000 (signature check failed). " +
+            "Store the private key whose public key you uploaded, " +
+            "or upload `openssl pkey -in merchant_private.pem -pubout`.",
         );
     }
   }
@@ -167,10 +174,11 @@ async function main() {
   }
   const failures = new Set(results.filter((r) => r.verdict === "FAIL").map((r) => r.setting)).size;
   const warnings = new Set(results.filter((r) => r.verdict === "WARN").map((r) => r.setting)).size;
+  const warningCount = `${warnings} warning${warnings > 1 ? "s" : ""}`;
   console.log(
     failures === 0
-      ? `\nAll good${warnings ? `, with ${warnings} warning${warnings > 1 ? "s" : ""}` : ""}.`
-      : `\n${failures} setting${failures > 1 ? "s" : ""} to fix${warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : ""}.`,
+      ? `\nAll good${warnings ? `, with ${warningCount}` : ""}.`
+      : `\n${failures} setting${failures > 1 ? "s" : ""} to fix${warnings ? `, ${warningCount}` : ""}.`,
   );
   process.exitCode = failures === 0 ? 0 : 1;
 }

@@ -43,19 +43,26 @@ const show = (/** @type {string} */ path) => {
 };
 const targets = values.env ? [values.env] : [undefined, ...ENVIRONMENTS];
 const flag = (/** @type {string | undefined} */ env) => (env ? ` --env ${env}` : "");
-console.log(`Wrote ${show(files.privateKey)} (PKCS#8, keep it secret), ${show(files.publicKey)} (SPKI) and ${show(files.callerKey)}.
+const wrote =
+  `Wrote ${show(files.privateKey)} (PKCS#8, keep it secret), ` +
+  `${show(files.publicKey)} (SPKI) and ${show(files.callerKey)}.`;
+const ownApplication = values.env
+  ? ""
+  : " (each environment should have its own SparkPay application and keys: `npm run keys -- --env staging`)";
+console.log(`${wrote}
 
 1. Upload this public key to SparkPay (merchant dashboard, API keys) for the application whose
    AppID is SPARKPAY_APP_ID${values.env ? ` in [env.${values.env}]` : ""}:
 
 ${publicKeyPem}
-2. Store the secrets in the Worker${values.env ? "" : " (each environment should have its own SparkPay application and keys: `npm run keys -- --env staging`)"}:
+2. Store the secrets in the Worker${ownApplication}:
 `);
 for (const env of targets) {
   console.log(`   # ${env ?? "top level (npm run deploy)"}`);
   console.log(`   npx wrangler secret put SPARKPAY_PRIVATE_KEY${flag(env)} < ${show(files.privateKey)}`);
   console.log(
-    `   npx wrangler secret put SPARKPAY_PLATFORM_PUBLIC_KEY${flag(env)} < sparkpay_platform_public.pem   # from your SparkPay dashboard`,
+    `   npx wrangler secret put SPARKPAY_PLATFORM_PUBLIC_KEY${flag(env)} < sparkpay_platform_public.pem` +
+      "   # from your SparkPay dashboard",
   );
   console.log(`   npx wrangler secret put GATEWAY_API_KEYS${flag(env)} < ${show(files.callerKey)}\n`);
 }

@@ -85,7 +85,11 @@ export function buildOpenApiDocument() {
       title: "SparkPay edge gateway",
       version: GATEWAY_VERSION,
       description:
-        "Closes SparkPay payment orders without callers holding the merchant's RSA private key. Same path and body as SparkPay's own API; the gateway authenticates the caller, validates, signs, forwards, verifies SparkPay's signed answer and validates it. Every failure is one envelope `{code, message, request_id}`: `code` is SparkPay's own code when SparkPay refused the request, else an upper-case gateway code.",
+        "Closes SparkPay payment orders without callers holding the merchant's RSA private key. " +
+        "Same path and body as SparkPay's own API; the gateway authenticates the caller, validates, signs, forwards, " +
+        "verifies SparkPay's signed answer and validates it. " +
+        "Every failure is one envelope `{code, message, request_id}`: " +
+        "`code` is SparkPay's own code when SparkPay refused the request, else an upper-case gateway code.",
     },
     servers: [{ url: "/" }],
     security: [],
@@ -95,7 +99,12 @@ export function buildOpenApiDocument() {
           operationId: "closeOrder",
           summary: "Close a payment order",
           description:
-            "Signs and forwards the close to SparkPay, retrying network errors, timeouts and 500/502/503/504 under one deadline. When the answer is lost or SparkPay refuses (e.g. the order is already closed), Payment Order Query settles it: if the order is CLOSED the answer is 200 with `X-Close-Confirmed-By: order-query`. Other methods on this path answer 405 `METHOD_NOT_ALLOWED`.",
+            "Signs and forwards the close to SparkPay, " +
+            "retrying network errors, timeouts and 500/502/503/504 under one deadline. " +
+            "When the answer is lost or SparkPay refuses (e.g. the order is already closed), " +
+            "Payment Order Query settles it: " +
+            "if the order is CLOSED the answer is 200 with `X-Close-Confirmed-By: order-query`. " +
+            "Other methods on this path answer 405 `METHOD_NOT_ALLOWED`.",
           security: [{ callerKey: [] }],
           requestBody: {
             required: true,
@@ -109,7 +118,8 @@ export function buildOpenApiDocument() {
           responses: {
             "200": {
               description:
-                "SparkPay closed the order (its verified, validated envelope), or Payment Order Query confirmed it CLOSED.",
+                "SparkPay closed the order (its verified, validated envelope), " +
+                "or Payment Order Query confirmed it CLOSED.",
               headers: {
                 "X-Request-Id": REQUEST_ID_HEADER,
                 [CONFIRMED_HEADER]: {
@@ -207,7 +217,9 @@ export function buildOpenApiDocument() {
           data: "The closed order.",
         }),
         ErrorEnvelope: jsonSchema(ErrorEnvelopeSchema, {
-          code: `SparkPay's own code when SparkPay refused the request; otherwise one of: ${Object.keys(GATEWAY_ERRORS).join(", ")}.`,
+          code:
+            "SparkPay's own code when SparkPay refused the request; " +
+            `otherwise one of: ${Object.keys(GATEWAY_ERRORS).join(", ")}.`,
           message: "What went wrong, in words. Never contains secrets.",
           request_id: "Same as the X-Request-Id response header.",
         }),

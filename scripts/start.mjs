@@ -32,7 +32,8 @@ const sandbox = createSandbox({
 });
 const server = await serveSandbox(sandbox, { host: HOST, port: SANDBOX_PORT }).catch((error) => {
   console.error(
-    `The sandbox could not listen on ${HOST}:${SANDBOX_PORT} (${error.code ?? error.message}). Set SANDBOX_PORT to a free port.`,
+    `The sandbox could not listen on ${HOST}:${SANDBOX_PORT} (${error.code ?? error.message}). ` +
+      "Set SANDBOX_PORT to a free port.",
   );
   process.exit(1);
 });

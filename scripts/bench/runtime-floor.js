@@ -1,4 +1,7 @@
-/** Runtime floor for `npm run bench`: forwards the body to the stand-in; no auth, validation, signing or verification. */
+/**
+ * Runtime floor for `npm run bench`: forwards the body to the stand-in;
+ * no auth, validation, signing or verification.
+ */
 export default {
   async fetch(request, env) {
     const upstream = await fetch(env.UPSTREAM, {

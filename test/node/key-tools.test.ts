@@ -106,7 +106,11 @@ describe("npm run doctor", { timeout: 30_000 }, () => {
       "swapped keys (the platform setting holds our own public key)",
       () => ({ SPARKPAY_PLATFORM_PUBLIC_KEY: readFileSync(join(dir, "merchant_public.pem"), "utf8") }),
       1,
-      /^FAIL {2}SPARKPAY_PLATFORM_PUBLIC_KEY +SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY/m,
+      new RegExp(
+        "^FAIL {2}SPARKPAY_PLATFORM_PUBLIC_KEY +" +
+          "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY",
+        "m",
+      ),
     ],
     [
       "the private key in the platform setting",

@@ -67,7 +67,9 @@ describe("sandbox: request checks", () => {
       message: "success",
       data: { request_no: "S_OK_1", merchant_no: "M_SANDBOX_001", merchant_order_no: "MO_S_OK_1" },
     });
-    const message = `${response.headers.get("Sparkpay-Timestamp")}\n${response.headers.get("Sparkpay-Nonce")}\n${body}\n`;
+    const timestamp = response.headers.get("Sparkpay-Timestamp");
+    const nonce = response.headers.get("Sparkpay-Nonce");
+    const message = `${timestamp}\n${nonce}\n${body}\n`;
     expect(
       createVerify("RSA-SHA256")
         .update(message)

@@ -59,7 +59,10 @@ describe("deploy.yml", () => {
     // Production never deploys on a plain push to main, and a manual run must come from main or a tag.
     expect(deploy.jobs.production!.if).not.toMatch(/event_name == 'push' && github\.ref == 'refs\/heads\/main'/);
     expect(deploy.jobs.production!.if).toMatch(
-      /workflow_dispatch' && inputs\.environment == 'production' && \(github\.ref == 'refs\/heads\/main' \|\| startsWith\(github\.ref, 'refs\/tags\/v'\)\)/,
+      new RegExp(
+        String.raw`workflow_dispatch' && inputs\.environment == 'production' && ` +
+          String.raw`\(github\.ref == 'refs\/heads\/main' \|\| startsWith\(github\.ref, 'refs\/tags\/v'\)\)`,
+      ),
     );
   });
 

@@ -7,8 +7,15 @@
  * Any other workerd output passes.
  */
 const DROPPED_CONNECTION_NOISE = [
-  /^uncaught exception; (source = Uncaught \(in promise\); stack = Error|exception = .*jsg\.Error): Network connection lost\.$/,
-  /^exception = kj\/async-io(-unix)?\.c\+\+:\d+: disconnected: (connect\(\): Connection refused|stream disconnected prematurely)$/,
+  new RegExp(
+    "^uncaught exception; " +
+      String.raw`(source = Uncaught \(in promise\); stack = Error|exception = .*jsg\.Error)` +
+      String.raw`: Network connection lost\.$`,
+  ),
+  new RegExp(
+    String.raw`^exception = kj\/async-io(-unix)?\.c\+\+:\d+: disconnected: ` +
+      String.raw`(connect\(\): Connection refused|stream disconnected prematurely)$`,
+  ),
   /^stack: (\S+workerd@[0-9a-f]+ ?)+$/,
   // The pool's own connection to workerd, closed when the run ends.
   /^exception = workerd\/api\/web-socket\.c\+\+:\d+: disconnected: WebSocket peer disconnected$/,

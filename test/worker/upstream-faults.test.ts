@@ -116,18 +116,22 @@ describe("retry policy", () => {
 });
 
 describe("SparkPay refusals", () => {
-  it("pass through with SparkPay's status, code and message; a definitive refusal (40008) is not followed by a query", async () => {
-    const { response, requestId } = await callGateway({
-      body: JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: "M_NOBODY" }),
-    });
-    expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({
-      code: 40008,
-      message: "merchant number does not exist",
-      request_id: requestId,
-    });
-    expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 0 });
-  });
+  it(
+    "pass through with SparkPay's status, code and message; " +
+      "a definitive refusal (40008) is not followed by a query",
+    async () => {
+      const { response, requestId } = await callGateway({
+        body: JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: "M_NOBODY" }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        code: 40008,
+        message: "merchant number does not exist",
+        request_id: requestId,
+      });
+      expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 0 });
+    },
+  );
 
   it("a repeat close of a closed order becomes a confirmed success", async () => {
     const requestNo = uniqueId("ORDER");
@@ -171,14 +175,17 @@ describe("verification switch", () => {
 });
 
 describe("request_no is case-insensitive at SparkPay", () => {
-  it("closing ORDER after order was closed is confirmed by the query, whose answer keeps the first casing", async () => {
-    const requestNo = uniqueId("case");
-    await expectClosed(requestNo, { closes: 1, queries: 0 });
-    const { response } = await closeOrder(requestNo.toUpperCase());
-    expect(response.status).toBe(200);
-    expect(response.headers.get("x-close-confirmed-by")).toBe("order-query");
-    expect(((await response.json()) as { data: { request_no: string } }).data.request_no).toBe(requestNo);
-  });
+  it(
+    "closing ORDER after order was closed is confirmed by the query, " + "whose answer keeps the first casing",
+    async () => {
+      const requestNo = uniqueId("case");
+      await expectClosed(requestNo, { closes: 1, queries: 0 });
+      const { response } = await closeOrder(requestNo.toUpperCase());
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-close-confirmed-by")).toBe("order-query");
+      expect(((await response.json()) as { data: { request_no: string } }).data.request_no).toBe(requestNo);
+    },
+  );
 });
 
 describe("merchant key rotation without downtime", () => {
