@@ -20,6 +20,12 @@
  * @property {(status: number, payload: unknown, how?: AnswerOptions) => Response} answer
  * @property {(status: number, code: number, message: string) => Response} refuse
  * @property {() => Response} drop Drop the connection: the gateway sees a real network failure.
+ * @property {(status: number, bytes: number) => Response} flood A body of `bytes` bytes, made as it is read.
+ * @property {() => Promise<Response>} gzipBomb HTTP 200, `Content-Encoding: gzip`, ~255 KB inflating to 256 MiB.
+ * @property {() => Record<string, string>} openOrder Create the order (unpaid) without closing it;
+ *   returns what a close answer says of it (request_no, merchant_no, merchant_order_no).
+ * @property {{ get(): Response | undefined, set(response: Response): void }} remembered
+ *   The answer this order got last time, kept for replaying.
  * @property {(ms: number) => Promise<void>} sleep
  * @property {() => number} now
  */
@@ -28,6 +34,7 @@
  * @typedef {object} AnswerOptions
  * @property {"platform" | "rotated" | "stranger" | null} [key] Who signs (null: unsigned).
  * @property {number} [skewS] Shift of the signed timestamp.
+ * @property {boolean} [millis] Sign with a 13-digit timestamp in milliseconds.
  * @property {string} [raw] A body sent as is instead of JSON.
  * @property {string} [contentType]
  * @property {Record<string, string>} [headers]
@@ -41,8 +48,10 @@
  * @property {string | number} [code]
  * @property {string | RegExp} [message]
  * @property {boolean} [confirmed] A 200 produced by Payment Order Query (X-Close-Confirmed-By).
+ * @property {Record<string, string>} [headers] Response headers the caller must see, exactly.
  * @property {number} closes
  * @property {number} queries
+ * @property {FaultExpectation} [again] The same close sent again must answer this (e.g. a replay).
  */
 
 /**
@@ -50,8 +59,10 @@
  * @property {string} description
  * @property {(tools: FaultTools) => Promise<Response | undefined> | Response | undefined} [before]
  *   Runs before the order is closed; a Response ends the request there, undefined goes on.
- * @property {(tools: FaultTools) => Response} [after] Replaces the success answer of a closed order.
+ * @property {(tools: FaultTools) => Response | Promise<Response>} [after] Replaces the success answer of a
+ *   closed order.
  * @property {FaultExpectation} expect
+ * @property {boolean} [rare] Heavy (100 MB bodies): the soak sends it a few times, not in every round.
  */
 
 /** A timestamp clearly outside SparkPay's ±300 s window (whole seconds can tick over in between). */
@@ -174,7 +185,96 @@ export const FAULT_MODES = {
     description: "HTTP 429 with {code: 40011} and Retry-After: 1",
     before: ({ answer }) =>
       answer(429, { code: 40011, message: "application call limit exceeded" }, { headers: { "Retry-After": "1" } }),
-    expect: refusedOnce(429, 40011, /^application call limit exceeded$/),
+    expect: { ...refusedOnce(429, 40011, /^application call limit exceeded$/), headers: { "retry-after": "1" } },
+  },
+  farretry: {
+    description: "HTTP 429 with {code: 40011} and Retry-After as an HTTP date in the year 9999",
+    before: ({ answer }) =>
+      answer(
+        429,
+        { code: 40011, message: "application call limit exceeded" },
+        { headers: { "Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT" } },
+      ),
+    // Passed on, capped at one day.
+    expect: { ...refusedOnce(429, 40011, /^application call limit exceeded$/), headers: { "retry-after": "86400" } },
+  },
+  notclosed: {
+    description: "HTTP 200 (signed) whose data says pay_status PAYING, as a replayed query answer would; not closed",
+    before: ({ answer, openOrder }) => {
+      const data = { ...openOrder(), pay_status: "PAYING" };
+      return answer(200, { code: 0, message: "success", data });
+    },
+    // Settled by the confirming query, which shows the order unpaid, not closed.
+    expect: { status: 502, code: "UPSTREAM_INVALID_RESPONSE", message: /pay_status PAYING/, closes: 1, queries: 1 },
+  },
+  lookalike: {
+    description: "HTTP 200 (signed) whose request_no has the Kelvin sign (U+212A) for a k",
+    after: ({ answer, success }) =>
+      answer(200, {
+        ...success,
+        data: { ...success?.data, request_no: success?.data.request_no.replace(/k/i, "\u212A") },
+      }),
+    expect: refusedOnce(502, "UPSTREAM_INVALID_RESPONSE", /different order/),
+  },
+  replay: {
+    description: "closes normally; a second close of the same order gets the first signed answer again, byte for byte",
+    before: ({ remembered }) => remembered.get(),
+    after: ({ answer, success, remembered }) => {
+      const response = answer(200, success);
+      remembered.set(response);
+      return response;
+    },
+    expect: { ...closedOnce, again: refusedOnce(502, "UPSTREAM_SIGNATURE_INVALID", /replayed/) },
+  },
+  millis: {
+    description: "HTTP 200 signed with a 13-digit timestamp (milliseconds, as Alipay's v3 answers carry)",
+    after: ({ answer, success }) => answer(200, success, { millis: true }),
+    expect: closedOnce,
+  },
+  huge: {
+    description: "HTTP 200 with a 100 MB body",
+    after: ({ flood }) => flood(200, 100_000_000),
+    expect: refusedOnce(502, "UPSTREAM_INVALID_RESPONSE", /over 65536 bytes/),
+    rare: true,
+  },
+  huge5xx: {
+    description: "HTTP 503 with a 100 MB body, on every attempt",
+    before: ({ flood }) => flood(503, 100_000_000),
+    expect: retried("UPSTREAM_SERVER_ERROR", "SparkPay answered HTTP 503 (3 attempts)."),
+    rare: true,
+  },
+  gzipbomb: {
+    description: "HTTP 200 with Content-Encoding: gzip, ~255 KB that inflate to 256 MiB",
+    after: ({ gzipBomb }) => gzipBomb(),
+    expect: refusedOnce(502, "UPSTREAM_INVALID_RESPONSE", /over 65536 bytes/),
+    rare: true,
+  },
+  hugecode: {
+    description: "HTTP 400 whose code is a 1 MB string",
+    before: ({ answer }) => answer(400, { code: "E".repeat(1_000_000), message: "refused" }),
+    expect: refusedOnce(502, "UPSTREAM_INVALID_RESPONSE", /HTTP 400 with JSON of an unexpected shape/),
+  },
+  longmessage: {
+    description: "HTTP 400 {code: 40004} whose message is 10,000 characters",
+    before: ({ answer }) => answer(400, { code: 40004, message: `SparkPay says: ${"x".repeat(10_000)}` }),
+    // Cut at 512 characters.
+    expect: refusedOnce(400, 40004, /^SparkPay says: x{497}$/),
+  },
+  http401: {
+    description: "HTTP 401 {code: 40100}: SparkPay refused the gateway's own credentials",
+    before: ({ refuse }) => refuse(401, 40100, "invalid credentials"),
+    // Never a 401 the caller would read as "my key is wrong".
+    expect: refusedOnce(502, 40100, /^invalid credentials$/),
+  },
+  http403: {
+    description: "HTTP 403 {code: 40300}: SparkPay refused the gateway's application",
+    before: ({ refuse }) => refuse(403, 40300, "application disabled"),
+    expect: refusedOnce(502, 40300, /^application disabled$/),
+  },
+  longid: {
+    description: "HTTP 200 whose Request-Id header is 5,000 characters (not logged)",
+    after: ({ answer, success }) => answer(200, success, { headers: { "Request-Id": "r".repeat(5_000) } }),
+    expect: closedOnce,
   },
   throttled: {
     description: "HTTP 429 from a proxy: plain text, Retry-After as an HTTP date 3 s ahead",

@@ -27,11 +27,13 @@ import { faultOf } from "./faults.mjs";
  * }} options
  */
 export function createOrders({ merchants, responder, slowMs, now, stats }) {
-  const { answer, refuse, drop } = responder;
+  const { answer, refuse, drop, flood, gzipBomb } = responder;
   /** @type {Map<string, Order>} */
   const orders = new Map();
   /** @type {Map<string, number>} close attempts per order, for faults that change over attempts */
   const closeAttempts = new Map();
+  /** @type {Map<string, Response>} an answer per order, for the replay fault (a clone is sent each time) */
+  const rememberedAnswers = new Map();
   const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   /** SparkPay treats request_no case-insensitively. */
@@ -76,7 +78,18 @@ export function createOrders({ merchants, responder, slowMs, now, stats }) {
     const key = orderKey(merchantNo, requestNo);
     const attempt = (closeAttempts.get(key) ?? 0) + 1;
     closeAttempts.set(key, attempt);
-    const tools = { attempt, ms: fault?.ms ?? 0, success: undefined, answer, refuse, drop, sleep, now };
+    const closeData = (/** @type {Order} */ order) => ({
+      request_no: order.request_no,
+      merchant_no: order.merchant_no,
+      merchant_order_no: order.merchant_order_no,
+    });
+    const remembered = {
+      get: () => rememberedAnswers.get(key)?.clone(),
+      set: (/** @type {Response} */ response) => void rememberedAnswers.set(key, response.clone()),
+    };
+    const openOrder = () => closeData(findOrCreate(merchantNo, requestNo));
+    const common = { answer, refuse, drop, flood, gzipBomb, sleep, now, openOrder, remembered };
+    const tools = { ...common, attempt, ms: fault?.ms ?? 0, success: undefined };
     const early = await fault?.mode.before?.(tools);
     if (early) return early;
 
@@ -85,9 +98,8 @@ export function createOrders({ merchants, responder, slowMs, now, stats }) {
     order.pay_status = "CLOSED";
     order.closed_time = Math.floor(now() / 1000);
     stats.closes++;
-    const { request_no, merchant_no, merchant_order_no } = order;
-    const success = { code: 0, message: "success", data: { request_no, merchant_no, merchant_order_no } };
-    return fault?.mode.after?.({ ...tools, success }) ?? answer(200, success);
+    const success = { code: 0, message: "success", data: closeData(order) };
+    return (await fault?.mode.after?.({ ...tools, success })) ?? answer(200, success);
   }
 
   /** @param {string} merchantNo @param {string} requestNo */

@@ -5,6 +5,7 @@
  * refusals, and dropped connections.
  */
 import { createSign, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createGzip } from "node:zlib";
 
 /** Adapters (HTTP server, workerd router) drop the connection when a response carries this header. */
 export const DROP_CONNECTION_HEADER = "x-sandbox-drop-connection";
@@ -30,10 +31,11 @@ export function createResponder({ platformKey, rotatedKey, now }) {
   function answer(status, payload, how = {}) {
     const body = how.raw ?? JSON.stringify(payload);
     const headers = new Headers({ "Content-Type": how.contentType ?? "application/json", ...how.headers });
-    headers.set("Request-Id", `sbx_${randomBytes(6).toString("hex")}`);
+    if (!headers.has("Request-Id")) headers.set("Request-Id", `sbx_${randomBytes(6).toString("hex")}`);
     const key = how.key === null ? null : signers[how.key ?? "platform"];
     if (key) {
-      const timestamp = String(Math.floor(now() / 1000) + (how.skewS ?? 0));
+      const nowMs = now() + (how.skewS ?? 0) * 1000;
+      const timestamp = String(how.millis ? Math.floor(nowMs) : Math.floor(nowMs / 1000));
       const nonce = randomBytes(16).toString("hex");
       const signature = createSign("RSA-SHA256")
         .update(`${timestamp}\n${nonce}\n${body}\n`, "utf8")
@@ -47,12 +49,56 @@ export function createResponder({ platformKey, rotatedKey, now }) {
 
   return {
     answer,
+    flood,
+    gzipBomb: async () =>
+      new Response(new Uint8Array(await gzipBombBytes()), {
+        status: 200,
+        headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" },
+      }),
     /** @param {number} status @param {string | number} code @param {string} message */
     refuse: (status, code, message) => answer(status, { code, message }),
     drop: () => new Response(null, { status: 204, headers: { [DROP_CONNECTION_HEADER]: "1" } }),
     /** @param {string} name */
     isSigner: (name) => name in signers,
   };
+}
+
+/**
+ * A body of `bytes` bytes (spaces), made chunk by chunk as the reader pulls it, so a 100 MB answer
+ * costs the sandbox nothing when the reader stops early.
+ * @param {number} status @param {number} bytes
+ */
+function flood(status, bytes) {
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  let left = bytes;
+  const body = new ReadableStream({
+    pull(controller) {
+      if (left <= 0) return controller.close();
+      const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+      left -= part.length;
+      controller.enqueue(part);
+    },
+  });
+  return new Response(body, { status, headers: { "Content-Type": "application/json" } });
+}
+
+const BOMB_INFLATED_BYTES = 256 * 1024 * 1024;
+/** @type {Promise<Buffer> | undefined} */
+let bomb;
+/** 256 MiB of zeros, gzipped once (about 255 KB) and kept. */
+function gzipBombBytes() {
+  bomb ??= new Promise((resolve, reject) => {
+    const gzip = createGzip({ level: 9 });
+    /** @type {Buffer[]} */
+    const parts = [];
+    gzip.on("data", (part) => parts.push(part));
+    gzip.on("end", () => resolve(Buffer.concat(parts)));
+    gzip.on("error", reject);
+    const zeros = Buffer.alloc(1024 * 1024);
+    for (let written = 0; written < BOMB_INFLATED_BYTES; written += zeros.length) gzip.write(zeros);
+    gzip.end();
+  });
+  return bomb;
 }
 
 /** @typedef {ReturnType<typeof createResponder>} Responder */
