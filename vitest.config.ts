@@ -9,6 +9,8 @@ import { generateTestKeys } from "./test/support/test-keys.mjs";
 const keys = generateTestKeys();
 
 const ROTATION_APP_ID = "sandbox_app_rotation";
+/** Its own application for the test in which SparkPay rolls a merchant-key rotation back. */
+const ROLLBACK_APP_ID = "sandbox_app_rollback";
 
 // SparkPay's side in the tests: the node:crypto sandbox, never the gateway's own code.
 const sandbox = createSandbox({
@@ -16,7 +18,7 @@ const sandbox = createSandbox({
   platformPrivateKey: keys.platform.privateKeyPem,
   rotatedPlatformPrivateKey: keys.rotatedPlatform.privateKeyPem,
   // An application of its own for the merchant-key rotation test, which swaps its uploaded key.
-  otherApps: { [ROTATION_APP_ID]: keys.merchant.publicKeyPem },
+  otherApps: { [ROTATION_APP_ID]: keys.merchant.publicKeyPem, [ROLLBACK_APP_ID]: keys.merchant.publicKeyPem },
   slowMs: 300,
 });
 

@@ -3,6 +3,7 @@
  * The sandbox's test and demo controls under /__sandbox/; real SparkPay has nothing here.
  *   POST /__sandbox/sign                 sign a body as SparkPay signs answers (key, skew_s)
  *   GET  /__sandbox/calls                calls received (?request_id= or ?request_id_prefix=)
+ *   POST /__sandbox/calls                calls received for {"request_ids": [...]}
  *   GET  /__sandbox/stats                counters
  *   PUT  /__sandbox/apps/{app}/public-key  "upload" a new merchant public key (rotation)
  *   GET  /__sandbox/orders/{merchant}/{request_no}
@@ -29,16 +30,22 @@ export function createControl({ responder, checks, orders, calls, stats }) {
         body,
         key = "platform",
         skew_s: skewS = 0,
-      } = /** @type {{ body: string, key?: any, skew_s?: number }} */ (await request.json());
+        millis = false,
+      } = /** @type {{ body: string, key?: any, skew_s?: number, millis?: boolean }} */ (await request.json());
       if (!responder.isSigner(key) || typeof body !== "string") {
         return json({ error: "body (string) and key (platform|rotated|stranger) expected" }, 400);
       }
-      const signed = responder.answer(200, null, { raw: body, key, skewS });
+      const signed = responder.answer(200, null, { raw: body, key, skewS, millis });
       return json({
         timestamp: signed.headers.get("Sparkpay-Timestamp"),
         nonce: signed.headers.get("Sparkpay-Nonce"),
         signature: signed.headers.get("Sparkpay-Signature"),
       });
+    }
+    if (parts[1] === "calls" && request.method === "POST") {
+      const { request_ids: ids } = /** @type {{ request_ids: string[] }} */ (await request.json());
+      const wanted = new Set(ids);
+      return json({ calls: calls.filter((call) => call.request_id !== null && wanted.has(call.request_id)) });
     }
     if (parts[1] === "calls") {
       const requestId = url.searchParams.get("request_id");

@@ -212,7 +212,7 @@ export const FAULT_MODES = {
     after: ({ answer, success }) =>
       answer(200, {
         ...success,
-        data: { ...success?.data, request_no: success?.data.request_no.replace(/k/i, "\u212A") },
+        data: { ...success?.data, request_no: String(success?.data.request_no).replace(/k/i, "\u212A") },
       }),
     expect: refusedOnce(502, "UPSTREAM_INVALID_RESPONSE", /different order/),
   },
@@ -250,15 +250,15 @@ export const FAULT_MODES = {
     rare: true,
   },
   hugecode: {
-    description: "HTTP 400 whose code is a 1 MB string",
-    before: ({ answer }) => answer(400, { code: "E".repeat(1_000_000), message: "refused" }),
+    description: "HTTP 400 whose code is a 10,000-character string (a 1 MB one is stopped by the byte cap)",
+    before: ({ answer }) => answer(400, { code: "E".repeat(10_000), message: "refused" }),
     expect: refusedOnce(502, "UPSTREAM_INVALID_RESPONSE", /HTTP 400 with JSON of an unexpected shape/),
   },
   longmessage: {
     description: "HTTP 400 {code: 40004} whose message is 10,000 characters",
-    before: ({ answer }) => answer(400, { code: 40004, message: `SparkPay says: ${"x".repeat(10_000)}` }),
+    before: ({ answer }) => answer(400, { code: 40004, message: `SparkPay says: ${"no. ".repeat(2_500)}` }),
     // Cut at 512 characters.
-    expect: refusedOnce(400, 40004, /^SparkPay says: x{497}$/),
+    expect: refusedOnce(400, 40004, /^SparkPay says: [no. ]{497}$/),
   },
   http401: {
     description: "HTTP 401 {code: 40100}: SparkPay refused the gateway's own credentials",

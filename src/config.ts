@@ -5,13 +5,17 @@ import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel, writeLog } from "./log";
 import {
   DEFAULT_BASE_URL,
   DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_MAX_RETRIES,
   DEFAULT_TIMEOUT_MS,
+  MAX_MAX_RESPONSE_BYTES,
   MAX_MAX_RETRIES,
   MAX_TIMEOUT_MS,
+  MIN_MAX_RESPONSE_BYTES,
   MIN_TIMEOUT_MS,
 } from "./sparkpay/constants";
 import { ConfigError } from "./sparkpay/errors";
+import { platformKeyIsOwnKey } from "./sparkpay/key-pairs";
 import { importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
 
 /**
@@ -22,6 +26,9 @@ import { importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
+/** Scheme, host and optional port, nothing else: a path, `?` or `#` would change where requests go. */
+const ORIGIN_ONLY = /^https?:\/\/[^/?#@\s]+\/?$/i;
+
 function isAllowedBaseUrl(text: string): boolean {
   let url: URL;
   try {
@@ -29,8 +36,8 @@ function isAllowedBaseUrl(text: string): boolean {
   } catch {
     return true; // v.url has already reported it
   }
-  const bare = !url.username && !url.password && !url.search && !url.hash;
-  return bare && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)));
+  if (!ORIGIN_ONLY.test(text)) return false;
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
 }
 
 function wholeNumber(setting: string, min: number, max: number, fallback: number) {
@@ -58,8 +65,8 @@ const SettingsSchema = v.object({
       // valibot runs every step of a pipe, so this check copes with text that is not a URL.
       v.check(
         isAllowedBaseUrl,
-        "SPARKPAY_BASE_URL must be an https:// URL without credentials, query or fragment " +
-          "(http:// only for a local sandbox on 127.0.0.1).",
+        "SPARKPAY_BASE_URL must be an https:// URL without credentials, query or fragment, and without a path: " +
+          "https://host[:port] (http:// only for a local sandbox on 127.0.0.1).",
       ),
     ),
     DEFAULT_BASE_URL,
@@ -67,6 +74,12 @@ const SettingsSchema = v.object({
   SPARKPAY_TIMEOUT_MS: wholeNumber("SPARKPAY_TIMEOUT_MS", MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
   SPARKPAY_MAX_RETRIES: wholeNumber("SPARKPAY_MAX_RETRIES", 0, MAX_MAX_RETRIES, DEFAULT_MAX_RETRIES),
   SPARKPAY_DEADLINE_MS: wholeNumber("SPARKPAY_DEADLINE_MS", MIN_TIMEOUT_MS, 5 * MAX_TIMEOUT_MS, DEFAULT_DEADLINE_MS),
+  SPARKPAY_MAX_RESPONSE_BYTES: wholeNumber(
+    "SPARKPAY_MAX_RESPONSE_BYTES",
+    MIN_MAX_RESPONSE_BYTES,
+    MAX_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+  ),
   SPARKPAY_VERIFY_RESPONSES: v.optional(
     v.picklist(["required", "off"], "SPARKPAY_VERIFY_RESPONSES must be `required` or `off`."),
     "required",
@@ -84,6 +97,7 @@ export const SETTING_NAMES = [
   "GATEWAY_API_KEYS",
 ] as const;
 export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
+export type RateLimiterBinding = (typeof RATE_LIMITER_BINDINGS)[number];
 /** Reported, but never a reason to stop closing orders: a log level must not stop payments. */
 export const ADVISORY_SETTINGS: ReadonlySet<string> = new Set(["LOG_LEVEL"]);
 
@@ -109,10 +123,32 @@ export interface LoadedConfig {
   callerKeys?: CallerKey[];
 }
 
-/** Empty strings count as unset, so `SPARKPAY_TIMEOUT_MS = ""` means "use the default". */
+/**
+ * A setting's text. Empty strings count as unset, so `SPARKPAY_TIMEOUT_MS = ""` means "use the
+ * default". wrangler.toml may hold a var as a TOML number or boolean (`SPARKPAY_MAX_RETRIES = 0`):
+ * it is read as its text, so 0 means 0 and a value of the wrong kind is refused by name, never
+ * replaced by a default.
+ */
 function present(value: unknown): string | undefined {
-  const trimmed = typeof value === "string" ? value.trim() : undefined;
-  return trimmed ? trimmed : undefined;
+  if (value === undefined || value === null) return undefined;
+  const text = (
+    typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value)
+  ).trim();
+  return text ? text : undefined;
+}
+
+/** Values copied from wrangler.toml or .dev.vars.example without being filled in. */
+const PLACEHOLDER = "replace-with-";
+
+/** The limiter, or the ConfigError naming the binding to declare (a 503, never a 500). */
+export function requireLimiter(env: GatewayEnv, name: RateLimiterBinding): RateLimit {
+  const limiter = env[name] as RateLimit | undefined;
+  if (typeof limiter?.limit !== "function") {
+    throw new ConfigError(
+      `${name} is not bound; declare it under [[ratelimits]] in wrangler.toml for this environment.`,
+    );
+  }
+  return limiter;
 }
 
 async function check<T>(
@@ -144,6 +180,7 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
     if (checks[name] === "ok") checks[name] = issue.message;
   }
   const logLevel = present(env.LOG_LEVEL)?.toLowerCase();
+  // (LOG_LEVEL stays advisory: an unknown level must never stop payments.)
   checks.LOG_LEVEL =
     logLevel === undefined || LOG_LEVELS.includes(logLevel as LogLevel)
       ? "ok"
@@ -155,14 +192,17 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
     : undefined;
   if (!verify) checks.SPARKPAY_PLATFORM_PUBLIC_KEY = "ok (not used: SPARKPAY_VERIFY_RESPONSES is off)";
   const callerKeys = await check(checks, "GATEWAY_API_KEYS", () => parseCallerKeys(env.GATEWAY_API_KEYS));
-  for (const name of RATE_LIMITER_BINDINGS) {
-    await check(checks, name, () => {
-      if (typeof env[name]?.limit !== "function") {
-        throw new ConfigError(
-          `${name} is not bound; declare it under [[ratelimits]] in wrangler.toml for this environment.`,
-        );
-      }
-    });
+  for (const name of RATE_LIMITER_BINDINGS) await check(checks, name, () => requireLimiter(env, name));
+  if (privateKeys && platformKeys && platformKeyIsOwnKey(env.SPARKPAY_PRIVATE_KEY, env.SPARKPAY_PLATFORM_PUBLIC_KEY)) {
+    checks.SPARKPAY_PLATFORM_PUBLIC_KEY =
+      "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY (the keys are swapped " +
+      "or mixed up). It must be the platform public key SparkPay gives you, from the SparkPay dashboard.";
+  }
+  for (const name of SETTING_NAMES) {
+    if (present(env[name])?.includes(PLACEHOLDER)) {
+      checks[name] =
+        `${name} is still the placeholder (${PLACEHOLDER}…) from the example configuration; set the real value.`;
+    }
   }
   const ready = Object.entries(checks).every(
     ([name, result]) => ADVISORY_SETTINGS.has(name) || result.startsWith("ok"),

@@ -15,8 +15,14 @@ export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
   INTERNAL_ERROR: "A bug in the gateway; the request id finds it in the logs.",
   UPSTREAM_UNREACHABLE: "SparkPay could not be reached (DNS, connect, TLS or reset).",
   UPSTREAM_SERVER_ERROR: "SparkPay answered HTTP 5xx.",
-  UPSTREAM_INVALID_RESPONSE: "SparkPay's answer was not JSON, had the wrong shape, or was for another order.",
-  UPSTREAM_SIGNATURE_INVALID: "SparkPay's answer had a missing or wrong signature, or a timestamp more than 300 s off.",
-  GATEWAY_MISCONFIGURED: "A setting is missing or malformed; the message names it (never its value).",
+  UPSTREAM_INVALID_RESPONSE:
+    "SparkPay's answer was over SPARKPAY_MAX_RESPONSE_BYTES, not JSON, of the wrong shape, for another order, " +
+    "or a close 'success' that does not say closed (and the confirming query did not show CLOSED).",
+  UPSTREAM_SIGNATURE_INVALID:
+    "SparkPay's answer had a missing or wrong signature, a timestamp more than 300 s off, or was a replay " +
+    "of an answer already seen.",
+  GATEWAY_MISCONFIGURED:
+    "A setting or binding is missing, malformed, still a placeholder, or the keys are swapped; the message " +
+    "names it (never its value).",
   UPSTREAM_TIMEOUT: "SparkPay did not answer within SPARKPAY_TIMEOUT_MS (on the last attempt).",
 };

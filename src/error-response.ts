@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { GATEWAY_ERRORS, GatewayError, type GatewayErrorCode } from "./errors";
 import { writeLog } from "./log";
 import type { ErrorEnvelope } from "./schemas";
+import { CREDENTIALS_REFUSED_STATUSES } from "./sparkpay/constants";
 import {
   ConfigError,
   SparkPayApiError,
@@ -50,7 +51,10 @@ export function describeError(error: unknown): ErrorOutcome {
   }
   if (error instanceof SparkPayApiError) {
     const { httpStatus, code, sparkpayMessage } = error;
-    return { status: httpStatus, code, message: sparkpayMessage, upstreamStatus: httpStatus, attempts };
+    // SparkPay refusing the gateway's own credentials is a gateway-side failure, never a 401/403
+    // that a caller would read as "my key is wrong".
+    const status = CREDENTIALS_REFUSED_STATUSES.has(httpStatus) ? 502 : httpStatus;
+    return { status, code, message: sparkpayMessage, upstreamStatus: httpStatus, attempts };
   }
   if (error instanceof SparkPayServerError) {
     return gatewayOutcome("UPSTREAM_SERVER_ERROR", withAttempts(error.message), {

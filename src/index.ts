@@ -1,4 +1,3 @@
-import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "./env";
@@ -6,6 +5,7 @@ import { errorResponse } from "./error-response";
 import { GatewayError } from "./errors";
 import { accessLog } from "./middleware/access-log";
 import { noStore } from "./middleware/no-store";
+import { requestIds } from "./middleware/request-ids";
 import { health } from "./routes/health";
 import { openapi } from "./routes/openapi";
 import { orders } from "./routes/orders";
@@ -28,11 +28,8 @@ const API_SECURITY_HEADERS: Parameters<typeof secureHeaders>[0] = {
   permissionsPolicy: {},
 };
 
-/** Inbound ids are reused only when short and plain, so they are safe in logs and headers. */
-const MAX_REQUEST_ID_LENGTH = 128;
-
 const app = new Hono<AppEnv>()
-  .use(requestId({ limitLength: MAX_REQUEST_ID_LENGTH }))
+  .use(requestIds())
   .use(accessLog())
   .use(secureHeaders(API_SECURITY_HEADERS))
   .use(noStore())

@@ -16,5 +16,7 @@ export const HealthReportSchema = v.object({
   status: v.picklist(["ready", "not_ready"]),
   version: v.string(),
   checks: v.record(v.string(), v.string()),
+  /** How many merchant keys are configured, and which one (1-based) SparkPay last accepted (null: none yet). */
+  merchant_keys: v.optional(v.object({ configured: v.number(), last_accepted: v.nullable(v.number()) })),
 });
 export type HealthReport = v.InferOutput<typeof HealthReportSchema>;

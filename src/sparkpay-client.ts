@@ -21,6 +21,7 @@ export function clientFor(settings: Settings): SparkPayClient {
       timeoutMs: settings.SPARKPAY_TIMEOUT_MS,
       maxRetries: settings.SPARKPAY_MAX_RETRIES,
       deadlineMs: settings.SPARKPAY_DEADLINE_MS,
+      maxResponseBytes: settings.SPARKPAY_MAX_RESPONSE_BYTES,
       userAgent: USER_AGENT,
       signer: createSigner(settings.privateKeys),
       validator: settings.platformKeys

@@ -42,6 +42,7 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
     writeLog(c.var.logLevel, level, {
       msg: "request",
       request_id: c.var.requestId,
+      caller_request_id: c.var.callerRequestId,
       method: c.req.method,
       // The last matched route is the handler's pattern ("/*" when nothing matched).
       route: routePath(c, -1),

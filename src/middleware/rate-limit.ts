@@ -1,10 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { type RateLimiterBinding, requireLimiter } from "../config";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 
 export interface RateLimitOptions {
   /** Which Workers Rate Limiting binding counts these requests. */
-  binding: "CALLER_RATE_LIMITER" | "MERCHANT_RATE_LIMITER";
+  binding: RateLimiterBinding;
   /** What is counted, e.g. `caller:<id>`; never a secret, since it leaves the Worker. */
   key: (c: Context<AppEnv>) => string;
   /** The binding's period (wrangler.toml `simple.period`), sent as Retry-After. */
@@ -23,7 +24,8 @@ export function rateLimit({
   subject,
 }: RateLimitOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { success } = await c.env[binding].limit({ key: key(c) });
+    // A missing binding is a 503 naming it, never a 500.
+    const { success } = await requireLimiter(c.env, binding).limit({ key: key(c) });
     if (!success) {
       throw new GatewayError("RATE_LIMITED", `Too many requests for this ${subject}; retry after ${periodSeconds} s.`, {
         "Retry-After": String(periodSeconds),

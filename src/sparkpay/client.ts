@@ -7,7 +7,7 @@ import {
   PAY_STATUS_CLOSED,
   QUERY_ORDER_PATH_PREFIX,
 } from "./constants";
-import { SparkPayError, SparkPayInvalidResponseError } from "./errors";
+import { SparkPayError, SparkPayInvalidResponseError, SparkPayNotClosedError } from "./errors";
 import { readResponse } from "./response-reader";
 import {
   attemptTimeoutMs,
@@ -78,8 +78,9 @@ export class SparkPayClient {
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly keyCount: number;
-  /** The merchant key SparkPay accepts; moves to the next key once SparkPay has switched to it. */
+  /** The merchant key to sign with: the one SparkPay last accepted (the first until then). */
   private signingKey = 0;
+  private lastAcceptedKey: number | undefined;
 
   constructor(options: SparkPayClientOptions) {
     this.transport = new SparkPayTransport(options);
@@ -106,8 +107,11 @@ export class SparkPayClient {
     try {
       const { value: envelope, attempts } = await this.withRetries(
         { request, deadline, context },
-        order,
         CloseOrderResponseSchema,
+        (data, attempt) => {
+          requireSameOrder(order, data, attempt);
+          requireNotContradictingClosed(data, attempt);
+        },
       );
       return { envelope, attempts, confirmedByQuery: false };
     } catch (error) {
@@ -132,7 +136,8 @@ export class SparkPayClient {
     const { merchant_no, request_no } = order;
     const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(merchant_no)}/${encodeURIComponent(request_no)}`;
     const request: SparkPayRequest = { operation: "query", method: "GET", path, body: "" };
-    return (await this.withRetries({ request, deadline, context }, order, QueryOrderResponseSchema)).value;
+    const sameOrder = (data: OrderData, attempt: number) => requireSameOrder(order, data, attempt);
+    return (await this.withRetries({ request, deadline, context }, QueryOrderResponseSchema, sameOrder)).value;
   }
 
   private async confirmClosed(order: CloseOrderRequest, context: RequestContext, deadline: number) {
@@ -152,13 +157,14 @@ export class SparkPayClient {
    */
   private async withRetries<T extends OrderEnvelopeSchema>(
     operation: Operation,
-    order: CloseOrderRequest,
     schema: T,
+    /** Throws when a valid answer still does not mean success for this operation. */
+    accept: (data: v.InferOutput<T>["data"], attempt: number) => void,
   ): Promise<{ value: v.InferOutput<T>; attempts: number }> {
     for (let attempt = 1; ; attempt++) {
       try {
         const value = await this.attempt(operation, attempt, schema);
-        requireSameOrder(order, value.data, attempt);
+        accept(value.data, attempt);
         return { value, attempts: attempt };
       } catch (error) {
         const { maxRetries, random } = this;
@@ -177,10 +183,11 @@ export class SparkPayClient {
   }
 
   /**
-   * One attempt: send, then read. When SparkPay rejects the signature (40000) and a next merchant
-   * key is configured, SparkPay may have switched keys: re-sign with the next key (safe: a rejected
-   * signature means SparkPay did nothing), within the deadline. Once SparkPay accepts the next
-   * key's signature, keep using it.
+   * One attempt: send, then read. When SparkPay rejects the signature (40000) and another merchant
+   * key is configured, SparkPay may have switched keys (forwards in a rotation, or back): re-sign
+   * with the other key (safe: a rejected signature means SparkPay did nothing), within the
+   * deadline. Whichever key SparkPay accepts is the one used from then on; a rejected key is never
+   * kept.
    */
   private async attempt<T extends v.GenericSchema>(
     { request, deadline, context }: Operation,
@@ -190,36 +197,60 @@ export class SparkPayClient {
     const exchange = async (key: number) => {
       const timeoutMs = attemptTimeoutMs(this.timeoutMs, this.now(), deadline);
       const response = await this.transport.send(request, { attempt, key, timeoutMs, context });
-      return readResponse(response, schema, this.validator, this.now());
+      try {
+        const value = await readResponse(response, schema, this.validator, this.now());
+        this.keyAccepted(key);
+        return value;
+      } catch (error) {
+        if (signatureAccepted(error)) this.keyAccepted(key);
+        throw error;
+      }
     };
     try {
       return await exchange(this.signingKey);
     } catch (error) {
-      const next = fallbackKey(this.signingKey, this.keyCount, error);
-      if (next === undefined || !hasTimeForAttempt(this.now(), deadline)) throw error;
-      let nextError: unknown;
-      try {
-        return await exchange(next);
-      } catch (caught) {
-        nextError = caught;
-        throw caught;
-      } finally {
-        if (signatureAccepted(nextError)) this.signingKey = next;
-      }
+      const other = fallbackKey(this.signingKey, this.keyCount, error);
+      if (other === undefined || !hasTimeForAttempt(this.now(), deadline)) throw error;
+      return await exchange(other);
     }
+  }
+
+  private keyAccepted(key: number): void {
+    this.signingKey = key;
+    this.lastAcceptedKey = key;
+  }
+
+  /** Which merchant key (1-based) SparkPay last accepted a signature from; undefined until it has. */
+  get acceptedKey(): number | undefined {
+    return this.lastAcceptedKey === undefined ? undefined : this.lastAcceptedKey + 1;
   }
 }
 
-/** SparkPay treats request_no case-insensitively, so an answer may carry the casing it stored first. */
-function requireSameOrder(
-  order: CloseOrderRequest,
-  data: { request_no: string; merchant_no: string },
-  attempt: number,
-): void {
-  if (data.request_no.toLowerCase() !== order.request_no.toLowerCase() || data.merchant_no !== order.merchant_no) {
+type OrderData = { request_no: string; merchant_no: string };
+
+/** ASCII letters only: SparkPay's request_no is [A-Za-z0-9_], so no other character may fold onto one. */
+function asciiLowerCase(text: string): string {
+  return text.replace(/[A-Z]/g, (letter) => String.fromCharCode(letter.charCodeAt(0) + 32));
+}
+
+/**
+ * SparkPay treats request_no case-insensitively, so an answer may carry the casing it stored first;
+ * only ASCII case folding, so a look-alike (the Kelvin sign for k) is a different order.
+ */
+function requireSameOrder(order: CloseOrderRequest, data: OrderData, attempt: number): void {
+  const sameRequest = asciiLowerCase(data.request_no) === asciiLowerCase(order.request_no);
+  if (!sameRequest || data.merchant_no !== order.merchant_no) {
     throw new SparkPayInvalidResponseError(
       "SparkPay's answer is for a different order than the one requested.",
       attempt,
     );
+  }
+}
+
+/** A close "success" must not say the order is anything but closed (a replayed query answer would). */
+function requireNotContradictingClosed(data: Record<string, unknown>, attempt: number): void {
+  if ("pay_status" in data && data.pay_status !== PAY_STATUS_CLOSED) {
+    const status = typeof data.pay_status === "string" ? data.pay_status.slice(0, 32) : typeof data.pay_status;
+    throw new SparkPayNotClosedError(`SparkPay's close answer says pay_status ${status}, not CLOSED.`, attempt);
   }
 }

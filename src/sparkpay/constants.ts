@@ -17,6 +17,28 @@ export const MAX_TIMEOUT_MS = 60_000;
 /** Comparable SDKs (WeChat Pay, Alipay) reject responses signed more than 5 minutes from local time, either way. */
 export const RESPONSE_TIMESTAMP_TOLERANCE_S = 300;
 
+/**
+ * Answers are read as a stream and abandoned past this many (decoded) bytes: a close answer is a
+ * few hundred bytes, and an unbounded read lets one answer take the isolate's memory.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
+export const MIN_MAX_RESPONSE_BYTES = 1024;
+export const MAX_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * Response nonces remembered per isolate to refuse a replayed answer within the timestamp window.
+ * Bounded: at about 100 bytes each, 50,000 is ~5 MB; past it the oldest are forgotten first.
+ */
+export const RESPONSE_NONCE_CACHE_SIZE = 50_000;
+
+/** What is relayed from a refusal: a code of at most 64 visible characters, a message cut at 512. */
+export const MAX_REFUSAL_CODE_LENGTH = 64;
+export const MAX_REFUSAL_MESSAGE_LENGTH = 512;
+/** Retry-After is passed on capped at one day: a far date must not tell callers to wait for years. */
+export const MAX_RETRY_AFTER_S = 86_400;
+/** SparkPay's request id is kept (logs, callers) only when short and plain. */
+export const SPARKPAY_REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** The nonce's length and alphabet are UNKNOWN; 32 alphanumerics (190 bits) is what every comparable API accepts. */
 export const NONCE_LENGTH = 32;
 
@@ -78,5 +100,7 @@ export const DEFINITIVE_REFUSAL_CODES: ReadonlySet<string> = new Set([
 
 /** SparkPay's "application call limit exceeded". */
 export const RATE_LIMITED_CODE = "40011";
+/** SparkPay's HTTP statuses that mean the gateway's own credentials or application were refused. */
+export const CREDENTIALS_REFUSED_STATUSES: ReadonlySet<number> = new Set([401, 403]);
 /** The only pay_status the docs name; the one close-and-confirm looks for. */
 export const PAY_STATUS_CLOSED = "CLOSED";

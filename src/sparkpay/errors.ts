@@ -74,6 +74,14 @@ export class SparkPayInvalidResponseError extends SparkPayError {
   override name = "SparkPayInvalidResponseError";
 }
 
+/**
+ * A signed close "success" whose data says the order is not closed (e.g. a pay_status other than
+ * CLOSED, as a replayed query answer carries). Settled by the confirming query.
+ */
+export class SparkPayNotClosedError extends SparkPayInvalidResponseError {
+  override name = "SparkPayNotClosedError";
+}
+
 /** A 2xx answer whose signature is missing, wrong, or outside the timestamp window. */
 export class SparkPaySignatureError extends SparkPayError {
   override name = "SparkPaySignatureError";

@@ -6,4 +6,6 @@ export interface RawResponse {
   bytes: Uint8Array;
   /** Which attempt of its operation this answers (1 for the first), for the errors it may cause. */
   attempt: number;
+  /** SparkPay's own request id, when the answer carried a short and plain one. */
+  sparkpayRequestId?: string;
 }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { RATE_LIMITED_CODE } from "./constants";
+import { MAX_RETRY_AFTER_S, RATE_LIMITED_CODE } from "./constants";
 import { SparkPayApiError, SparkPayInvalidResponseError, SparkPayRateLimitError, SparkPayServerError } from "./errors";
 import type { RawResponse } from "./raw-response";
 import { SparkPayErrorEnvelopeSchema } from "./schemas";
@@ -52,10 +52,13 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Retry-After as whole seconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+/**
+ * Retry-After as whole seconds, capped at MAX_RETRY_AFTER_S: delta-seconds or an HTTP date;
+ * undefined when absent or unreadable.
+ */
 export function retryAfterSeconds(value: string | null, nowMs: number): number | undefined {
   if (!value) return undefined;
-  if (/^\d{1,7}$/.test(value.trim())) return Number(value.trim());
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
+  const text = value.trim();
+  const seconds = /^\d+$/.test(text) ? Number(text) : Math.ceil((Date.parse(text) - nowMs) / 1000);
+  return Number.isNaN(seconds) ? undefined : Math.min(MAX_RETRY_AFTER_S, Math.max(0, seconds));
 }

@@ -1,11 +1,18 @@
 import {
+  CREDENTIALS_REFUSED_STATUSES,
   DEFINITIVE_REFUSAL_CODES,
   MIN_ATTEMPT_MS,
   RETRY_BASE_DELAY_MS,
   RETRY_MAX_DELAY_MS,
   SIGNATURE_REJECTED_CODE,
 } from "./constants";
-import { SparkPayApiError, SparkPayConnectionError, SparkPayServerError, SparkPayTimeoutError } from "./errors";
+import {
+  SparkPayApiError,
+  SparkPayConnectionError,
+  SparkPayNotClosedError,
+  SparkPayServerError,
+  SparkPayTimeoutError,
+} from "./errors";
 
 /**
  * The client's request policy as pure functions of (error, attempt, clock, randomness), so each rule
@@ -72,15 +79,19 @@ export function attemptTimeoutMs(timeoutMs: number, nowMs: number, deadlineMs: n
 
 /**
  * Whether a failed close may still have closed the order (a lost answer, any 5xx, a refusal such
- * as "already closed"), so Payment Order Query should settle it. Definitive refusals about the
- * request itself settle nothing and are not followed by a query.
+ * as "already closed", a "success" that does not say closed), so Payment Order Query should settle
+ * it. Definitive refusals about the request itself, and refused credentials (the query would be
+ * refused too), settle nothing and are not followed by a query.
  */
 export function needsConfirmingQuery(error: unknown): boolean {
   return (
     error instanceof SparkPayConnectionError ||
     error instanceof SparkPayTimeoutError ||
     error instanceof SparkPayServerError ||
-    (error instanceof SparkPayApiError && !DEFINITIVE_REFUSAL_CODES.has(String(error.code)))
+    error instanceof SparkPayNotClosedError ||
+    (error instanceof SparkPayApiError &&
+      !DEFINITIVE_REFUSAL_CODES.has(String(error.code)) &&
+      !CREDENTIALS_REFUSED_STATUSES.has(error.httpStatus))
   );
 }
 
@@ -91,10 +102,11 @@ export function isSignatureRejection(error: unknown): boolean {
 
 /**
  * The merchant key to re-sign with after `error`, or undefined: only after a signature rejection,
- * and only towards the next key (the key SparkPay is switching to during a rotation).
+ * and then the other configured key, whichever it is, so a rotation works forwards, backwards
+ * (SparkPay rolled back) and with the keys stored in either order.
  */
 export function fallbackKey(key: number, keyCount: number, error: unknown): number | undefined {
-  return isSignatureRejection(error) && key + 1 < keyCount ? key + 1 : undefined;
+  return isSignatureRejection(error) && keyCount > 1 ? (key + 1) % keyCount : undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { MAX_REFUSAL_CODE_LENGTH, MAX_REFUSAL_MESSAGE_LENGTH } from "./constants";
 
 /** SparkPay's identifier rule (from order creation): 1-64 letters, digits or underscore. */
 const IDENTIFIER_MAX_LENGTH = 64;
@@ -51,8 +52,25 @@ export const QueryOrderResponseSchema = successEnvelope(
 );
 export type QueryOrderResponse = v.InferOutput<typeof QueryOrderResponseSchema>;
 
-/** SparkPay's refusal: `{code, message}` with any code, known or not. */
+/**
+ * SparkPay's refusal: `{code, message}` with any code, known or not, within bounds that make it
+ * safe to relay and log: an integer, or at most 64 visible ASCII characters; the message is cut
+ * at 512 characters.
+ */
 export const SparkPayErrorEnvelopeSchema = v.looseObject({
-  code: v.union([v.number(), v.pipe(v.string(), v.nonEmpty())]),
-  message: v.string(),
+  code: v.union([
+    v.pipe(v.number(), v.safeInteger()),
+    v.pipe(v.string(), v.regex(new RegExp(`^[\\x21-\\x7e]{1,${MAX_REFUSAL_CODE_LENGTH}}$`))),
+  ]),
+  message: v.pipe(
+    v.string(),
+    v.transform((message) => truncate(message, MAX_REFUSAL_MESSAGE_LENGTH)),
+  ),
 });
+
+/** The first `max` characters, never ending in half a surrogate pair. */
+function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}

@@ -1,12 +1,15 @@
+import { BodyTooLargeError, discard, readCapped } from "./body";
 import {
   DEFAULT_BASE_URL,
+  DEFAULT_MAX_RESPONSE_BYTES,
   HEADER_APP_ID,
   HEADER_NONCE,
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
   RESPONSE_REQUEST_ID_HEADERS,
+  SPARKPAY_REQUEST_ID_PATTERN,
 } from "./constants";
-import { SparkPayConnectionError, SparkPayTimeoutError } from "./errors";
+import { SparkPayConnectionError, SparkPayInvalidResponseError, SparkPayTimeoutError } from "./errors";
 import { createNonce } from "./nonce";
 import type { RawResponse } from "./raw-response";
 import type { Signer } from "./signer";
@@ -57,6 +60,8 @@ export interface TransportOptions {
   signer: Signer;
   userAgent: string;
   baseUrl?: string;
+  /** Bodies are read up to this many decoded bytes (SPARKPAY_MAX_RESPONSE_BYTES). */
+  maxResponseBytes?: number;
   /** Injected so tests and other runtimes control the network, the clock and the nonces. */
   fetch?: typeof fetch;
   now?: () => number;
@@ -65,17 +70,20 @@ export interface TransportOptions {
 
 /**
  * The wire: builds the signed request (a fresh timestamp and nonce every time), fetches it with the
- * attempt's timeout and without following redirects, and returns the raw answer. It decides
- * nothing about the answer; it only turns "no answer at all" into a typed error.
+ * attempt's timeout and without following redirects, and returns the raw answer, its body read
+ * under a byte cap (5xx and 3xx bodies are not read at all). It decides nothing about the answer;
+ * it only turns "no answer at all" into a typed error, and an oversized one into another.
  */
 export class SparkPayTransport {
   private readonly baseUrl: string;
+  private readonly maxResponseBytes: number;
   private readonly fetch: typeof fetch;
   private readonly now: () => number;
   private readonly nonce: () => string;
 
   constructor(private readonly options: TransportOptions) {
     this.baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     // Bound so an injected global fetch keeps its `this` in workerd.
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.now = options.now ?? Date.now;
@@ -99,8 +107,10 @@ export class SparkPayTransport {
     const started = this.now();
     const report = (outcome: Partial<AttemptReport>) =>
       context.onAttempt?.({ operation, attempt, key: key + 1, durationMs: this.now() - started, ...outcome });
+    let response: Response;
+    let bytes: Uint8Array;
     try {
-      const response = await this.fetch(`${this.baseUrl}${path}`, {
+      response = await this.fetch(`${this.baseUrl}${path}`, {
         method,
         headers,
         body: method === "POST" ? body : undefined,
@@ -108,21 +118,34 @@ export class SparkPayTransport {
         redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const bytes = new Uint8Array(await response.arrayBuffer());
-      const sparkpayRequestId =
-        RESPONSE_REQUEST_ID_HEADERS.map((name) => response.headers.get(name)).find(Boolean) ?? undefined;
-      report({ status: response.status, sparkpayRequestId });
-      return { status: response.status, headers: response.headers, bytes, attempt };
+      // Nothing in a 5xx or 3xx body changes what the gateway does with it.
+      const needed = response.status < 300 || (response.status >= 400 && response.status < 500);
+      if (needed) bytes = await readCapped(response.body, this.maxResponseBytes);
+      else {
+        discard(response.body);
+        bytes = new Uint8Array();
+      }
     } catch (error) {
       const failure =
-        error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")
-          ? new SparkPayTimeoutError(timeoutMs, attempt)
-          : new SparkPayConnectionError(
-              `SparkPay could not be reached: ${error instanceof Error ? error.message : String(error)}`,
-              attempt,
-            );
+        error instanceof BodyTooLargeError
+          ? new SparkPayInvalidResponseError(`SparkPay's answer is ${error.message}; reading stopped there.`, attempt)
+          : error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")
+            ? new SparkPayTimeoutError(timeoutMs, attempt)
+            : new SparkPayConnectionError(
+                `SparkPay could not be reached: ${error instanceof Error ? error.message : String(error)}`,
+                attempt,
+              );
       report({ error: failure.name });
       throw failure;
     }
+    const sparkpayRequestId = plainRequestId(response.headers);
+    report({ status: response.status, sparkpayRequestId });
+    return { status: response.status, headers: response.headers, bytes, attempt, sparkpayRequestId };
   }
+}
+
+/** SparkPay's own request id, when its answer carries one that is short and plain enough to pass on. */
+function plainRequestId(headers: Headers): string | undefined {
+  const id = RESPONSE_REQUEST_ID_HEADERS.map((name) => headers.get(name)).find(Boolean);
+  return id && SPARKPAY_REQUEST_ID_PATTERN.test(id) ? id : undefined;
 }

@@ -5,10 +5,13 @@ import {
   RESPONSE_TIMESTAMP_TOLERANCE_S,
 } from "./constants";
 import { SparkPaySignatureError } from "./errors";
+import { NonceCache } from "./nonce-cache";
 import type { RawResponse } from "./raw-response";
 import type { Verifier } from "./verifier";
 
-const UNIX_SECONDS = /^\d{1,12}$/;
+/** Unix seconds; 13 digits are read as milliseconds (Alipay's v3 answers carry those). */
+const UNIX_TIMESTAMP = /^\d{1,13}$/;
+const MILLISECOND_DIGITS = 13;
 
 /** Decides whether a SparkPay answer is authentic and fresh; throws SparkPaySignatureError if not. */
 export interface ResponseValidator {
@@ -21,7 +24,7 @@ export interface ResponseValidator {
  */
 export function createResponseValidator(
   verifier: Verifier,
-  toleranceS = RESPONSE_TIMESTAMP_TOLERANCE_S,
+  { toleranceS = RESPONSE_TIMESTAMP_TOLERANCE_S, nonces = new NonceCache() } = {},
 ): ResponseValidator {
   return {
     async validate({ headers, bytes, attempt }, nowMs) {
@@ -37,13 +40,22 @@ export function createResponseValidator(
         ].filter(Boolean);
         throw fail(`SparkPay's response has no ${missing.join(", ")} header.`);
       }
-      if (!UNIX_SECONDS.test(timestamp)) throw fail("SparkPay's response timestamp is not Unix seconds.");
-      const skewS = Math.abs(Math.floor(nowMs / 1000) - Number(timestamp));
+      if (!UNIX_TIMESTAMP.test(timestamp)) {
+        throw fail("SparkPay's response timestamp is not Unix seconds (or milliseconds).");
+      }
+      // The signed string keeps the header as sent; only the freshness check reads it as time.
+      const signedAtS =
+        timestamp.length === MILLISECOND_DIGITS ? Math.floor(Number(timestamp) / 1000) : Number(timestamp);
+      const skewS = Math.abs(Math.floor(nowMs / 1000) - signedAtS);
       if (skewS > toleranceS) {
         throw fail(`SparkPay's response timestamp is ${skewS} s from this gateway's clock (allowed: ${toleranceS} s).`);
       }
       if (!(await verifier.verify(timestamp, nonce, bytes, signature))) {
         throw fail("SparkPay's response signature does not match any configured platform public key.");
+      }
+      // Remembered only once verified, so a forged answer cannot make a genuine one look replayed.
+      if (!nonces.remember(nonce, (signedAtS + toleranceS + 1) * 1000, nowMs)) {
+        throw fail("SparkPay's response was replayed: its signed nonce was already seen within the timestamp window.");
       }
     },
   };

@@ -124,6 +124,7 @@ describe("GET /healthz", () => {
         SPARKPAY_TIMEOUT_MS: "ok",
         SPARKPAY_MAX_RETRIES: "ok",
         SPARKPAY_DEADLINE_MS: "ok",
+        SPARKPAY_MAX_RESPONSE_BYTES: "ok",
         SPARKPAY_VERIFY_RESPONSES: "ok",
         LOG_LEVEL: "ok",
         SPARKPAY_PRIVATE_KEY: "ok",
@@ -132,6 +133,7 @@ describe("GET /healthz", () => {
         CALLER_RATE_LIMITER: "ok",
         MERCHANT_RATE_LIMITER: "ok",
       },
+      merchant_keys: { configured: 1, last_accepted: expect.toBeOneOf([null, 1]) },
     });
     for (const secret of [env.GATEWAY_API_KEYS, env.SPARKPAY_APP_ID]) expect(text).not.toContain(secret);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callGateway, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
+import { callGateway, captureLogs, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
 
 /** Every bad input: the documented envelope, a request id, never a 500, and nothing sent upstream. */
 async function expectRejected(
@@ -193,20 +193,31 @@ describe("routes", () => {
 });
 
 describe("request ids", () => {
-  it("reuses a well-formed inbound x-request-id and forwards it to SparkPay", async () => {
-    const { response, requestId } = await callGateway(json(validBody()));
-    expect(response.headers.get("x-request-id")).toBe(requestId);
-    expect(await sandboxCalls(requestId)).toHaveLength(1);
+  it("SparkPay receives the gateway's own unique id, never the caller's; the caller's is logged beside it", async () => {
+    let ids = { requestId: "", callerRequestId: "" };
+    const lines = await captureLogs(async () => {
+      const { requestId, callerRequestId } = await callGateway(json(validBody()));
+      ids = { requestId, callerRequestId };
+    });
+    expect(ids.requestId).not.toBe(ids.callerRequestId);
+    expect(await sandboxCalls(ids.requestId)).toHaveLength(1);
+    expect(await sandboxCalls(ids.callerRequestId)).toEqual([]);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ request_id: ids.requestId, caller_request_id: ids.callerRequestId });
+  });
+
+  it("two callers sending the same id get different gateway ids", async () => {
+    const shared = { headers: { "X-Request-Id": "order-42" } };
+    const first = await callGateway({ ...json(validBody()), ...shared });
+    const second = await callGateway({ ...json(validBody()), ...shared });
+    expect(first.requestId).not.toBe(second.requestId);
   });
 
   it.each([
     ["with spaces", "a b c"],
     ["too long", "a".repeat(129)],
     ["with a quote", 'abc"def'],
-  ])("replaces an inbound id %s", async (_name, inbound) => {
-    const { response } = await callGateway({ ...json(validBody()), headers: { "X-Request-Id": inbound } });
-    const id = response.headers.get("x-request-id");
-    expect(id).not.toBe(inbound);
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  ])("does not log an inbound id %s", async (_name, inbound) => {
+    const lines = await captureLogs(() => callGateway({ ...json(validBody()), headers: { "X-Request-Id": inbound } }));
+    expect(JSON.parse(lines[0]!).caller_request_id).toBeUndefined();
   });
 });

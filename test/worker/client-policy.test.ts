@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SparkPayClient, type SparkPayClientOptions } from "../../src/sparkpay/client";
-import { SparkPayServerError } from "../../src/sparkpay/errors";
+import { SparkPayServerError, SparkPayTimeoutError } from "../../src/sparkpay/errors";
 import { importPrivateKeys, importPublicKeys } from "../../src/sparkpay/keys";
 import { createSigner } from "../../src/sparkpay/signer";
 import { createResponseValidator } from "../../src/sparkpay/validator";
@@ -25,9 +25,11 @@ async function policyClient({ requestMs = 0, privateKeys = env.SPARKPAY_PRIVATE_
     signer: createSigner(await importPrivateKeys(privateKeys)),
     validator: createResponseValidator(createVerifier(await importPublicKeys(env.SPARKPAY_PLATFORM_PUBLIC_KEY))),
     fetch: async (input, init) => {
-      const response = await fetch(input, init);
-      clock += requestMs;
-      return response;
+      try {
+        return await fetch(input, init);
+      } finally {
+        clock += requestMs;
+      }
     },
     now: () => clock,
     sleep: async (ms) => {
@@ -62,6 +64,14 @@ describe("retries under one deadline (fake clock)", () => {
     expect(error).toBeInstanceOf(SparkPayServerError);
     expect((error as SparkPayServerError).attempts).toBe(closes);
     expect(attempts(calls)).toEqual({ closes, queries });
+  });
+
+  it("the first attempt gets only what is left of the deadline", async () => {
+    const { client } = await policyClient({ deadlineMs: 400, requestMs: 400 });
+    const { error, calls } = await closeWith(client, uniqueId("FAULT_SLOW3000"));
+    expect(error).toBeInstanceOf(SparkPayTimeoutError);
+    expect((error as SparkPayTimeoutError).message).toBe("SparkPay did not answer within 400 ms.");
+    expect(attempts(calls)).toEqual({ closes: 1, queries: 0 });
   });
 
   it("backs off with full jitter between attempts: the waits follow random()", async () => {

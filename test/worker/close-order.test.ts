@@ -67,12 +67,14 @@ describe("logs", () => {
   it("writes one JSON line per request with the fields operators need", async () => {
     const requestNo = uniqueId("ORDER");
     let requestId = "";
-    const lines = await captureLogs(async () => ({ requestId } = await closeOrder(requestNo)));
+    let callerRequestId = "";
+    const lines = await captureLogs(async () => ({ requestId, callerRequestId } = await closeOrder(requestNo)));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toEqual({
       level: "info",
       msg: "request",
       request_id: requestId,
+      caller_request_id: callerRequestId,
       method: "POST",
       route: "/v4/pay/orders/close",
       status: 200,

@@ -24,15 +24,24 @@ export interface CallOptions {
   exactEnv?: Env;
 }
 
-/** Sends a request through the whole Worker, as a caller would. */
-export async function callGateway(options: CallOptions = {}): Promise<{ response: Response; requestId: string }> {
-  const requestId = uniqueId("req");
+/** The gateway's own request ids (crypto.randomUUID()). */
+export const GATEWAY_REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Sends a request through the whole Worker, as a caller would, with its own X-Request-Id. Returns
+ * the gateway's request id (the X-Request-Id it answered, which it also sent to SparkPay) and the
+ * caller's.
+ */
+export async function callGateway(
+  options: CallOptions = {},
+): Promise<{ response: Response; requestId: string; callerRequestId: string }> {
+  const callerRequestId = uniqueId("req");
   const request = new Request(options.url ?? CLOSE_URL, {
     method: options.method ?? "POST",
     headers: {
       Authorization: `Bearer ${CALLER_KEY}`,
       "Content-Type": "application/json",
-      "X-Request-Id": requestId,
+      "X-Request-Id": callerRequestId,
       ...options.headers,
     },
     body: options.body,
@@ -40,7 +49,9 @@ export async function callGateway(options: CallOptions = {}): Promise<{ response
   const ctx = createExecutionContext();
   const response = await app.fetch(request, options.exactEnv ?? { ...env, ...options.env }, ctx);
   await waitOnExecutionContext(ctx);
-  return { response, requestId };
+  const requestId = response.headers.get("x-request-id") ?? "";
+  expect(requestId).toMatch(GATEWAY_REQUEST_ID);
+  return { response, requestId, callerRequestId };
 }
 
 /** Closes `request_no` for the sandbox merchant. */

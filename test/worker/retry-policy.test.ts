@@ -141,7 +141,7 @@ describe("next merchant key (rotation)", () => {
     ["40000 with a next key: try it", 0, 2, refusal(40000), 1],
     ['"40000" as a string: try it', 0, 2, refusal("40000"), 1],
     ["40000 with one key only: nothing to try", 0, 1, refusal(40000), undefined],
-    ["40000 on the last key: nothing to try", 1, 2, refusal(40000), undefined],
+    ["40000 on the second key: back to the first (SparkPay rolled back)", 1, 2, refusal(40000), 0],
     ["another refusal: the key is not the problem", 0, 2, refusal(40008), undefined],
     ["a network failure: the key is not the problem", 0, 2, failures.timeout, undefined],
   ])("%s", (_name, key, keyCount, error, expected) => {

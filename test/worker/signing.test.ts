@@ -40,7 +40,7 @@ describe("nonce", () => {
 /** A body signed by the sandbox (node:crypto), as SparkPay signs its responses. */
 async function signedBySandbox(
   body: string,
-  options: { key?: "platform" | "rotated" | "stranger"; skew_s?: number } = {},
+  options: { key?: "platform" | "rotated" | "stranger"; skew_s?: number; millis?: boolean } = {},
 ) {
   const response = await fetch("https://sandbox.control/__sandbox/sign", {
     method: "POST",
@@ -64,6 +64,50 @@ describe("response verification", () => {
       { status: 200, headers, bytes: new TextEncoder().encode(rawBody), attempt: 1 },
       (Number(headers.get("Sparkpay-Timestamp")) - skew) * 1000 + 999,
     );
+
+  describe("a 13-digit timestamp is milliseconds (the signed string keeps the header as sent)", () => {
+    const atMs = async (headers: Headers, skewS = 0) => {
+      const nowMs = Number(headers.get("Sparkpay-Timestamp")) - skewS * 1000;
+      return createResponseValidator(await verifierWith(env.TEST_KEYS.platformPublic)).validate(
+        { status: 200, headers, bytes: new TextEncoder().encode(body), attempt: 1 },
+        nowMs,
+      );
+    };
+    it("accepts one signed now", async () => {
+      const headers = await signedBySandbox(body, { millis: true });
+      expect(headers.get("Sparkpay-Timestamp")).toMatch(/^\d{13}$/);
+      await expect(atMs(headers)).resolves.toBeUndefined();
+    });
+    it.each([-301, 301])("rejects one %i s from now", async (skew) => {
+      await expect(atMs(await signedBySandbox(body, { millis: true, skew_s: skew }), skew)).rejects.toThrow(
+        /301 s from this gateway's clock/,
+      );
+    });
+    it("rejects 14 digits", async () => {
+      const headers = await signedBySandbox(body);
+      headers.set("Sparkpay-Timestamp", "17000000000000");
+      await expect(check(headers)).rejects.toThrow(/not Unix seconds \(or milliseconds\)/);
+    });
+  });
+
+  it("refuses the same signed answer a second time (a replay), and names it", async () => {
+    const validator = createResponseValidator(await verifierWith(env.TEST_KEYS.platformPublic));
+    const headers = await signedBySandbox(body);
+    const response = { status: 200, headers, bytes: new TextEncoder().encode(body), attempt: 1 };
+    const nowMs = Number(headers.get("Sparkpay-Timestamp")) * 1000;
+    await expect(validator.validate(response, nowMs)).resolves.toBeUndefined();
+    await expect(validator.validate(response, nowMs + 60_000)).rejects.toThrow(/replayed/);
+  });
+
+  it("a forged answer reusing a genuine nonce does not make the genuine one look replayed", async () => {
+    const validator = createResponseValidator(await verifierWith(env.TEST_KEYS.platformPublic));
+    const headers = await signedBySandbox(body);
+    const nowMs = Number(headers.get("Sparkpay-Timestamp")) * 1000;
+    const forged = { status: 200, headers, bytes: new TextEncoder().encode(`${body} `), attempt: 1 };
+    await expect(validator.validate(forged, nowMs)).rejects.toThrow(/does not match/);
+    const genuine = { status: 200, headers, bytes: new TextEncoder().encode(body), attempt: 1 };
+    await expect(validator.validate(genuine, nowMs)).resolves.toBeUndefined();
+  });
 
   it("accepts SparkPay's signature over the raw body", async () => {
     await expect(check(await signedBySandbox(body))).resolves.toBeUndefined();
