@@ -21,6 +21,8 @@ export function createResponder({ platformKey, rotatedKey, now }) {
   // A key nobody trusts, for the `badsig` fault.
   const strangerKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
   const signers = { platform: platformKey, rotated: rotatedKey, stranger: strangerKey };
+  // Built now, in the background (about a second of gzip), so the first gzipbomb answer is not slow.
+  void gzipBombBytes();
 
   /**
    * A JSON answer, signed over its exact body bytes unless told otherwise.

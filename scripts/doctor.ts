@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { unstable_readConfig } from "wrangler";
 import { ADVISORY_SETTINGS, loadConfig, RATE_LIMITER_BINDINGS, SETTING_NAMES } from "../src/config";
 import type { GatewayEnv } from "../src/env";
-import { privateKeysDer, publicKeysDer, readKeyBlocks } from "../src/sparkpay/keys";
+import { pairsWithPrivateKey } from "../src/sparkpay/key-pairs";
+import { readKeyBlocks } from "../src/sparkpay/keys";
 
 type Verdict = "ok" | "WARN" | "FAIL";
 const results: Array<{ verdict: Verdict; setting: string; text: string }> = [];
@@ -30,18 +31,6 @@ function parseDotenv(text: string): Record<string, string> {
         : value;
   }
   return values;
-}
-
-/** The RSA modulus of a key, to compare keys without comparing their text. */
-async function modulus(der: Uint8Array<ArrayBuffer>, format: "pkcs8" | "spki"): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    format,
-    der,
-    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-    true,
-    format === "pkcs8" ? ["sign"] : ["verify"],
-  );
-  return ((await crypto.subtle.exportKey("jwk", key)) as JsonWebKey).n ?? "";
 }
 
 async function main() {
@@ -89,13 +78,6 @@ async function main() {
   }
 
   // What the gateway accepts but a person should still hear about.
-  if (settings.SPARKPAY_APP_ID?.startsWith("replace-with-")) {
-    say(
-      "FAIL",
-      "SPARKPAY_APP_ID",
-      "SPARKPAY_APP_ID is still the placeholder from wrangler.toml; set your SparkPay application's AppID.",
-    );
-  }
   for (const name of ["SPARKPAY_PRIVATE_KEY", "SPARKPAY_PLATFORM_PUBLIC_KEY"] as const) {
     if (settings[name]?.includes("\\n")) {
       say(
@@ -121,35 +103,14 @@ async function main() {
     );
   }
 
-  // Key pairs: the private key must match what SparkPay has, and must not be the platform key's pair.
+  // The private key must match what SparkPay has (the swapped-keys check is the gateway's own, above).
   if (privateOk) {
-    const own = await Promise.all(
-      privateKeysDer("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY).map((der) => modulus(der, "pkcs8")),
-    );
-    if (report.checks.SPARKPAY_PLATFORM_PUBLIC_KEY === "ok") {
-      const platform = await Promise.all(
-        publicKeysDer("SPARKPAY_PLATFORM_PUBLIC_KEY", settings.SPARKPAY_PLATFORM_PUBLIC_KEY).map((der) =>
-          modulus(der, "spki"),
-        ),
-      );
-      if (platform.some((key) => own.includes(key))) {
-        say(
-          "FAIL",
-          "SPARKPAY_PLATFORM_PUBLIC_KEY",
-          "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY " +
-            "(the keys are swapped or mixed up). " +
-            "It must be the platform public key SparkPay gives you, from the SparkPay dashboard.",
-        );
-      }
-    }
     // Where `npm run keys [-- --env X]` puts it, unless told otherwise.
     const keysFile = values.env ? `keys/${values.env}/merchant_public.pem` : "keys/merchant_public.pem";
     const uploadedFile = values["merchant-public-key"] ?? (existsSync(keysFile) ? keysFile : undefined);
     if (uploadedFile) {
-      const uploaded = await Promise.all(
-        publicKeysDer("--merchant-public-key", readFileSync(uploadedFile, "utf8")).map((der) => modulus(der, "spki")),
-      );
-      if (uploaded.some((key) => own.includes(key)))
+      const uploaded = readFileSync(uploadedFile, "utf8");
+      if (pairsWithPrivateKey(settings.SPARKPAY_PRIVATE_KEY, uploaded, "--merchant-public-key"))
         say("ok", "SPARKPAY_PRIVATE_KEY", `matches the merchant public key in ${uploadedFile}.`);
       else
         say(

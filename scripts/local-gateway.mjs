@@ -6,6 +6,7 @@
  * `npm run bench`.
  */
 import { execFileSync } from "node:child_process";
+import { createServer } from "node:net";
 import { dirname } from "node:path";
 import { Miniflare } from "miniflare";
 
@@ -58,22 +59,39 @@ export async function startMiniflare(options) {
   return { mf, url, pid };
 }
 
+/** A loopback port free right now: listen on port 0, read the port the OS gave, close. */
+export async function freeLoopbackPort() {
+  const server = createServer();
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(undefined));
+  });
+  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
+  await new Promise((resolve) => server.close(() => resolve(undefined)));
+  return port;
+}
+
 export const COMPATIBILITY_DATE = "2026-05-03";
+/** The gateway Worker's name; its V8 inspector target is `core:user:<name>`. */
+export const GATEWAY_WORKER = "gateway";
 /** Our limits are not what these runs measure: give them room. */
 const UNLIMITED = { simple: { limit: 100_000_000, period: /** @type {60} */ (60) } };
 
 /**
+ * With `inspector`, workerd also serves the V8 inspector on a free loopback port, returned as
+ * `inspectorPort`: GET /json there lists one target per Worker ("core:user:gateway" for this one).
  * @param {{
  *   scriptPath: string,
  *   upstream?: (request: Request) => Promise<Response>,
  *   bindings?: Record<string, string>,
  *   onStdio?: (stdout: import("node:stream").Readable, stderr: import("node:stream").Readable) => void,
+ *   inspector?: boolean,
  * }} options
  */
-export async function startLocalGateway({ scriptPath, upstream, bindings = {}, onStdio }) {
+export async function startLocalGateway({ scriptPath, upstream, bindings = {}, onStdio, inspector = false }) {
   /** @type {import("miniflare").WorkerOptions} */
   const gateway = {
-    name: "gateway",
+    name: GATEWAY_WORKER,
     modules: true,
     scriptPath,
     modulesRoot: dirname(scriptPath),
@@ -82,11 +100,14 @@ export async function startLocalGateway({ scriptPath, upstream, bindings = {}, o
     ratelimits: { CALLER_RATE_LIMITER: UNLIMITED, MERCHANT_RATE_LIMITER: UNLIMITED },
   };
   const sandboxRouter = upstream && sandboxOutboundWorker(upstream);
-  return startMiniflare({
+  const inspectorPort = inspector ? await freeLoopbackPort() : undefined;
+  const started = await startMiniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
+    inspectorPort,
     handleRuntimeStdio: onStdio,
     workers: sandboxRouter ? [{ ...gateway, outboundService: SANDBOX_OUTBOUND_WORKER }, sandboxRouter] : [gateway],
   });
+  return { ...started, inspectorPort };
 }

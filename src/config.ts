@@ -15,7 +15,7 @@ import {
   MIN_TIMEOUT_MS,
 } from "./sparkpay/constants";
 import { ConfigError } from "./sparkpay/errors";
-import { platformKeyIsOwnKey } from "./sparkpay/key-pairs";
+import { pairsWithPrivateKey } from "./sparkpay/key-pairs";
 import { importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
 
 /**
@@ -193,7 +193,12 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   if (!verify) checks.SPARKPAY_PLATFORM_PUBLIC_KEY = "ok (not used: SPARKPAY_VERIFY_RESPONSES is off)";
   const callerKeys = await check(checks, "GATEWAY_API_KEYS", () => parseCallerKeys(env.GATEWAY_API_KEYS));
   for (const name of RATE_LIMITER_BINDINGS) await check(checks, name, () => requireLimiter(env, name));
-  if (privateKeys && platformKeys && platformKeyIsOwnKey(env.SPARKPAY_PRIVATE_KEY, env.SPARKPAY_PLATFORM_PUBLIC_KEY)) {
+  const platformSetting = "SPARKPAY_PLATFORM_PUBLIC_KEY";
+  if (
+    privateKeys &&
+    platformKeys &&
+    pairsWithPrivateKey(env.SPARKPAY_PRIVATE_KEY, env[platformSetting], platformSetting)
+  ) {
     checks.SPARKPAY_PLATFORM_PUBLIC_KEY =
       "SPARKPAY_PLATFORM_PUBLIC_KEY is the public half of your own SPARKPAY_PRIVATE_KEY (the keys are swapped " +
       "or mixed up). It must be the platform public key SparkPay gives you, from the SparkPay dashboard.";

@@ -25,11 +25,15 @@ export function rsaModulus(der: Uint8Array, format: "pkcs8" | "spki"): string | 
 }
 
 /**
- * True when a platform public key in `platformPem` is the public half of a merchant private key in
- * `privatePem` (the two settings swapped or mixed up). Both settings must already parse.
+ * True when a public key in `publicPem` (named `publicSetting` in errors) is the public half of a
+ * merchant private key in SPARKPAY_PRIVATE_KEY. Both must parse (KeyFormatError otherwise).
  */
-export function platformKeyIsOwnKey(privatePem: string | undefined, platformPem: string | undefined): boolean {
+export function pairsWithPrivateKey(
+  privatePem: string | undefined,
+  publicPem: string | undefined,
+  publicSetting: string,
+): boolean {
   const own = new Set(privateKeysDer("SPARKPAY_PRIVATE_KEY", privatePem).map((der) => rsaModulus(der, "pkcs8")));
-  const platform = publicKeysDer("SPARKPAY_PLATFORM_PUBLIC_KEY", platformPem).map((der) => rsaModulus(der, "spki"));
-  return platform.some((modulus) => modulus !== undefined && own.has(modulus));
+  const candidates = publicKeysDer(publicSetting, publicPem).map((der) => rsaModulus(der, "spki"));
+  return candidates.some((modulus) => modulus !== undefined && own.has(modulus));
 }
