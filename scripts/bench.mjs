@@ -8,8 +8,9 @@
  *   crypto floor   a Worker that signs once, forwards, verifies once (scripts/bench/crypto-floor.js)
  *   Node peer      node:http + node:crypto doing the same (scripts/bench/node-peer.mjs)
  *
- * All four call the same SparkPay stand-in (scripts/bench/standin.mjs), a separate process that does
- * no crypto per request. Load comes from autocannon in this process. BENCH_SECONDS sets the
+ * All four call the same SparkPay stand-in (scripts/bench/standin.mjs), a separate process that signs
+ * each answer afresh (the gateway refuses replayed answers), at the same cost for every target.
+ * Load comes from autocannon in this process. BENCH_SECONDS sets the
  * measured seconds per run (default 6).
  */
 import { execFileSync, spawn } from "node:child_process";

@@ -88,13 +88,17 @@ const SettingsSchema = v.object({
 type SettingName = keyof typeof SettingsSchema.entries;
 type PlainSettings = v.InferOutput<typeof SettingsSchema>;
 
+/**
+ * The secrets: set with `wrangler secret put` (locally, .dev.vars), never in wrangler.toml, never
+ * by CI. Each deploy checks they exist on the target Worker first.
+ */
+export const SECRET_NAMES = ["SPARKPAY_PRIVATE_KEY", "SPARKPAY_PLATFORM_PUBLIC_KEY", "GATEWAY_API_KEYS"] as const;
+
 /** Every setting the health check and `npm run doctor` report on, in order. */
 export const SETTING_NAMES = [
   ...(Object.keys(SettingsSchema.entries) as SettingName[]),
   "LOG_LEVEL",
-  "SPARKPAY_PRIVATE_KEY",
-  "SPARKPAY_PLATFORM_PUBLIC_KEY",
-  "GATEWAY_API_KEYS",
+  ...SECRET_NAMES,
 ] as const;
 export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
 export type RateLimiterBinding = (typeof RATE_LIMITER_BINDINGS)[number];

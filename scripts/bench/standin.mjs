@@ -1,30 +1,30 @@
 // @ts-check
 /**
  * The benchmark's SparkPay stand-in (a child process of `npm run bench`): answers every request with
- * one close envelope, signed with the platform key once a minute, so it does no crypto per request
- * and costs every target the same. Prints its port on stdout.
+ * one close envelope, signed afresh with the platform key each time. The gateway refuses a signed
+ * answer it has already seen (replay protection), so one answer cannot be reused; signing costs
+ * this process the same for every target, so the ratios stay fair. Prints its port on stdout.
  */
-import { createSign, randomBytes } from "node:crypto";
+import { createPrivateKey, createSign, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 
 const {
-  BENCH_PLATFORM_PRIVATE_KEY: platformKey = "",
+  BENCH_PLATFORM_PRIVATE_KEY: platformPem = "",
   BENCH_REQUEST_NO: requestNo = "",
   BENCH_MERCHANT_NO: merchantNo = "",
 } = process.env;
+const platformKey = createPrivateKey(platformPem);
 const body = JSON.stringify({
   code: 0,
   message: "success",
   data: { request_no: requestNo, merchant_no: merchantNo, merchant_order_no: `MO_${requestNo}` },
 });
 
-/** @type {Record<string, string>} */
-let headers = {};
-function resign() {
+function signedHeaders() {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const nonce = randomBytes(16).toString("hex");
   const signature = createSign("RSA-SHA256").update(`${timestamp}\n${nonce}\n${body}\n`).sign(platformKey, "base64");
-  headers = {
+  return {
     "Content-Type": "application/json",
     "Content-Length": String(Buffer.byteLength(body)),
     "Sparkpay-Timestamp": timestamp,
@@ -32,13 +32,11 @@ function resign() {
     "Sparkpay-Signature": signature,
   };
 }
-resign();
-setInterval(resign, 60_000).unref();
 
 const server = createServer((req, res) => {
   req.resume();
   req.on("end", () => {
-    res.writeHead(200, headers);
+    res.writeHead(200, signedHeaders());
     res.end(body);
   });
 });
