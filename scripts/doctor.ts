@@ -1,53 +1,84 @@
 /**
- * `npm run doctor [-- --env staging|production] [--env-file .dev.vars] [--merchant-public-key FILE]`
+ * `npm run doctor [-- --env staging|production] [--env-file FILE] [--merchant-public-key FILE] [--vars-only]`
  *
- * Checks the gateway's settings offline, with the gateway's own parsing (src/config.ts,
- * src/sparkpay/keys.ts), and names each problem with its fix. Settings come from wrangler.toml
- * (vars and limiters of the chosen environment), then the env file (default .dev.vars), then the
- * process environment. Exit code 0 when nothing is wrong (warnings allowed), 1 otherwise.
+ * Checks the gateway's settings offline, with the gateway's own checks (src/config.ts, the same
+ * code /healthz runs), and names each problem with its fix. Settings are read exactly as
+ * `wrangler dev [--env X] [--env-file FILE]` reads them, with wrangler's own code
+ * (unstable_readConfig, unstable_getVarsForDev): the environment's vars from wrangler.toml, then
+ * `.dev.vars.<env>` or `.dev.vars` (or the --env-file files) on top. `--vars-only` checks
+ * wrangler.toml alone (for a deploy job, where secrets live in Cloudflare, not in files).
+ * Exit 0 when nothing is wrong (warnings allowed), 1 when something is, 2 for a usage mistake.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { unstable_readConfig } from "wrangler";
-import { ADVISORY_SETTINGS, loadConfig, RATE_LIMITER_BINDINGS, SETTING_NAMES } from "../src/config";
+import { experimental_readRawConfig, unstable_getVarsForDev, unstable_readConfig } from "wrangler";
+import { ADVISORY_SETTINGS, loadConfig, RATE_LIMITER_BINDINGS, SECRET_NAMES, SETTING_NAMES } from "../src/config";
 import type { GatewayEnv } from "../src/env";
 import { pairsWithPrivateKey } from "../src/sparkpay/key-pairs";
 import { readKeyBlocks } from "../src/sparkpay/keys";
+
+const USAGE =
+  "Usage: npm run doctor -- [--env staging|production] [--env-file FILE] [--merchant-public-key FILE] [--vars-only]";
+const CONFIG_PATH = "wrangler.toml";
 
 type Verdict = "ok" | "WARN" | "FAIL";
 const results: Array<{ verdict: Verdict; setting: string; text: string }> = [];
 const say = (verdict: Verdict, setting: string, text: string) => results.push({ verdict, setting, text });
 
-/** dotenv files as wrangler reads them: KEY=value, "double quoted" with \n escapes, 'single quoted' literal. */
-function parseDotenv(text: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  const pattern = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:\\.|[^"\\])*"|'[^']*'|[^\n#]*)/gm;
-  for (const [, key, raw = ""] of text.matchAll(pattern)) {
-    const value = raw.trim();
-    values[key!] = value.startsWith('"')
-      ? value.slice(1, -1).replace(/\\n/g, "\n").replace(/\\"/g, '"')
-      : value.startsWith("'")
-        ? value.slice(1, -1)
-        : value;
+/** A usage mistake: one line naming what is valid, exit 2. */
+function usageError(message: string): never {
+  console.error(`doctor: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function readArguments() {
+  // `npm run doctor` puts a "--" before the arguments: Node 20 would otherwise take `--env-file`
+  // after the script name as its own option (and exit 9 on a missing file).
+  const args = process.argv.slice(2);
+  if (args[0] === "--") args.shift();
+  try {
+    return parseArgs({
+      args,
+      options: {
+        env: { type: "string" },
+        "env-file": { type: "string", multiple: true },
+        "merchant-public-key": { type: "string" },
+        "vars-only": { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error));
   }
-  return values;
 }
 
 async function main() {
-  const { values } = parseArgs({
-    options: { env: { type: "string" }, "env-file": { type: "string" }, "merchant-public-key": { type: "string" } },
-  });
-  const envFile =
-    values["env-file"] ??
-    (values.env && existsSync(`.dev.vars.${values.env}`) ? `.dev.vars.${values.env}` : ".dev.vars");
+  const values = readArguments();
   process.env.WRANGLER_LOG ??= "error"; // wrangler's own notices are not the doctor's findings
-  const wrangler = unstable_readConfig({ config: "wrangler.toml", env: values.env });
-  const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile, "utf8")) : {};
-  const settings: Record<string, string | undefined> = { ...(wrangler.vars as Record<string, string>) };
-  for (const name of SETTING_NAMES) settings[name] = process.env[name] ?? fromFile[name] ?? settings[name];
+  const environments = Object.keys(experimental_readRawConfig({ config: CONFIG_PATH }).rawConfig.env ?? {});
+  if (values.env !== undefined && !environments.includes(values.env)) {
+    usageError(
+      `--env must be one of ${environments.join(", ")} (the environments in ${CONFIG_PATH}); got "${values.env}".`,
+    );
+  }
+  for (const file of [...(values["env-file"] ?? []), values["merchant-public-key"] ?? []].flat()) {
+    if (!existsSync(file)) usageError(`${file} does not exist.`);
+  }
+  if (values["vars-only"] && values["env-file"]) usageError("--vars-only reads wrangler.toml alone; drop --env-file.");
+
+  const wrangler = unstable_readConfig({ config: CONFIG_PATH, env: values.env });
+  const bindings = values["vars-only"]
+    ? Object.fromEntries(Object.entries(wrangler.vars).map(([name, value]) => [name, { value }]))
+    : unstable_getVarsForDev(CONFIG_PATH, values["env-file"], wrangler.vars, values.env, true);
+  const settings: Record<string, unknown> = Object.fromEntries(
+    Object.entries(bindings).map(([name, binding]) => [name, (binding as { value: unknown }).value]),
+  );
+  const text = (name: string) => (typeof settings[name] === "string" ? (settings[name] as string) : undefined);
   const envSection = values.env ? ` [env.${values.env}]` : "";
-  const envFileShown = existsSync(envFile) ? envFile : `(no ${envFile})`;
-  console.log(`SparkPay gateway doctor: wrangler.toml${envSection}, ${envFileShown}, environment\n`);
+  const devVarsFile = [values.env && `.dev.vars.${values.env}`, ".dev.vars"].find((file) => file && existsSync(file));
+  const sources = values["vars-only"]
+    ? "vars only (secrets live in Cloudflare)"
+    : (values["env-file"]?.join(", ") ?? devVarsFile ?? "(no .dev.vars)");
+  console.log(`SparkPay gateway doctor: ${CONFIG_PATH}${envSection}, ${sources}\n`);
 
   // The gateway's own checks, with the limiters stubbed: they are checked in wrangler.toml below.
   const stubLimiter = { limit: async () => ({ success: true }) };
@@ -60,6 +91,10 @@ async function main() {
   console.error = () => {}; // the gateway's "configuration problem" log line; the same findings are printed below
   const { report } = await loadConfig(env).finally(() => (console.error = logError));
   for (const name of SETTING_NAMES) {
+    if (values["vars-only"] && (SECRET_NAMES as readonly string[]).includes(name)) {
+      say("ok", name, "not checked here: a secret, set with `wrangler secret put` (the deploy job checks it exists).");
+      continue;
+    }
     const result = report.checks[name] ?? "ok";
     say(
       result.startsWith("ok") ? "ok" : ADVISORY_SETTINGS.has(name) ? "WARN" : "FAIL",
@@ -79,7 +114,7 @@ async function main() {
 
   // What the gateway accepts but a person should still hear about.
   for (const name of ["SPARKPAY_PRIVATE_KEY", "SPARKPAY_PLATFORM_PUBLIC_KEY"] as const) {
-    if (settings[name]?.includes("\\n")) {
+    if (text(name)?.includes("\\n")) {
       say(
         "WARN",
         name,
@@ -88,10 +123,10 @@ async function main() {
       );
     }
   }
-  const privateOk = report.checks.SPARKPAY_PRIVATE_KEY === "ok";
+  const privateOk = report.checks.SPARKPAY_PRIVATE_KEY === "ok" && !values["vars-only"];
   if (
     privateOk &&
-    readKeyBlocks("SPARKPAY_PRIVATE_KEY", settings.SPARKPAY_PRIVATE_KEY).some(
+    readKeyBlocks("SPARKPAY_PRIVATE_KEY", text("SPARKPAY_PRIVATE_KEY")).some(
       (block) => block.structure === "pkcs1-private",
     )
   ) {
@@ -110,7 +145,7 @@ async function main() {
     const uploadedFile = values["merchant-public-key"] ?? (existsSync(keysFile) ? keysFile : undefined);
     if (uploadedFile) {
       const uploaded = readFileSync(uploadedFile, "utf8");
-      if (pairsWithPrivateKey(settings.SPARKPAY_PRIVATE_KEY, uploaded, "--merchant-public-key"))
+      if (pairsWithPrivateKey(text("SPARKPAY_PRIVATE_KEY"), uploaded, "--merchant-public-key"))
         say("ok", "SPARKPAY_PRIVATE_KEY", `matches the merchant public key in ${uploadedFile}.`);
       else
         say(

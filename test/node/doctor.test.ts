@@ -1,31 +1,37 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createPrivateKey, generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen.mjs";
 
 // `npm run doctor`, as a person runs it, on fresh keys.
-const dir = mkdtempSync(join(tmpdir(), "gw-keys-"));
-const _run = (command: string, args: string[], env: Record<string, string> = {}) => {
-  const result = spawnSync(command, args, { encoding: "utf8", env: { ...process.env, ...env } });
-  return { code: result.status, out: result.stdout, err: result.stderr };
-};
-/** The doctor as a child process, as `npm run doctor` runs it. */
-const doctor = (envFile: string, env: Record<string, string> = {}, args: string[] = []) =>
-  new Promise<{ code: number; out: string }>((resolve) => {
-    const child = execFile(
-      "node_modules/.bin/tsx",
-      ["scripts/doctor.ts", "--env-file", envFile, "--merchant-public-key", join(dir, "merchant_public.pem"), ...args],
-      { env: { ...process.env, ...env } },
-      (_error, out) => resolve({ code: child.exitCode ?? -1, out }),
+const dir = mkdtempSync(join(tmpdir(), "gw-doctor-"));
+const DOCTOR = join(process.cwd(), "scripts/doctor.ts");
+
+/** The doctor as a child process, exactly as `npm run doctor -- <args>` runs it, in `cwd`. */
+const runDoctor = (args: string[], cwd = process.cwd()) =>
+  new Promise<{ code: number; out: string; err: string }>((resolve) => {
+    const child = execFile("node", ["--import", "tsx", DOCTOR, "--", ...args], { cwd }, (_error, out, err) =>
+      resolve({ code: child.exitCode ?? -1, out, err }),
     );
   });
 
+let envCount = 0;
+/** The doctor on the good settings with `overrides`, written to an env file as an operator would. */
+const doctor = (overrides: Record<string, string> = {}, args: string[] = []) =>
+  runDoctor([
+    "--env-file",
+    writeEnv(`settings${envCount++}.env`, { ...goodSettings, ...overrides }),
+    "--merchant-public-key",
+    join(dir, "merchant_public.pem"),
+    ...args,
+  ]);
+
 /** dotenv, double-quoted with \n escapes, as `npm start` writes .dev.vars. */
 const quoted = (pem: string) => `"${pem.trim().replaceAll("\n", "\\n")}"`;
-let envFile = "";
+let goodSettings: Record<string, string> = {};
 let privatePem = "";
 const platformPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({
   type: "spki",
@@ -33,13 +39,14 @@ const platformPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKe
 }) as string;
 
 function writeEnv(name: string, settings: Record<string, string>): string {
-  const path = join(dir, name);
-  writeFileSync(
-    path,
-    Object.entries(settings)
-      .map(([key, value]) => `${key}=${value}`)
-      .join("\n"),
-  );
+  return writeEnvAt(join(dir, name), settings);
+}
+
+/** A dotenv file; a PEM with real newlines goes in double quotes, as dotenv reads multi-line values. */
+function writeEnvAt(path: string, settings: Record<string, string>): string {
+  const line = ([key, value]: [string, string]) =>
+    value.includes("\n") && !value.startsWith('"') ? `${key}="${value}"` : `${key}=${value}`;
+  writeFileSync(path, Object.entries(settings).map(line).join("\n"));
   return path;
 }
 
@@ -47,18 +54,18 @@ beforeAll(() => {
   const merchant = generateRsaKeyPair();
   privatePem = merchant.privateKeyPem;
   writeFileSync(join(dir, "merchant_public.pem"), merchant.publicKeyPem);
-  envFile = writeEnv("good.env", {
+  goodSettings = {
     SPARKPAY_APP_ID: "app_live_0001",
     SPARKPAY_PRIVATE_KEY: quoted(privatePem),
     SPARKPAY_PLATFORM_PUBLIC_KEY: quoted(platformPem),
     GATEWAY_API_KEYS: generateCallerKey(),
-  });
+  };
 }, 30_000);
 
 // Each run starts tsx and reads wrangler.toml with wrangler itself (~1-2 s), so allow for a busy machine.
 describe("npm run doctor", { timeout: 30_000 }, () => {
   it("prints all good for the new keys", async () => {
-    const result = await doctor(envFile);
+    const result = await doctor();
     expect(result.out).toMatch(/matches the merchant public key/);
     expect(result.out).toMatch(/\nAll good\.\n$/);
     expect(result.out).not.toMatch(/^(FAIL|WARN)/m);
@@ -119,25 +126,88 @@ describe("npm run doctor", { timeout: 30_000 }, () => {
       /^FAIL {2}SPARKPAY_APP_ID +SPARKPAY_APP_ID is still the placeholder/m,
     ],
   ])("names %s precisely", async (_name, planted, exitCode, line) => {
-    const result = await doctor(envFile, planted());
+    const result = await doctor(planted());
     expect(result.out).toMatch(line);
     expect(result.code).toBe(exitCode);
     expect(result.out).not.toContain(privatePem.split("\n")[2]);
   });
 
   it("checks an environment's own vars and limiters in wrangler.toml", async () => {
-    const result = await doctor(
-      writeEnv("staging.env", {
-        SPARKPAY_PRIVATE_KEY: quoted(privatePem),
-        SPARKPAY_PLATFORM_PUBLIC_KEY: quoted(platformPem),
-        GATEWAY_API_KEYS: "k".repeat(20),
-      }),
-      {},
-      ["--env", "staging"],
-    );
+    const { SPARKPAY_APP_ID: _appId, ...withoutAppId } = goodSettings;
+    const result = await runDoctor([
+      "--env",
+      "staging",
+      "--env-file",
+      writeEnv("staging.env", { ...withoutAppId, GATEWAY_API_KEYS: "k".repeat(20) }),
+    ]);
     expect(result.out).toMatch(/wrangler\.toml \[env\.staging\]/);
     expect(result.out).toMatch(/^FAIL {2}SPARKPAY_APP_ID +SPARKPAY_APP_ID is still the placeholder/m);
     expect(result.out).toMatch(/^ok {4}CALLER_RATE_LIMITER/m);
+  });
+});
+
+describe("npm run doctor: settings read as wrangler reads them", { timeout: 30_000 }, () => {
+  /** A project folder of its own: wrangler.toml and the given dotenv files, as an operator has them. */
+  function project(files: Record<string, Record<string, string>>): string {
+    const root = mkdtempSync(join(tmpdir(), "gw-project-"));
+    copyFileSync("wrangler.toml", join(root, "wrangler.toml"));
+    symlinkSync(join(process.cwd(), "node_modules"), join(root, "node_modules"));
+    for (const [name, settings] of Object.entries(files)) writeEnvAt(join(root, name), settings);
+    return root;
+  }
+
+  it(".dev.vars overrides wrangler.toml's vars, plain settings included", async () => {
+    const root = project({ ".dev.vars": { ...goodSettings, SPARKPAY_BASE_URL: "http://api.sparkpay.top" } });
+    const result = await runDoctor([], root);
+    expect(result.out).toMatch(/^SparkPay gateway doctor: wrangler\.toml, \.dev\.vars$/m);
+    expect(result.out).toMatch(/^FAIL {2}SPARKPAY_BASE_URL +SPARKPAY_BASE_URL must be an https:\/\/ URL/m);
+    expect(result.out).toMatch(/^ok {4}SPARKPAY_APP_ID/m); // from .dev.vars, over the placeholder
+  });
+
+  it("with --env, .dev.vars.<env> is read instead of .dev.vars, over that environment's vars", async () => {
+    const root = project({
+      ".dev.vars": { ...goodSettings, SPARKPAY_BASE_URL: "http://api.sparkpay.top" },
+      ".dev.vars.staging": { ...goodSettings, SPARKPAY_TIMEOUT_MS: "fast" },
+    });
+    const result = await runDoctor(["--env", "staging"], root);
+    expect(result.out).toMatch(/wrangler\.toml \[env\.staging\], \.dev\.vars\.staging/);
+    expect(result.out).toMatch(/^ok {4}SPARKPAY_BASE_URL/m);
+    expect(result.out).toMatch(/^FAIL {2}SPARKPAY_TIMEOUT_MS +SPARKPAY_TIMEOUT_MS must be a whole number/m);
+    expect(result.code).toBe(1);
+  });
+
+  it("refuses the example values of .dev.vars.example", async () => {
+    const result = await runDoctor(["--env-file", ".dev.vars.example"]);
+    expect(result.out).toMatch(/^FAIL {2}GATEWAY_API_KEYS +GATEWAY_API_KEYS is still the placeholder/m);
+    expect(result.out).not.toMatch(/All good/);
+    expect(result.code).toBe(1);
+  });
+
+  it("--vars-only checks an environment's wrangler.toml alone, for a deploy job", async () => {
+    const result = await runDoctor(["--env", "production", "--vars-only"]);
+    expect(result.out).toMatch(/vars only \(secrets live in Cloudflare\)/);
+    expect(result.out).toMatch(/^FAIL {2}SPARKPAY_APP_ID +SPARKPAY_APP_ID is still the placeholder/m);
+    expect(result.out).toMatch(/^ok {4}GATEWAY_API_KEYS +not checked here: a secret/m);
+    expect(result.code).toBe(1);
+  });
+});
+
+describe("npm run doctor: usage mistakes are one line naming the valid choices, exit 2", { timeout: 30_000 }, () => {
+  it.each([
+    [
+      ["--env", "stagin"],
+      /^doctor: --env must be one of staging, production \(the environments in wrangler\.toml\); got "stagin"\.$/m,
+    ],
+    [["--env-file", "no-such.env"], /^doctor: no-such\.env does not exist\.$/m],
+    [["--merchant-public-key", "nope.pem"], /^doctor: nope\.pem does not exist\.$/m],
+    [["--verbose"], /^doctor: Unknown option '--verbose'/m],
+  ])("%j", async (args, line) => {
+    const result = await runDoctor(args);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(line);
+    expect(result.err).toMatch(/^Usage: npm run doctor -- /m);
+    expect(result.err).not.toMatch(/\n\s+at /); // no stack trace
+    expect(result.out).toBe("");
   });
 });
 
