@@ -1,75 +1,77 @@
 // @ts-check
 /**
- * `npm start`: the gateway (wrangler dev) wired to the local SparkPay sandbox, both on 127.0.0.1.
- * Creates development keys on first run, prints a curl that closes a sandbox order, and stops
- * both on Ctrl-C.
+ * `npm start [-- <wrangler dev options>]`: the gateway (wrangler dev) and the local SparkPay sandbox,
+ * both on 127.0.0.1. Creates development keys on first run (.dev.vars, which points the gateway at
+ * the sandbox), waits until GET /healthz answers, prints a curl that closes a sandbox order, and
+ * stops both on Ctrl-C, SIGINT or SIGTERM. Extra arguments go to wrangler dev as they are, e.g.
+ * `npm start -- --var LOG_LEVEL:debug`.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { serveSandbox } from "../sandbox/server.mjs";
-import { createSandbox, SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
+import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
+import { SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
 import { WRANGLER_ENV } from "./build-bundle.mjs";
-import { DEV_VARS, ensureDevSetup } from "./dev-setup.mjs";
+import { DEV_VARS, GATEWAY_PORT, HOST } from "./dev-setup.mjs";
+import { onStopSignals, startLocalSandbox } from "./lib/local-sandbox.mjs";
 
-const HOST = "127.0.0.1";
-const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8787);
-const SANDBOX_PORT = Number(process.env.SANDBOX_PORT ?? 8788);
 const READY_TIMEOUT_MS = 60_000;
 
-let setup;
-try {
-  setup = ensureDevSetup();
-} catch (error) {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-}
-if (setup.created) console.log(`Created development keys in ${DEV_VARS} and .dev.sandbox.json (both git-ignored).`);
+const { setup, server, url: sandboxUrl } = await startLocalSandbox();
 
-const sandbox = createSandbox({
-  appId: setup.sandbox.appId,
-  merchantPublicKey: setup.sandbox.merchantPublicKey,
-  platformPrivateKey: setup.sandbox.platformPrivateKey,
-});
-const server = await serveSandbox(sandbox, { host: HOST, port: SANDBOX_PORT }).catch((error) => {
-  console.error(
-    `The sandbox could not listen on ${HOST}:${SANDBOX_PORT} (${error.code ?? error.message}). ` +
-      "Set SANDBOX_PORT to a free port.",
+// What wrangler dev will see: wrangler.toml's vars with .dev.vars on top.
+process.env.WRANGLER_LOG ??= "error";
+const config = unstable_readConfig({ config: "wrangler.toml" });
+const baseUrl = unstable_getVarsForDev("wrangler.toml", undefined, config.vars, undefined, true).SPARKPAY_BASE_URL;
+const target = String(baseUrl && "value" in baseUrl ? baseUrl.value : "");
+if (target.replace(/\/$/, "") !== sandboxUrl) {
+  console.warn(
+    `Note: ${DEV_VARS} sets SPARKPAY_BASE_URL to ${target || "nothing"}, not this sandbox (${sandboxUrl}); ` +
+      `the gateway will talk to ${target || "wrangler.toml's SparkPay"}. Move ${DEV_VARS} aside to start fresh.`,
   );
-  process.exit(1);
-});
-console.log(`SparkPay sandbox listening on http://${HOST}:${SANDBOX_PORT}`);
+}
 
 const wrangler = spawn(
   "node_modules/.bin/wrangler",
-  // Plain settings come from wrangler.toml; these two point the gateway at the sandbox.
+  // Every setting comes from wrangler.toml and .dev.vars; extra arguments are the caller's.
   [
     "dev",
     "--ip",
     HOST,
     "--port",
     String(GATEWAY_PORT),
-    "--var",
-    `SPARKPAY_BASE_URL:http://${HOST}:${SANDBOX_PORT}`,
-    "--var",
-    `SPARKPAY_APP_ID:${setup.sandbox.appId}`,
     "--show-interactive-dev-session=false",
+    ...process.argv.slice(2),
   ],
-  {
-    stdio: ["ignore", "inherit", "inherit"],
-    env: WRANGLER_ENV,
-  },
+  // Its own process group: node_modules/.bin/wrangler starts the real CLI as a child, which starts
+  // workerd; stopping the group stops all of them, whoever signalled npm start.
+  { stdio: ["ignore", "inherit", "inherit"], env: WRANGLER_ENV, detached: true },
 );
 
 let stopping = false;
-function stop(code = 0) {
+/** Signals wrangler's whole process group; false once no process of it is left. */
+function signalGroup(/** @type {NodeJS.Signals | 0} */ signal) {
+  try {
+    process.kill(-(/** @type {number} */ (wrangler.pid)), signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+/**
+ * Stops the sandbox and every process of wrangler dev (its launcher, the CLI, workerd), then exits
+ * with `code`: SIGTERM first, SIGKILL for whatever is left after 5 s.
+ */
+async function stop(code = 0) {
   if (stopping) return;
   stopping = true;
-  wrangler.kill("SIGTERM");
   server.close();
-  setTimeout(() => process.exit(code), 500).unref();
+  signalGroup("SIGTERM");
+  const deadline = Date.now() + 5_000;
+  while (signalGroup(0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  signalGroup("SIGKILL");
+  process.exit(code);
 }
-process.on("SIGINT", () => stop(0));
-process.on("SIGTERM", () => stop(0));
+onStopSignals(() => stop(0));
 wrangler.on("exit", (code) => {
   if (!stopping) {
     console.error(`wrangler dev exited (${code}); stopping the sandbox.`);
@@ -78,27 +80,36 @@ wrangler.on("exit", (code) => {
 });
 
 const gatewayUrl = `http://${HOST}:${GATEWAY_PORT}`;
-const deadline = Date.now() + READY_TIMEOUT_MS;
-while (!stopping) {
-  const ready = await fetch(`${gatewayUrl}/`).then(
-    () => true,
-    () => false,
-  );
-  if (ready) break;
-  if (Date.now() > deadline) {
-    console.error(`The gateway did not start on ${gatewayUrl} within ${READY_TIMEOUT_MS / 1000} s.`);
-    stop(1);
+/** GET /healthz until the gateway answers at all; its report, or undefined if it never did. */
+async function waitForHealth() {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!stopping && Date.now() < deadline) {
+    const report = await fetch(`${gatewayUrl}/healthz`).then(
+      async (response) => /** @type {{ status: string, checks: Record<string, string> }} */ (await response.json()),
+      () => undefined,
+    );
+    if (report) return report;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  return undefined;
 }
 
-if (!stopping) {
+const health = await waitForHealth();
+if (!stopping && !health) {
+  console.error(`The gateway did not answer on ${gatewayUrl}/healthz within ${READY_TIMEOUT_MS / 1000} s.`);
+  stop(1);
+} else if (health && health.status !== "ready") {
+  const problems = Object.entries(health.checks).filter(([, result]) => !result.startsWith("ok"));
+  console.error(`The gateway is up on ${gatewayUrl} but not ready:`);
+  for (const [name, problem] of problems) console.error(`  ${name}: ${problem}`);
+  console.error(`Fix ${DEV_VARS} (it overrides wrangler.toml) and wrangler dev reloads it.`);
+} else if (health) {
   const body = JSON.stringify({
     request_no: `DEMO_${randomBytes(6).toString("hex").toUpperCase()}`,
     merchant_no: SANDBOX_MERCHANTS[0],
   });
   console.log(`
-Gateway ready on ${gatewayUrl}, talking to the sandbox on http://${HOST}:${SANDBOX_PORT}.
+Gateway ready on ${gatewayUrl}, talking to the sandbox on ${sandboxUrl}.
 Close a sandbox order:
 
   curl -sS -X POST ${gatewayUrl}/v4/pay/orders/close \\

@@ -1,0 +1,15 @@
+// @ts-check
+/**
+ * `npm run sandbox`: the SparkPay sandbox alone on 127.0.0.1:$SANDBOX_PORT (default 8788), with the
+ * development keys in .dev.vars, for `npm run dev` (wrangler dev) against it. Ctrl-C stops it.
+ */
+import { onStopSignals, startLocalSandbox } from "./lib/local-sandbox.mjs";
+
+const { server, url } = await startLocalSandbox();
+console.log(`
+.dev.vars points the gateway here (SPARKPAY_BASE_URL=${url}); run the gateway in another terminal:
+
+  npm run dev
+
+Press Ctrl-C to stop the sandbox.`);
+onStopSignals(() => server.close(() => process.exit(0)));
