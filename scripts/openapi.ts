@@ -13,10 +13,10 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
 import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
 import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
-import { CONFIRMED_HEADER } from "../src/routes/orders";
+import { CONFIRMED_HEADER, QUERY_ORDER_ROUTE } from "../src/routes/orders";
 import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
 import { CLOSE_ORDER_PATH } from "../src/sparkpay/constants";
-import { CloseOrderRequestSchema, CloseOrderResponseSchema } from "../src/sparkpay/schemas";
+import { CloseOrderRequestSchema, CloseOrderResponseSchema, QueryOrderResponseSchema } from "../src/sparkpay/schemas";
 import { GATEWAY_VERSION } from "../src/version";
 
 export const OPENAPI_FILE = fileURLToPath(new URL("../src/openapi.json", import.meta.url));
@@ -172,6 +172,42 @@ export function buildOpenApiDocument() {
           },
         },
       },
+      [QUERY_ORDER_ROUTE.replace(/:(\w+)/g, "{$1}")]: {
+        get: {
+          operationId: "queryOrder",
+          summary: "Payment Order Query",
+          description:
+            "Signs and forwards SparkPay's Payment Order Query (same path as SparkPay's), retried like the close " +
+            "under one deadline, and passes SparkPay's verified, validated envelope through.",
+          security: [{ callerKey: [] }],
+          parameters: ["merchant_no", "request_no"].map((name) => ({
+            name,
+            in: "path",
+            required: true,
+            schema: { type: "string", pattern: "^[A-Za-z0-9_]+$", minLength: 1, maxLength: 64 },
+          })),
+          responses: {
+            "200": {
+              description: "SparkPay's answer: the order, with `pay_status` (`CLOSED` once closed) and more fields.",
+              headers: { "X-Request-Id": REQUEST_ID_HEADER },
+              content: { "application/json": { schema: ref("QueryOrderResponse") } },
+            },
+            ...errorResponses(
+              closeCodes.filter(
+                (code) => !["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"].includes(code),
+              ),
+              {
+                400: {
+                  "SparkPay refused the query: its HTTP status, code and message pass through": errorExample(
+                    40009,
+                    "order does not exist",
+                  ),
+                },
+              },
+            ),
+          },
+        },
+      },
       "/healthz": {
         get: {
           operationId: "health",
@@ -224,6 +260,7 @@ export function buildOpenApiDocument() {
           request_id: "Same as the X-Request-Id response header.",
         }),
         HealthReport: jsonSchema(HealthReportSchema),
+        QueryOrderResponse: jsonSchema(QueryOrderResponseSchema, { data: "The order as SparkPay reports it." }),
       },
     },
   };

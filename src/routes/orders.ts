@@ -1,4 +1,5 @@
 import { vValidator } from "@hono/valibot-validator";
+import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { callerLimitKey } from "../caller-keys";
 import type { AppEnv } from "../env";
@@ -9,54 +10,98 @@ import { jsonBody } from "../middleware/json-body";
 import { merchantScope } from "../middleware/merchant-scope";
 import { rateLimit } from "../middleware/rate-limit";
 import type { AttemptReport } from "../sparkpay/client";
-import { CLOSE_ORDER_PATH } from "../sparkpay/constants";
-import { type CloseOrderRequest, CloseOrderRequestSchema } from "../sparkpay/schemas";
+import { CLOSE_ORDER_PATH, QUERY_ORDER_PATH_PREFIX } from "../sparkpay/constants";
+import { type CloseOrderRequest, CloseOrderRequestSchema, OrderPathSchema } from "../sparkpay/schemas";
 import { sparkPayClient } from "../sparkpay-client";
+
+/** Payment Order Query, the same path as SparkPay's. */
+export const QUERY_ORDER_ROUTE = `${QUERY_ORDER_PATH_PREFIX}:merchant_no/:request_no` as const;
 
 /** Set on a 200 that Payment Order Query produced after the close's own answer was lost or refused. */
 export const CONFIRMED_HEADER = "X-Close-Confirmed-By";
 
-/** Payment orders: the same path and body as SparkPay, so a SparkPay client only changes its base URL. */
+/** Logs each request sent to SparkPay (debug) and sums what the request's log line reports. */
+function attemptLogger(c: Context<AppEnv>): (attempt: AttemptReport) => void {
+  const { logFields, logLevel, requestId } = c.var;
+  return (attempt) => {
+    logFields.upstream_ms = (logFields.upstream_ms ?? 0) + attempt.durationMs;
+    logFields.sparkpay_request_id = attempt.sparkpayRequestId ?? logFields.sparkpay_request_id;
+    writeLog(logLevel, "debug", {
+      msg: "sparkpay attempt",
+      request_id: requestId,
+      operation: attempt.operation,
+      attempt: attempt.attempt,
+      key: attempt.key,
+      status: attempt.status,
+      error: attempt.error,
+      duration_ms: attempt.durationMs,
+      sparkpay_request_id: attempt.sparkpayRequestId,
+    });
+  };
+}
+
+const invalidRequest = (result: { success: boolean; issues?: readonly { message: string }[] }) => {
+  if (!result.success) throw new GatewayError("INVALID_REQUEST", result.issues?.[0]?.message ?? "Invalid request.");
+};
+const callerLimit = rateLimit({
+  binding: "CALLER_RATE_LIMITER",
+  key: (c) => callerLimitKey(c.var.caller),
+  subject: "caller key",
+});
+const merchantLimit = rateLimit({
+  binding: "MERCHANT_RATE_LIMITER",
+  key: (c) => `merchant:${c.var.merchantNo}`,
+  subject: "merchant_no",
+});
+
+/**
+ * Payment orders: the same paths and bodies as SparkPay, so a SparkPay client only changes its base
+ * URL. Both routes: caller key, both rate limits, key scope, input rules, signed and verified.
+ */
 export const orders = new Hono<AppEnv>()
   .post(
     CLOSE_ORDER_PATH,
     callerAuth(),
-    rateLimit({ binding: "CALLER_RATE_LIMITER", key: (c) => callerLimitKey(c.var.caller), subject: "caller key" }),
+    callerLimit,
     jsonBody(),
-    vValidator("json", CloseOrderRequestSchema, (result) => {
-      if (!result.success) throw new GatewayError("INVALID_REQUEST", result.issues[0].message);
-    }),
+    vValidator("json", CloseOrderRequestSchema, invalidRequest),
     merchantScope<AppEnv, typeof CLOSE_ORDER_PATH, { out: { json: CloseOrderRequest } }>(
       (c) => c.req.valid("json").merchant_no,
     ),
-    rateLimit({ binding: "MERCHANT_RATE_LIMITER", key: (c) => `merchant:${c.var.merchantNo}`, subject: "merchant_no" }),
+    merchantLimit,
     async (c) => {
       const client = await sparkPayClient(c.env);
-      const { logFields, logLevel, requestId } = c.var;
-      const onAttempt = (attempt: AttemptReport) => {
-        logFields.upstream_ms = (logFields.upstream_ms ?? 0) + attempt.durationMs;
-        logFields.sparkpay_request_id = attempt.sparkpayRequestId ?? logFields.sparkpay_request_id;
-        writeLog(logLevel, "debug", {
-          msg: "sparkpay attempt",
-          request_id: requestId,
-          operation: attempt.operation,
-          attempt: attempt.attempt,
-          key: attempt.key,
-          status: attempt.status,
-          error: attempt.error,
-          duration_ms: attempt.durationMs,
-          sparkpay_request_id: attempt.sparkpayRequestId,
-        });
-      };
-      const result = await client.closeOrder(c.req.valid("json"), { requestId, onAttempt });
+      const result = await client.closeOrder(c.req.valid("json"), {
+        requestId: c.var.requestId,
+        onAttempt: attemptLogger(c),
+      });
       const { envelope, attempts, confirmedByQuery } = result;
-      Object.assign(logFields, {
+      Object.assign(c.var.logFields, {
         upstream_status: 200,
         sparkpay_code: envelope.code,
         attempts,
         confirmed_by_query: confirmedByQuery,
       });
       if (confirmedByQuery) c.header(CONFIRMED_HEADER, "order-query");
+      return c.json(envelope, 200);
+    },
+  )
+  .get(
+    QUERY_ORDER_ROUTE,
+    callerAuth(),
+    callerLimit,
+    vValidator("param", OrderPathSchema, invalidRequest),
+    merchantScope<AppEnv, typeof QUERY_ORDER_ROUTE, { out: { param: CloseOrderRequest } }>(
+      (c) => c.req.valid("param").merchant_no,
+    ),
+    merchantLimit,
+    async (c) => {
+      const client = await sparkPayClient(c.env);
+      const envelope = await client.queryOrder(c.req.valid("param"), {
+        requestId: c.var.requestId,
+        onAttempt: attemptLogger(c),
+      });
+      Object.assign(c.var.logFields, { upstream_status: 200, sparkpay_code: envelope.code });
       return c.json(envelope, 200);
     },
   )

@@ -25,6 +25,12 @@ export const CloseOrderRequestSchema = v.object(
 );
 export type CloseOrderRequest = v.InferOutput<typeof CloseOrderRequestSchema>;
 
+/** Path of `GET /v4/pay/orders/{merchant_no}/{request_no}` (Payment Order Query): the same rules. */
+export const OrderPathSchema = v.object({
+  merchant_no: identifier("merchant_no"),
+  request_no: identifier("request_no"),
+});
+
 /** The docs show `code` both as 0 and "0"; SparkPay may add fields at any time, so objects are loose. */
 const SUCCESS_CODE = v.union([v.literal(0), v.literal("0")]);
 

@@ -26,7 +26,8 @@ describe("OpenAPI document", () => {
   it("describes every route the app serves", () => {
     const served = app.routes
       .filter((route) => route.method !== "ALL")
-      .map((route) => `${route.method.toLowerCase()} ${route.path}`);
+      // Hono writes path parameters as :name, OpenAPI as {name}.
+      .map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, "{$1}")}`);
     expect(served.length).toBeGreaterThanOrEqual(3);
     for (const route of served) {
       const [method, path] = route.split(" ") as [string, string];
