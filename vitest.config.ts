@@ -1,4 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { createSandbox, SANDBOX_APP_ID } from "./sandbox/sparkpay-sandbox.mjs";
 import { COMPATIBILITY_DATE, SANDBOX_OUTBOUND_WORKER, sandboxOutboundWorker } from "./scripts/local-gateway.mjs";
@@ -41,6 +41,8 @@ export default defineConfig({
                 SPARKPAY_PLATFORM_PUBLIC_KEY: keys.platform.publicKeyPem + keys.rotatedPlatform.publicKeyPem,
                 GATEWAY_API_KEYS: keys.callerKeys.join(","),
                 TEST_KEYS: keys.variants,
+                // Applied to CLOSE_JOBS_DB by test/worker/apply-migrations.ts, as `wrangler d1 migrations apply` would.
+                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
               // The suites send thousands of requests with one caller key, so the real limiters get
               // room to spare; the rate-limit tests use the tight one, as a stand-in binding.
@@ -55,7 +57,11 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/worker/**/*.test.ts"] },
+        test: {
+          name: "workers",
+          include: ["test/worker/**/*.test.ts"],
+          setupFiles: ["./test/worker/apply-migrations.ts"],
+        },
       },
       {
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node" },

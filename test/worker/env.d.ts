@@ -2,6 +2,8 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_TIGHT_LIMITER: RateLimit;
+    /** migrations/, read by vitest.config.ts, applied by apply-migrations.ts. */
+    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_KEYS: Record<
       | "merchantPkcs8"
       | "merchantPkcs1"

@@ -1,0 +1,122 @@
+import * as v from "valibot";
+
+/** A close job as the API shows it, and as the store keeps it. Times are Unix seconds. */
+
+export const JOB_STATUSES = ["scheduled", "closing", "closed", "failed", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const CONFIRMED_BY = ["close", "order-query"] as const;
+export type ConfirmedBy = (typeof CONFIRMED_BY)[number];
+
+/** SparkPay's codes are integers or text; the gateway's own are text. */
+export type ErrorCode = string | number;
+
+/**
+ * Who made a change: a caller by its id (the first 6 bytes of its key's SHA-256, as in the logs) or the
+ * gateway. The shape is exact, so a caller key (16 or more characters) can never be written in its place.
+ */
+export type Actor = `caller:${string}` | "gateway";
+export const ACTOR_PATTERN = /^(?:caller:[0-9a-f]{12}|gateway)$/;
+
+export interface HistoryEntry {
+  at: number;
+  status: JobStatus;
+  by: Actor;
+  code?: ErrorCode;
+}
+
+/** The job in the API. */
+export interface CloseJob {
+  merchant_no: string;
+  request_no: string;
+  status: JobStatus;
+  close_at: number;
+  created_at: number;
+  updated_at: number;
+  attempts: number;
+  closed_at?: number;
+  confirmed_by?: ConfirmedBy;
+  error?: { code: ErrorCode; message: string };
+  history: HistoryEntry[];
+}
+
+/** The job as the store returns it: what the routes and the Workflow need besides what callers see. */
+export interface StoredJob extends CloseJob {
+  /** Stable for the job's life; the job's first instance id. */
+  id: string;
+  /** The Workflow instance that runs the job now; a reschedule replaces it. */
+  instance_id: string;
+  /** The order's generation `instance_id` was issued with. */
+  generation: number;
+  order_key: string;
+}
+
+/** What callers see: nothing about instances, so they can change without changing the API. */
+export function publicJob(job: StoredJob): CloseJob {
+  const { id: _id, instance_id: _instance, generation: _generation, order_key: _key, ...visible } = job;
+  return visible;
+}
+
+const time = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const code = v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.number(), v.safeInteger())]);
+
+const HistoryRowSchema = v.object({
+  seq: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+  at: time,
+  status: v.picklist(JOB_STATUSES),
+  by: v.pipe(v.string(), v.regex(ACTOR_PATTERN)),
+  code: v.nullable(code),
+});
+
+/** One row of the store's job query, history as the JSON array SQLite built. */
+export const JobRowSchema = v.object({
+  id: v.string(),
+  instance_id: v.string(),
+  generation: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+  order_key: v.string(),
+  merchant_no: v.string(),
+  request_no: v.string(),
+  status: v.picklist(JOB_STATUSES),
+  close_at: time,
+  created_at: time,
+  updated_at: time,
+  attempts: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  closed_at: v.nullable(time),
+  confirmed_by: v.nullable(v.picklist(CONFIRMED_BY)),
+  error_code: v.nullable(code),
+  error_message: v.nullable(v.string()),
+  history: v.pipe(
+    v.string(),
+    v.parseJson(),
+    v.array(HistoryRowSchema),
+    v.minLength(1, "a job has at least its creation in its history"),
+  ),
+});
+
+/**
+ * The job a row describes. Throws when the row does not fit (a schema the code does not know, or rows
+ * written by hand): a job that reads wrong must not be acted on.
+ */
+export function jobFromRow(row: unknown): StoredJob {
+  const parsed = v.safeParse(JobRowSchema, row);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    // What was expected, never what was found: the value could be anything, even something secret.
+    const where = v.getDotPath(issue) ?? "row";
+    throw new Error(
+      `close_jobs: a stored job does not read as one (${where}: expected ${issue.expected ?? issue.kind}).`,
+    );
+  }
+  const { closed_at, confirmed_by, error_code, error_message, history, ...fields } = parsed.output;
+  // In the API's key order (valibot keeps the schema's), optional fields only when set.
+  return {
+    ...fields,
+    ...(closed_at === null ? {} : { closed_at }),
+    ...(confirmed_by === null ? {} : { confirmed_by }),
+    ...(error_code === null ? {} : { error: { code: error_code, message: error_message ?? "" } }),
+    history: history
+      // json_group_array promises no order, so the rows carry their sequence number.
+      .sort((a, b) => a.seq - b.seq)
+      .map(({ at, status, by, code }) => ({ at, status, by: by as Actor, ...(code === null ? {} : { code }) })),
+  };
+}

@@ -1,0 +1,277 @@
+import { instanceIdPrefix, orderKey } from "./ids";
+import {
+  ACTOR_PATTERN,
+  type Actor,
+  type ConfirmedBy,
+  type ErrorCode,
+  type JobStatus,
+  jobFromRow,
+  type StoredJob,
+} from "./job";
+
+/**
+ * Close jobs in D1 (migrations/0001_close_jobs.sql): the source of truth for a job's status and history,
+ * since Workflows keep instances for 30 days only.
+ *
+ * Every function is one `batch`, which D1 runs as one transaction with no other query in between. So a
+ * change checks the state it starts from in the statement that makes it (never read, decide, then write:
+ * two racing PUTs would both decide to create), and writes its history row in the same transaction.
+ * A history row is numbered by the job's revision, which only a change bumps: when the change did not
+ * happen, the row for the current revision exists already and the insert does nothing.
+ */
+
+/** The job with its history, as one statement. `where` is a fixed condition on `j`, never caller text. */
+function selectJob(where: string): string {
+  return `SELECT j.id, j.instance_id, j.generation, j.order_key, j.merchant_no, j.request_no, j.status, j.close_at,
+  j.created_at, j.updated_at, j.attempts, j.closed_at, j.confirmed_by, j.error_code, j.error_message,
+  (SELECT json_group_array(json_object('seq', h.seq, 'at', h.at, 'status', h.status, 'by', h.actor, 'code', h.code))
+    FROM close_history h WHERE h.job_id = j.id) AS history
+FROM close_jobs j WHERE ${where}`;
+}
+
+const CURRENT_JOB_ID = "(SELECT current_job FROM close_orders WHERE order_key = ?1)";
+const JOB_OF_ORDER = selectJob(`j.id = ${CURRENT_JOB_ID}`);
+const JOB_BY_ID = selectJob("j.id = ?1");
+const JOB_BY_INSTANCE = selectJob("j.instance_id = ?1");
+
+/**
+ * The history row for the current revision of the job `where` (a fixed condition on ?1) selects, if it has
+ * none yet: that is, only if the statement before it in the batch changed the job.
+ */
+function recordChange(
+  db: D1Database,
+  where: string,
+  selector: string,
+  entry: { at: number; status: JobStatus; by: Actor; code?: ErrorCode | undefined },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO close_history (job_id, seq, at, status, actor, code)
+SELECT id, revision, ?2, ?3, ?4, ?5 FROM close_jobs WHERE ${where}
+ON CONFLICT (job_id, seq) DO NOTHING`,
+    )
+    .bind(selector, entry.at, entry.status, entry.by, entry.code ?? null);
+}
+
+function jobIn(result: D1Result | undefined): StoredJob | undefined {
+  const row = result?.results[0];
+  return row === undefined ? undefined : jobFromRow(row);
+}
+
+/** What the change statement of a batch did. */
+function changed(result: D1Result | undefined): boolean {
+  return (result?.meta.changes ?? 0) > 0;
+}
+
+// The routes and the Workflow check what they pass; these guard the store's invariants against a bug.
+function checkTime(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be Unix seconds.`);
+}
+
+function checkActor(by: string): asserts by is Actor {
+  if (!ACTOR_PATTERN.test(by)) throw new TypeError("by must be `caller:<caller id>` or `gateway`.");
+}
+
+/** The order's current job, or undefined if it never had one. */
+export async function getJob(db: D1Database, merchantNo: string, requestNo: string): Promise<StoredJob | undefined> {
+  return jobIn(await db.prepare(JOB_OF_ORDER).bind(orderKey(merchantNo, requestNo)).run());
+}
+
+export interface NewJob {
+  merchant_no: string;
+  request_no: string;
+  close_at: number;
+  now: number;
+  by: Actor;
+}
+
+/**
+ * Starts the order's next job, `scheduled`, unless its current job is still alive (scheduled, closing)
+ * or `closed`: then that job, with `created: false`. Of racing creates exactly one creates; the others
+ * get its job. The caller starts the job's Workflow instance (`job.instance_id`) when `created`.
+ */
+export async function createJob(db: D1Database, input: NewJob): Promise<{ job: StoredJob; created: boolean }> {
+  checkTime("close_at", input.close_at);
+  checkTime("now", input.now);
+  checkActor(input.by);
+  const key = orderKey(input.merchant_no, input.request_no);
+  const prefix = await instanceIdPrefix(key);
+  const [, insert, , read] = await db.batch([
+    // The check and the move to the next generation are one statement: no create can slip in between.
+    db
+      .prepare(
+        `INSERT INTO close_orders (order_key, current_job, generation) VALUES (?1, ?2 || '_g1', 1)
+ON CONFLICT (order_key) DO UPDATE SET generation = generation + 1, current_job = ?2 || '_g' || (generation + 1)
+WHERE (SELECT status FROM close_jobs WHERE id = close_orders.current_job) IN ('cancelled', 'failed')`,
+      )
+      .bind(key, prefix),
+    // A job for the current id exists unless the statement above just moved it.
+    db
+      .prepare(
+        `INSERT INTO close_jobs (id, instance_id, order_key, merchant_no, request_no, generation, status, close_at,
+  created_at, updated_at, attempts, revision)
+SELECT current_job, current_job, order_key, ?2, ?3, generation, 'scheduled', ?4, ?5, ?5, 0, 1
+FROM close_orders WHERE order_key = ?1
+ON CONFLICT DO NOTHING`,
+      )
+      .bind(key, input.merchant_no, input.request_no, input.close_at, input.now),
+    recordChange(db, `id = ${CURRENT_JOB_ID}`, key, { at: input.now, status: "scheduled", by: input.by }),
+    db.prepare(JOB_OF_ORDER).bind(key),
+  ]);
+  const job = jobIn(read);
+  if (!job) throw new Error("close_jobs: the order has no job right after creating one.");
+  return { job, created: changed(insert) };
+}
+
+/**
+ * Moves a `scheduled` job to `closeAt` under a new Workflow instance id (a sleeping instance cannot be
+ * moved, and Cloudflare never accepts an id twice): the caller terminates the old instance and starts
+ * `job.instance_id`. Undefined when the job is no longer `scheduled`. The history gains a `scheduled` entry.
+ */
+export async function reschedule(
+  db: D1Database,
+  job: Pick<StoredJob, "id" | "order_key">,
+  closeAt: number,
+  now: number,
+  by: Actor,
+): Promise<StoredJob | undefined> {
+  checkTime("close_at", closeAt);
+  checkTime("now", now);
+  checkActor(by);
+  const prefix = await instanceIdPrefix(job.order_key);
+  const [, update, , read] = await db.batch([
+    db
+      .prepare(
+        `UPDATE close_orders SET generation = generation + 1
+WHERE order_key = ?1 AND current_job = ?2 AND EXISTS (SELECT 1 FROM close_jobs WHERE id = ?2 AND status = 'scheduled')`,
+      )
+      .bind(job.order_key, job.id),
+    // A scheduled job is its order's current one, and holds the order's last generation until the statement
+    // above issues the next: so this runs exactly when that did, and never takes an id issued before.
+    db
+      .prepare(
+        `UPDATE close_jobs SET generation = (SELECT generation FROM close_orders WHERE order_key = ?1),
+  instance_id = ?3 || '_g' || (SELECT generation FROM close_orders WHERE order_key = ?1),
+  close_at = ?4, updated_at = ?5, revision = revision + 1
+WHERE id = ?2 AND status = 'scheduled'
+  AND generation < (SELECT generation FROM close_orders WHERE order_key = ?1 AND current_job = ?2)`,
+      )
+      .bind(job.order_key, job.id, prefix, closeAt, now),
+    recordChange(db, "id = ?1", job.id, { at: now, status: "scheduled", by }),
+    db.prepare(JOB_BY_ID).bind(job.id),
+  ]);
+  return changed(update) ? jobIn(read) : undefined;
+}
+
+/**
+ * Cancels a `scheduled` job. Returns the job as it is now: `cancelled` (by this call or an earlier one),
+ * or the status that kept it from being cancelled; undefined only for an unknown job. The caller
+ * terminates the job's instance.
+ */
+export async function cancel(
+  db: D1Database,
+  job: Pick<StoredJob, "id">,
+  now: number,
+  by: Actor,
+): Promise<StoredJob | undefined> {
+  checkTime("now", now);
+  checkActor(by);
+  const [, , read] = await db.batch([
+    db
+      .prepare(
+        `UPDATE close_jobs SET status = 'cancelled', updated_at = ?2, revision = revision + 1
+WHERE id = ?1 AND status = 'scheduled'`,
+      )
+      .bind(job.id, now),
+    recordChange(db, "id = ?1", job.id, { at: now, status: "cancelled", by }),
+    db.prepare(JOB_BY_ID).bind(job.id),
+  ]);
+  return jobIn(read);
+}
+
+/** What each of the Workflow's changes records besides the status. */
+export interface TransitionFields {
+  closing: { attempts?: number };
+  closed: { attempts?: number; confirmed_by: ConfirmedBy; closed_at?: number };
+  failed: { attempts?: number; error: { code: ErrorCode; message: string } };
+}
+export type TransitionTarget = keyof TransitionFields;
+/** The statuses the Workflow moves a job from. */
+export type LiveStatus = "scheduled" | "closing";
+
+/**
+ * The Workflow's changes: moves the job its instance runs from one of `from` to `to`. Returns the job as
+ * it is now (the caller checks `status === to`; a job already there is left as it is, so a step that runs
+ * twice changes nothing the second time), or undefined when `instanceId` runs no job (it was replaced by a
+ * reschedule: the instance should stop). `closed_at` defaults to `now`; `code` to the error's code.
+ */
+export async function transition<T extends TransitionTarget>(
+  db: D1Database,
+  instanceId: string,
+  from: readonly LiveStatus[],
+  to: T,
+  fields: TransitionFields[T],
+  now: number,
+  by: Actor = "gateway",
+  code?: ErrorCode,
+): Promise<StoredJob | undefined> {
+  checkTime("now", now);
+  checkActor(by);
+  if (from.length === 0 || from.some((status) => status === to || (status !== "scheduled" && status !== "closing"))) {
+    throw new TypeError(`No transition from ${from.join("|") || "nothing"} to ${to}.`);
+  }
+  const all: Partial<TransitionFields["closed"] & TransitionFields["failed"]> = fields;
+  if (to === "closed" && !all.confirmed_by) throw new TypeError("A closed job needs confirmed_by.");
+  if (to === "failed" && !all.error) throw new TypeError("A failed job needs its error.");
+  if (all.attempts !== undefined) checkTime("attempts", all.attempts);
+  const closedAt = to === "closed" ? (all.closed_at ?? now) : undefined;
+  if (closedAt !== undefined) checkTime("closed_at", closedAt);
+  const [, , read] = await db.batch([
+    db
+      .prepare(
+        `UPDATE close_jobs SET status = ?2, updated_at = ?3, revision = revision + 1,
+  attempts = MAX(attempts, COALESCE(?4, 0)), closed_at = COALESCE(?5, closed_at),
+  confirmed_by = COALESCE(?6, confirmed_by), error_code = COALESCE(?7, error_code),
+  error_message = COALESCE(?8, error_message)
+WHERE instance_id = ?1 AND status IN (SELECT value FROM json_each(?9))`,
+      )
+      .bind(
+        instanceId,
+        to,
+        now,
+        all.attempts ?? null,
+        closedAt ?? null,
+        all.confirmed_by ?? null,
+        all.error?.code ?? null,
+        all.error?.message ?? null,
+        JSON.stringify(from),
+      ),
+    recordChange(db, "instance_id = ?1", instanceId, { at: now, status: to, by, code: code ?? all.error?.code }),
+    db.prepare(JOB_BY_INSTANCE).bind(instanceId),
+  ]);
+  return jobIn(read);
+}
+
+/**
+ * How many close rounds a `closing` job has made, for GET while it retries. Not a change of status, so
+ * no history entry; never lowers the count, so a step that runs again with an older count is harmless.
+ */
+export async function recordAttempts(
+  db: D1Database,
+  instanceId: string,
+  attempts: number,
+  now: number,
+): Promise<StoredJob | undefined> {
+  checkTime("attempts", attempts);
+  checkTime("now", now);
+  const [, read] = await db.batch([
+    db
+      .prepare(
+        `UPDATE close_jobs SET attempts = ?2, updated_at = ?3
+WHERE instance_id = ?1 AND status = 'closing' AND attempts < ?2`,
+      )
+      .bind(instanceId, attempts, now),
+    db.prepare(JOB_BY_INSTANCE).bind(instanceId),
+  ]);
+  return jobIn(read);
+}
