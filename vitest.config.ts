@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { createSandbox, SANDBOX_APP_ID } from "./sandbox/sparkpay-sandbox.mjs";
 import { COMPATIBILITY_DATE, SANDBOX_OUTBOUND_WORKER, sandboxOutboundWorker } from "./scripts/local-gateway.mjs";
 import { keepUnlessGatewayLogLine, quietDroppedConnectionLogs } from "./test/support/quiet-workerd.mjs";
 import { generateTestKeys } from "./test/support/test-keys.mjs";
+import { createWebhookReceiver, WEBHOOK_HOST, WEBHOOK_URL } from "./test/support/webhook-receiver.mjs";
 
 // Fresh keys for every run: nothing secret is committed, and a fresh clone needs no .dev.vars.
 const keys = generateTestKeys();
@@ -21,6 +23,11 @@ const sandbox = createSandbox({
   otherApps: { [ROTATION_APP_ID]: keys.merchant.publicKeyPem, [ROLLBACK_APP_ID]: keys.merchant.publicKeyPem },
   slowMs: 300,
 });
+
+// Where the durable closes' webhooks land (through the same router as SparkPay's requests).
+const webhooks = createWebhookReceiver();
+/** Fresh per run, as the keys are. */
+const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString("hex")}`;
 
 quietDroppedConnectionLogs();
 
@@ -41,6 +48,8 @@ export default defineConfig({
                 SPARKPAY_PLATFORM_PUBLIC_KEY: keys.platform.publicKeyPem + keys.rotatedPlatform.publicKeyPem,
                 GATEWAY_API_KEYS: keys.callerKeys.join(","),
                 TEST_KEYS: keys.variants,
+                CLOSE_WEBHOOK_URL: WEBHOOK_URL,
+                CLOSE_WEBHOOK_SECRET: WEBHOOK_SECRET,
                 // Applied to CLOSE_JOBS_DB by test/worker/apply-migrations.ts, as `wrangler d1 migrations apply` would.
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
@@ -53,7 +62,11 @@ export default defineConfig({
               },
               // Every fetch the Worker (and the tests) make goes through the sandbox router.
               outboundService: SANDBOX_OUTBOUND_WORKER,
-              workers: [sandboxOutboundWorker((request) => sandbox.handle(request))],
+              workers: [
+                sandboxOutboundWorker((request) =>
+                  new URL(request.url).hostname === WEBHOOK_HOST ? webhooks.handle(request) : sandbox.handle(request),
+                ),
+              ],
             },
           }),
         ],

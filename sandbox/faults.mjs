@@ -115,6 +115,12 @@ export const FAULT_MODES = {
     before: ({ attempt, refuse }) => (attempt === 1 ? refuse(503, 50300, "service unavailable") : undefined),
     expect: { status: 200, closes: 2, queries: 0 },
   },
+  outage: {
+    description:
+      "HTTP 503 on the first 5 close attempts for the order (longer than one request's deadline), then normal",
+    before: ({ attempt, refuse }) => (attempt <= 5 ? refuse(503, 50300, "service unavailable") : undefined),
+    expect: retried("UPSTREAM_SERVER_ERROR", "SparkPay answered HTTP 503 (3 attempts)."),
+  },
   worsening: {
     description: "HTTP 503 on the first close attempt for the order, then drop the connection",
     before: ({ attempt, refuse, drop }) => (attempt === 1 ? refuse(503, 50300, "service unavailable") : drop()),

@@ -11,8 +11,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
+import { CONFIRMED_BY, JOB_STATUSES } from "../src/closes/job";
 import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
 import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
+import { CLOSES_ROUTE, MAX_CLOSE_AHEAD_S, ScheduleCloseRequestSchema } from "../src/routes/closes";
 import { CONFIRMED_HEADER, QUERY_ORDER_ROUTE } from "../src/routes/orders";
 import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
 import { CLOSE_ORDER_PATH } from "../src/sparkpay/constants";
@@ -75,9 +77,74 @@ function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Reco
   return responses;
 }
 
+const unixSeconds = { type: "integer", minimum: 0, description: "Unix seconds." };
+const errorCode = { oneOf: [{ type: "integer" }, { type: "string" }] };
+
+/** The job as GET answers it (src/closes/job.ts's CloseJob). */
+function closeJobSchema() {
+  return {
+    type: "object",
+    required: ["merchant_no", "request_no", "status", "close_at", "created_at", "updated_at", "attempts", "history"],
+    properties: {
+      merchant_no: { type: "string" },
+      request_no: { type: "string" },
+      status: { type: "string", enum: [...JOB_STATUSES] },
+      close_at: unixSeconds,
+      created_at: unixSeconds,
+      updated_at: unixSeconds,
+      attempts: { type: "integer", minimum: 0, description: "Close rounds made so far." },
+      closed_at: unixSeconds,
+      confirmed_by: { type: "string", enum: [...CONFIRMED_BY] },
+      error: {
+        type: "object",
+        required: ["code", "message"],
+        properties: { code: errorCode, message: { type: "string" } },
+        description: "Why a `failed` job failed: SparkPay's code and message, or a gateway code.",
+      },
+      history: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["at", "status", "by"],
+          properties: {
+            at: unixSeconds,
+            status: { type: "string", enum: [...JOB_STATUSES] },
+            by: { type: "string", description: "`caller:<caller id>` or `gateway`." },
+            code: errorCode,
+          },
+        },
+      },
+    },
+  };
+}
+
 export function buildOpenApiDocument() {
   const routeLevel: GatewayErrorCode[] = ["NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR"];
-  const closeCodes = (Object.keys(GATEWAY_ERRORS) as GatewayErrorCode[]).filter((code) => !routeLevel.includes(code));
+  const closeCodes = (Object.keys(GATEWAY_ERRORS) as GatewayErrorCode[]).filter(
+    (code) => !routeLevel.includes(code) && code !== "CLOSE_CONFLICT",
+  );
+  const bodyCodes: GatewayErrorCode[] = ["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"];
+  /** What the /v1/closes routes can answer: the caller's side and the configuration, never SparkPay's. */
+  const jobCodes = (withBody: boolean, ...more: GatewayErrorCode[]): GatewayErrorCode[] => [
+    ...(withBody ? bodyCodes : []),
+    "INVALID_REQUEST",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    ...more,
+    "RATE_LIMITED",
+    "GATEWAY_MISCONFIGURED",
+  ];
+  const orderParameters = ["merchant_no", "request_no"].map((name) => ({
+    name,
+    in: "path",
+    required: true,
+    schema: { type: "string", pattern: "^[A-Za-z0-9_]+$", minLength: 1, maxLength: 64 },
+  }));
+  const jobResponse = (description: string) => ({
+    description,
+    headers: { "X-Request-Id": REQUEST_ID_HEADER },
+    content: { "application/json": { schema: ref("CloseJob") } },
+  });
   const routeLevelResponses = errorResponses(routeLevel);
   return {
     openapi: "3.1.0",
@@ -180,12 +247,7 @@ export function buildOpenApiDocument() {
             "Signs and forwards SparkPay's Payment Order Query (same path as SparkPay's), retried like the close " +
             "under one deadline, and passes SparkPay's verified, validated envelope through.",
           security: [{ callerKey: [] }],
-          parameters: ["merchant_no", "request_no"].map((name) => ({
-            name,
-            in: "path",
-            required: true,
-            schema: { type: "string", pattern: "^[A-Za-z0-9_]+$", minLength: 1, maxLength: 64 },
-          })),
+          parameters: orderParameters,
           responses: {
             "200": {
               description: "SparkPay's answer: the order, with `pay_status` (`CLOSED` once closed) and more fields.",
@@ -205,6 +267,52 @@ export function buildOpenApiDocument() {
                 },
               },
             ),
+          },
+        },
+      },
+      [CLOSES_ROUTE.replace(/:(\w+)/g, "{$1}")]: {
+        put: {
+          operationId: "scheduleClose",
+          summary: "Schedule a durable close of the order",
+          description:
+            "Closes the order at `close_at` (absent or not in the future: now) with the same close-and-confirm as " +
+            "POST /v4/pay/orders/close, retrying through SparkPay outages until CLOSE_GIVE_UP_AFTER_S has passed. " +
+            "One job per order: 202 creates one (no job, or the last one cancelled or failed); 200 answers the " +
+            "existing job, rescheduled when it is scheduled and `close_at` differs; 409 when it is closing and a " +
+            "future `close_at` is given. The body is optional.",
+          security: [{ callerKey: [] }],
+          parameters: orderParameters,
+          requestBody: {
+            required: false,
+            content: {
+              "application/json": { schema: ref("ScheduleCloseRequest"), example: { close_at: 1_795_000_000 } },
+            },
+          },
+          responses: {
+            "200": jobResponse("The order's job: unchanged, or rescheduled to the new `close_at`."),
+            "202": jobResponse("A new job, `scheduled`."),
+            ...errorResponses(jobCodes(true, "CLOSE_CONFLICT")),
+          },
+        },
+        get: {
+          operationId: "getClose",
+          summary: "The order's close job, with its history",
+          security: [{ callerKey: [] }],
+          parameters: orderParameters,
+          responses: {
+            "200": jobResponse("The order's current job."),
+            ...errorResponses(jobCodes(false, "NOT_FOUND")),
+          },
+        },
+        delete: {
+          operationId: "cancelClose",
+          summary: "Cancel the order's scheduled close",
+          description: "`scheduled` becomes `cancelled`; `cancelled` stays so (200); any other status is 409.",
+          security: [{ callerKey: [] }],
+          parameters: orderParameters,
+          responses: {
+            "200": jobResponse("The job, `cancelled`."),
+            ...errorResponses(jobCodes(false, "NOT_FOUND", "CLOSE_CONFLICT")),
           },
         },
       },
@@ -261,6 +369,10 @@ export function buildOpenApiDocument() {
         }),
         HealthReport: jsonSchema(HealthReportSchema),
         QueryOrderResponse: jsonSchema(QueryOrderResponseSchema, { data: "The order as SparkPay reports it." }),
+        ScheduleCloseRequest: jsonSchema(ScheduleCloseRequestSchema, {
+          close_at: `When to close, Unix seconds; at most ${MAX_CLOSE_AHEAD_S} s ahead. Absent or past: now.`,
+        }),
+        CloseJob: closeJobSchema(),
       },
     },
   };

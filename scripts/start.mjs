@@ -6,7 +6,7 @@
  * stops both on Ctrl-C, SIGINT or SIGTERM. Extra arguments go to wrangler dev as they are, e.g.
  * `npm start -- --var LOG_LEVEL:debug`.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
 import { SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
@@ -28,6 +28,18 @@ if (target.replace(/\/$/, "") !== sandboxUrl) {
     `Note: ${DEV_VARS} sets SPARKPAY_BASE_URL to ${target || "nothing"}, not this sandbox (${sandboxUrl}); ` +
       `the gateway will talk to ${target || "wrangler.toml's SparkPay"}. Move ${DEV_VARS} aside to start fresh.`,
   );
+}
+
+// The durable closes' tables in the local D1 (.wrangler/state), as `wrangler d1 migrations apply` does remotely;
+// already-applied migrations are skipped, so every start runs it.
+try {
+  execFileSync("node_modules/.bin/wrangler", ["d1", "migrations", "apply", "CLOSE_JOBS_DB", "--local"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...WRANGLER_ENV, CI: "1" },
+  });
+} catch (error) {
+  const stderr = /** @type {{ stderr?: Buffer }} */ (error).stderr?.toString() ?? "";
+  console.error(`Could not apply the D1 migrations locally; /v1/closes will fail until they are.\n${stderr}`);
 }
 
 const wrangler = spawn(
@@ -108,6 +120,7 @@ if (!stopping && !health) {
     request_no: `DEMO_${randomBytes(6).toString("hex").toUpperCase()}`,
     merchant_no: SANDBOX_MERCHANTS[0],
   });
+  const later = `DEMO_${randomBytes(6).toString("hex").toUpperCase()}`;
   console.log(`
 Gateway ready on ${gatewayUrl}, talking to the sandbox on ${sandboxUrl}.
 Close a sandbox order:
@@ -117,7 +130,14 @@ Close a sandbox order:
     -H 'Content-Type: application/json' \\
     -d '${body}'
 
-Run it again: SparkPay refuses a repeat close, the gateway confirms by Payment Order Query, and
+Schedule a durable close of another order 10 s ahead, then watch its status and history:
+
+  curl -sS -X PUT ${gatewayUrl}/v1/closes/${SANDBOX_MERCHANTS[0]}/${later} \\
+    -H 'Authorization: Bearer ${setup.callerKey}' \\
+    -H 'Content-Type: application/json' -d '{"close_at": '$(($(date +%s) + 10))'}'
+  curl -sS ${gatewayUrl}/v1/closes/${SANDBOX_MERCHANTS[0]}/${later} -H 'Authorization: Bearer ${setup.callerKey}'
+
+Run the first again: SparkPay refuses a repeat close, the gateway confirms by Payment Order Query, and
 the answer is still 200 (with X-Close-Confirmed-By: order-query). A request_no starting with
 FAULT_SLOW_, FAULT_HTTP500_, FAULT_BADSIG_ … makes the sandbox misbehave (see docs/sandbox.md).
 GET ${gatewayUrl}/healthz and ${gatewayUrl}/openapi.json need no key.

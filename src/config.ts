@@ -24,6 +24,11 @@ import { importPrivateKeys, importPublicKeys } from "./sparkpay/keys";
  * the value, because several settings are secrets.
  */
 
+/** How long a close job keeps retrying after its close_at before it fails: default 72 h, 1 min to 30 days. */
+export const DEFAULT_GIVE_UP_AFTER_S = 259_200;
+const MIN_GIVE_UP_AFTER_S = 60;
+const MAX_GIVE_UP_AFTER_S = 2_592_000;
+
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** Scheme, host and optional port, nothing else: a path, `?` or `#` would change where requests go. */
@@ -84,6 +89,12 @@ const SettingsSchema = v.object({
     v.picklist(["required", "off"], "SPARKPAY_VERIFY_RESPONSES must be `required` or `off`."),
     "required",
   ),
+  CLOSE_GIVE_UP_AFTER_S: wholeNumber(
+    "CLOSE_GIVE_UP_AFTER_S",
+    MIN_GIVE_UP_AFTER_S,
+    MAX_GIVE_UP_AFTER_S,
+    DEFAULT_GIVE_UP_AFTER_S,
+  ),
 });
 type SettingName = keyof typeof SettingsSchema.entries;
 type PlainSettings = v.InferOutput<typeof SettingsSchema>;
@@ -102,8 +113,17 @@ export const SETTING_NAMES = [
 ] as const;
 export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
 export type RateLimiterBinding = (typeof RATE_LIMITER_BINDINGS)[number];
-/** Reported, but never a reason to stop closing orders: a log level must not stop payments. */
-export const ADVISORY_SETTINGS: ReadonlySet<string> = new Set(["LOG_LEVEL"]);
+/** The durable closes' bindings: without them only the /v1/closes routes stop (503), never the close route. */
+export const CLOSE_BINDINGS = ["CLOSE_JOBS_DB", "CLOSE_WORKFLOW"] as const;
+export type CloseBinding = (typeof CLOSE_BINDINGS)[number];
+/** Optional: the durable closes' webhooks (a var and a secret). Only the webhooks stop while they are wrong. */
+export const WEBHOOK_SETTINGS = ["CLOSE_WEBHOOK_URL", "CLOSE_WEBHOOK_SECRET"] as const;
+export const MIN_WEBHOOK_SECRET_LENGTH = 32;
+/**
+ * Reported, but never a reason to stop closing orders: a log level must not stop payments, and without the durable
+ * closes' bindings only the /v1/closes routes answer 503 (naming the binding), while POST /v4/pay/orders/close works.
+ */
+export const ADVISORY_SETTINGS: ReadonlySet<string> = new Set(["LOG_LEVEL", ...CLOSE_BINDINGS, ...WEBHOOK_SETTINGS]);
 
 /** Every setting, parsed: what the gateway runs with once every check has passed. */
 export interface Settings extends PlainSettings {
@@ -155,6 +175,67 @@ export function requireLimiter(env: GatewayEnv, name: RateLimiterBinding): RateL
   return limiter;
 }
 
+/** The D1 database of close jobs, or the ConfigError naming the binding to declare (a 503, never a 500). */
+export function requireCloseJobsDb(env: GatewayEnv): D1Database {
+  const db = env.CLOSE_JOBS_DB as D1Database | undefined;
+  if (typeof db?.prepare !== "function" || typeof db.batch !== "function") {
+    throw new ConfigError(
+      "CLOSE_JOBS_DB is not bound; declare it under [[d1_databases]] in wrangler.toml for this environment.",
+    );
+  }
+  return db;
+}
+
+/** The close Workflow, or the ConfigError naming the binding to declare (a 503, never a 500). */
+export function requireCloseWorkflow(env: GatewayEnv): Workflow {
+  const workflow = env.CLOSE_WORKFLOW as Workflow | undefined;
+  if (typeof workflow?.create !== "function" || typeof workflow.get !== "function") {
+    throw new ConfigError(
+      "CLOSE_WORKFLOW is not bound; declare it under [[workflows]] in wrangler.toml for this environment.",
+    );
+  }
+  return workflow;
+}
+
+function isAllowedWebhookUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (/[?#@\s]/.test(text) || url.username || url.password) return false;
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+export interface WebhookSettings {
+  url: string;
+  secret: string;
+}
+
+/** Where the close webhooks go, and their signing secret; undefined when CLOSE_WEBHOOK_URL is unset (no webhooks). */
+export function webhookSettings(env: GatewayEnv): WebhookSettings | undefined {
+  const url = present(env.CLOSE_WEBHOOK_URL);
+  if (url === undefined) return undefined;
+  if (url.includes(PLACEHOLDER) || !isAllowedWebhookUrl(url)) {
+    throw new ConfigError(
+      "CLOSE_WEBHOOK_URL must be an https:// URL without credentials, query or fragment (a path is fine; " +
+        "http:// only on 127.0.0.1/localhost), or empty for no webhooks.",
+    );
+  }
+  const secret = present(env.CLOSE_WEBHOOK_SECRET);
+  if (secret === undefined) {
+    throw new ConfigError(
+      "CLOSE_WEBHOOK_SECRET is not set; CLOSE_WEBHOOK_URL needs it to sign the webhooks " +
+        `(at least ${MIN_WEBHOOK_SECRET_LENGTH} characters, set with \`wrangler secret put\`).`,
+    );
+  }
+  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH || secret.includes(PLACEHOLDER)) {
+    throw new ConfigError(`CLOSE_WEBHOOK_SECRET must be at least ${MIN_WEBHOOK_SECRET_LENGTH} random characters.`);
+  }
+  return { url, secret };
+}
+
 async function check<T>(
   checks: Record<string, string>,
   setting: string,
@@ -197,6 +278,15 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   if (!verify) checks.SPARKPAY_PLATFORM_PUBLIC_KEY = "ok (not used: SPARKPAY_VERIFY_RESPONSES is off)";
   const callerKeys = await check(checks, "GATEWAY_API_KEYS", () => parseCallerKeys(env.GATEWAY_API_KEYS));
   for (const name of RATE_LIMITER_BINDINGS) await check(checks, name, () => requireLimiter(env, name));
+  await check(checks, "CLOSE_JOBS_DB", () => requireCloseJobsDb(env));
+  await check(checks, "CLOSE_WORKFLOW", () => requireCloseWorkflow(env));
+  // Two checks, so the report names the one to fix; the secret matters only with a URL.
+  const webhookUrl = present(env.CLOSE_WEBHOOK_URL);
+  await check(checks, "CLOSE_WEBHOOK_URL", () => webhookSettings({ ...env, CLOSE_WEBHOOK_SECRET: "x".repeat(64) }));
+  if (webhookUrl === undefined) checks.CLOSE_WEBHOOK_SECRET = "ok (not used: CLOSE_WEBHOOK_URL is not set)";
+  else if (checks.CLOSE_WEBHOOK_URL !== "ok")
+    checks.CLOSE_WEBHOOK_SECRET = "ok (not checked until CLOSE_WEBHOOK_URL is)";
+  else await check(checks, "CLOSE_WEBHOOK_SECRET", () => webhookSettings(env));
   const platformSetting = "SPARKPAY_PLATFORM_PUBLIC_KEY";
   if (
     privateKeys &&

@@ -12,6 +12,8 @@ declare global {
       SPARKPAY_PRIVATE_KEY: string;
       SPARKPAY_PLATFORM_PUBLIC_KEY: string;
       GATEWAY_API_KEYS: string;
+      /** Optional: signs the durable closes' webhooks; needed when CLOSE_WEBHOOK_URL is set. */
+      CLOSE_WEBHOOK_SECRET?: string;
     }
   }
 }

@@ -6,8 +6,11 @@ export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
   INVALID_REQUEST: "A field is missing or breaks its rule; the message names the field.",
   UNAUTHORIZED: "No Authorization: Bearer header, or the key is not one of GATEWAY_API_KEYS.",
   FORBIDDEN: "The caller key is scoped to other merchants than this merchant_no.",
-  NOT_FOUND: "No such route.",
+  NOT_FOUND: "No such route, or (/v1/closes) no close job for this order.",
   METHOD_NOT_ALLOWED: "The route exists but not for this method; see the Allow header.",
+  CLOSE_CONFLICT:
+    "The order's close job cannot do that now: it is closing and cannot be rescheduled, or it is closing, closed " +
+    "or failed and cannot be cancelled.",
   PAYLOAD_TOO_LARGE: "The body is over 8 KiB.",
   UNSUPPORTED_MEDIA_TYPE: "Content-Type is not application/json.",
   RATE_LIMITED: "Over the gateway's own limit for this caller key or merchant_no; see Retry-After.",

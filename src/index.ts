@@ -1,46 +1,9 @@
-import { secureHeaders } from "hono/secure-headers";
-import { Hono } from "hono/tiny";
-import type { AppEnv } from "./env";
-import { errorResponse } from "./error-response";
-import { GatewayError } from "./errors";
-import { accessLog } from "./middleware/access-log";
-import { noStore } from "./middleware/no-store";
-import { requestIds } from "./middleware/request-ids";
-import { health } from "./routes/health";
-import { openapi } from "./routes/openapi";
-import { orders } from "./routes/orders";
-
 /**
- * The OWASP REST Security set for a JSON API: HSTS, nosniff, no framing, no referrer, a CSP that
- * allows nothing. Hono's browser-page defaults (COOP, CORP, Origin-Agent-Cluster, X-XSS-Protection, …)
- * are off: nothing here is a page, and each header costs every response.
+ * The Worker's main module: the app's fetch handler and the Workflow class, nothing else. workerd refuses to start
+ * a module that exports anything but handlers and classes (a string constant, say), so everything else lives in
+ * ./app and the modules it imports; Node-side code imports ./app, never this module (it imports cloudflare:workers).
  */
-const API_SECURITY_HEADERS: Parameters<typeof secureHeaders>[0] = {
-  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-  xFrameOptions: "DENY",
-  crossOriginResourcePolicy: false,
-  crossOriginOpenerPolicy: false,
-  originAgentCluster: false,
-  xDnsPrefetchControl: false,
-  xDownloadOptions: false,
-  xPermittedCrossDomainPolicies: false,
-  xXssProtection: false,
-  permissionsPolicy: {},
-};
+import app from "./app";
 
-const app = new Hono<AppEnv>()
-  .use(requestIds())
-  .use(accessLog())
-  .use(secureHeaders(API_SECURITY_HEADERS))
-  .use(noStore())
-  .route("/", health)
-  .route("/", openapi)
-  .route("/", orders);
-
-app.notFound((c) =>
-  errorResponse(c, new GatewayError("NOT_FOUND", "No such route. The gateway serves POST /v4/pay/orders/close.")),
-);
-app.onError((error, c) => errorResponse(c, error));
-
-export type AppType = typeof app;
+export { CloseWorkflow } from "./closes/workflow";
 export default app;

@@ -5,3 +5,53 @@
 interface RateLimit {
   limit(options: { key: string }): Promise<{ success: boolean }>;
 }
+
+// The durable closes' bindings (D1 and Workflows), as far as src/ uses them. The generated Env type imports
+// src/index.ts, which brings in the Workflow class and the D1 store.
+interface D1Result<T = Record<string, unknown>> {
+  results: T[];
+  success: boolean;
+  meta: { changes: number } & Record<string, unknown>;
+}
+interface D1PreparedStatement {
+  bind(...values: unknown[]): D1PreparedStatement;
+  run<T = Record<string, unknown>>(): Promise<D1Result<T>>;
+  first<T = unknown>(column?: string): Promise<T | null>;
+}
+interface D1Database {
+  prepare(query: string): D1PreparedStatement;
+  batch<T = Record<string, unknown>>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]>;
+}
+interface WorkflowInstance {
+  id: string;
+  terminate(): Promise<void>;
+  status(): Promise<{ status: string }>;
+}
+interface Workflow<PARAMS = unknown> {
+  create(options?: { id?: string; params?: PARAMS }): Promise<WorkflowInstance>;
+  get(id: string): Promise<WorkflowInstance>;
+}
+declare module "cloudflare:workers" {
+  type WorkflowSleepDuration = number | `${number} ${string}`;
+  export interface WorkflowEvent<T> {
+    payload: Readonly<T>;
+    timestamp: Date;
+    instanceId: string;
+  }
+  export interface WorkflowStepConfig {
+    retries?: { limit: number; delay: WorkflowSleepDuration; backoff?: "constant" | "linear" | "exponential" };
+    timeout?: WorkflowSleepDuration;
+  }
+  export abstract class WorkflowStep {
+    do<T>(name: string, callback: () => Promise<T>): Promise<T>;
+    do<T>(name: string, config: WorkflowStepConfig, callback: () => Promise<T>): Promise<T>;
+    sleep(name: string, duration: WorkflowSleepDuration): Promise<void>;
+    sleepUntil(name: string, timestamp: Date | number): Promise<void>;
+  }
+  export abstract class WorkflowEntrypoint<Env = unknown, T = unknown> {
+    protected ctx: unknown;
+    protected env: Env;
+    constructor(ctx: unknown, env: Env);
+    run(event: Readonly<WorkflowEvent<T>>, step: WorkflowStep): Promise<unknown>;
+  }
+}

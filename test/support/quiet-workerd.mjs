@@ -4,7 +4,8 @@
  * workerd logs each dropped connection the gateway then handles as an uncaught "Network connection
  * lost" with a native stack, which the Workers pool prints on this process's stdout or stderr.
  * Those lines, and only those, are dropped here, so a passing `npm test` prints no stack traces.
- * Any other workerd output passes.
+ * The webhook tests' refused deliveries, which the local Workflows engine logs per failed step try, are dropped
+ * too. Any other workerd output passes.
  */
 const DROPPED_CONNECTION_NOISE = [
   new RegExp(
@@ -17,6 +18,8 @@ const DROPPED_CONNECTION_NOISE = [
       String.raw`(connect\(\): Connection refused|stream disconnected prematurely)$`,
   ),
   /^stack: (\S+workerd@[0-9a-f]+ ?)+$/,
+  // The local Workflows engine logs each failed try of a step it retries: the webhook tests refuse deliveries.
+  /^uncaught exception; source = Uncaught \(in promise\); stack = Error: The webhook receiver answered HTTP 503\.$/,
   // The pool's own connection to workerd, closed when the run ends.
   /^exception = workerd\/api\/web-socket\.c\+\+:\d+: disconnected: WebSocket peer disconnected$/,
 ];

@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { hc } from "hono/client";
 import { describe, expect, it } from "vitest";
-import app, { type AppType } from "../../src/index";
+import app, { type AppType } from "../../src/app";
 import { CALLER_KEY, MERCHANT, uniqueId } from "./helpers";
 
 // The README's typed-client example, compiled by `npm run typecheck` and run against the app.

@@ -1,0 +1,56 @@
+import type { WebhookSettings } from "../config";
+import { USER_AGENT } from "../version";
+import type { CloseJob } from "./job";
+
+/**
+ * The webhook of a job that ended: `{"id", "type", "created", "data": <the job>}`, POSTed to CLOSE_WEBHOOK_URL with
+ * `Gateway-Signature: t=<Unix s>,v1=<hex HMAC-SHA256(CLOSE_WEBHOOK_SECRET, "<t>.<raw body>")>`. The event id and
+ * body are the same on every retry (only `t` and the signature change), so receivers can drop duplicates by id.
+ */
+export const SIGNATURE_HEADER = "Gateway-Signature";
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
+export type CloseEventType = "close.closed" | "close.failed";
+
+export interface CloseEvent {
+  id: string;
+  type: CloseEventType;
+  created: number;
+  data: CloseJob;
+}
+
+/** The event for a job that ended `closed` or `failed`; `instanceId` makes its id (one end per instance). */
+export function closeEvent(instanceId: string, job: CloseJob & { status: "closed" | "failed" }): CloseEvent {
+  return { id: `evt_${instanceId}`, type: `close.${job.status}`, created: job.updated_at, data: job };
+}
+
+const encoder = new TextEncoder();
+
+export async function signatureHeader(secret: string, body: string, timestamp: number): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`)));
+  return `t=${timestamp},v1=${[...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Sends the event once. Throws unless the receiver answers 2xx (never with the receiver's body: it could hold anything). */
+export async function deliver(settings: WebhookSettings, event: CloseEvent): Promise<number> {
+  const body = JSON.stringify(event);
+  const response = await fetch(settings.url, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      "User-Agent": USER_AGENT,
+      [SIGNATURE_HEADER]: await signatureHeader(settings.secret, body, Math.floor(Date.now() / 1000)),
+    },
+    body,
+    redirect: "manual",
+    signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+  });
+  await response.body?.cancel();
+  if (response.status < 200 || response.status > 299) {
+    throw new Error(`The webhook receiver answered HTTP ${response.status}.`);
+  }
+  return response.status;
+}

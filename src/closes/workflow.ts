@@ -1,0 +1,182 @@
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
+import { DEFAULT_GIVE_UP_AFTER_S, requireCloseJobsDb, requireSettings, webhookSettings } from "../config";
+import type { GatewayEnv } from "../env";
+import { describeError } from "../error-response";
+import { writeLog } from "../log";
+import { ConfigError, SparkPayError, SparkPayRateLimitError } from "../sparkpay/errors";
+import { isRetryable } from "../sparkpay/retry-policy";
+import { clientFor } from "../sparkpay-client";
+import { type CloseJob, type ConfirmedBy, type ErrorCode, publicJob, type StoredJob } from "./job";
+import { recordAttempts, transition } from "./store";
+import { closeEvent, deliver } from "./webhook";
+
+/** What the route starts each job's instance with. Times are Unix seconds. */
+export interface CloseParams {
+  job_id: string;
+  instance_id: string;
+  merchant_no: string;
+  request_no: string;
+  close_at: number;
+}
+
+/** What one close round ended with: saved by Workflows, so a replay takes the same path. */
+type RoundOutcome =
+  | { kind: "closed"; at: number; confirmed_by: ConfirmedBy }
+  | { kind: "definitive" | "transient"; at: number; give_up_at: number; code: ErrorCode; message: string };
+
+/** What the instance did, for introspection and logs. */
+export interface CloseOutput {
+  status: "closed" | "failed" | "stopped";
+  rounds: number;
+  code?: ErrorCode;
+  /** The webhook: its event id when delivered, "off" without CLOSE_WEBHOOK_URL, "undelivered" after every retry. */
+  webhook?: string;
+}
+
+/** The pause after round `round` failed: 30 s, doubling, at most an hour. */
+export const FIRST_ROUND_GAP_S = 30;
+export const MAX_ROUND_GAP_S = 3600;
+export function roundGapSeconds(round: number): number {
+  return Math.min(MAX_ROUND_GAP_S, FIRST_ROUND_GAP_S * 2 ** Math.min(round - 1, 20));
+}
+
+const nowS = () => Math.floor(Date.now() / 1000);
+
+/** The job as callers see it, if the change made it end (a step result must be serializable: null, not undefined). */
+function ended(job: StoredJob | undefined): CloseJob | null {
+  return job && (job.status === "closed" || job.status === "failed") ? publicJob(job) : null;
+}
+
+/** A D1 step: retried by Workflows should D1 fail for a moment. */
+const STORE_STEP = { retries: { limit: 10, delay: "1 second", backoff: "exponential" }, timeout: "1 minute" } as const;
+/**
+ * The webhook: retried by Workflows with exponential backoff from 10 s, 13 times (the last ~23 h after the first try),
+ * so delivery is attempted for about a day.
+ */
+const NOTIFY_STEP = {
+  retries: { limit: 13, delay: "10 seconds", backoff: "exponential" },
+  timeout: "1 minute",
+} as const;
+/**
+ * A close round. SparkPay's failures are outcomes, not throws (the next round is ours to time), so Workflows retries
+ * only what throws: D1 failing for a moment, or a bug. Repeating a round is safe: closing is idempotent.
+ */
+const CLOSE_STEP = {
+  retries: { limit: 3, delay: "30 seconds", backoff: "exponential" },
+  timeout: "5 minutes",
+} as const;
+
+/**
+ * One close job: waits until close_at, moves the job to `closing`, then runs the synchronous route's
+ * close-and-confirm in rounds until it is closed, SparkPay refuses it for good, or CLOSE_GIVE_UP_AFTER_S
+ * has passed since close_at. D1 (src/closes/store.ts) holds the job; an instance that no longer runs its job
+ * (rescheduled or cancelled) stops without a change.
+ */
+export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
+  override async run(event: Readonly<WorkflowEvent<CloseParams>>, step: WorkflowStep): Promise<CloseOutput> {
+    const { instance_id: instanceId, close_at } = event.payload;
+    if (close_at * 1000 > Date.now()) await step.sleepUntil("wait for close_at", close_at * 1000);
+
+    const started = await step.do("start closing", STORE_STEP, async () => {
+      const job = await transition(requireCloseJobsDb(this.env), instanceId, ["scheduled"], "closing", {}, nowS());
+      return job?.instance_id === instanceId ? job.status : "gone";
+    });
+    if (started !== "closing") {
+      writeLog("info", "info", { msg: "close job stopped", instance_id: instanceId, status: started });
+      return { status: "stopped", rounds: 0 };
+    }
+
+    for (let round = 1; ; round++) {
+      const outcome = await step.do(`close #${round}`, CLOSE_STEP, () => this.closeRound(event.payload, round));
+      if (outcome.kind === "closed") {
+        const job = await step.do("record closed", STORE_STEP, async () => {
+          const fields = { attempts: round, confirmed_by: outcome.confirmed_by, closed_at: outcome.at };
+          return ended(
+            await transition(requireCloseJobsDb(this.env), instanceId, ["closing"], "closed", fields, nowS()),
+          );
+        });
+        return { status: "closed", rounds: round, webhook: await this.notify(step, instanceId, job) };
+      }
+      if (outcome.kind === "definitive" || outcome.at >= outcome.give_up_at) {
+        const job = await step.do("record failed", STORE_STEP, async () => {
+          const fields = { attempts: round, error: { code: outcome.code, message: outcome.message } };
+          return ended(
+            await transition(requireCloseJobsDb(this.env), instanceId, ["closing"], "failed", fields, nowS()),
+          );
+        });
+        return {
+          status: "failed",
+          rounds: round,
+          code: outcome.code,
+          webhook: await this.notify(step, instanceId, job),
+        };
+      }
+      // Never past the give-up time: the last round runs at it.
+      const gap = Math.max(1, Math.min(roundGapSeconds(round), outcome.give_up_at - outcome.at));
+      await step.sleep(`wait after close #${round}`, gap * 1000);
+    }
+  }
+
+  /**
+   * POSTs the job's end to CLOSE_WEBHOOK_URL, at least once: a failed delivery throws, and Workflows retries the step
+   * with backoff for about a day. The event (id, body) is built from the saved job, so every retry sends the same one.
+   */
+  private async notify(step: WorkflowStep, instanceId: string, job: CloseJob | null): Promise<string> {
+    if (job?.status !== "closed" && job?.status !== "failed") return "off";
+    const event = closeEvent(instanceId, { ...job, status: job.status });
+    try {
+      return await step.do("notify", NOTIFY_STEP, async () => {
+        const settings = webhookSettings(this.env);
+        if (!settings) return "off";
+        const status = await deliver(settings, event);
+        writeLog("info", "info", { msg: "close webhook", event_id: event.id, type: event.type, status });
+        return event.id;
+      });
+    } catch (error) {
+      // Every retry failed: the job's own record in D1 stands; the receiver can GET it.
+      writeLog("info", "error", {
+        msg: "close webhook undelivered",
+        event_id: event.id,
+        error: error instanceof Error ? error.message : typeof error,
+      });
+      return "undelivered";
+    }
+  }
+
+  /** One close-and-confirm, as the synchronous route runs it; failures are outcomes, bugs throw. */
+  private async closeRound(params: CloseParams, round: number): Promise<RoundOutcome> {
+    const db = requireCloseJobsDb(this.env);
+    let giveUpAfter = DEFAULT_GIVE_UP_AFTER_S;
+    let outcome: RoundOutcome;
+    try {
+      const settings = await requireSettings(this.env);
+      giveUpAfter = settings.CLOSE_GIVE_UP_AFTER_S;
+      const order = { merchant_no: params.merchant_no, request_no: params.request_no };
+      const result = await clientFor(settings).closeOrder(order, { requestId: crypto.randomUUID() });
+      outcome = { kind: "closed", at: nowS(), confirmed_by: result.confirmedByQuery ? "order-query" : "close" };
+    } catch (error) {
+      if (!(error instanceof SparkPayError) && !(error instanceof ConfigError)) throw error;
+      // A setting can be fixed and SparkPay's limit lifts: both are worth another round, as outages are.
+      const transient = isRetryable(error) || error instanceof SparkPayRateLimitError || error instanceof ConfigError;
+      const { code, message } = describeError(error);
+      const at = nowS();
+      outcome = {
+        kind: transient ? "transient" : "definitive",
+        at,
+        give_up_at: params.close_at + giveUpAfter,
+        code,
+        message,
+      };
+    }
+    await recordAttempts(db, params.instance_id, round, nowS());
+    writeLog("info", "info", {
+      msg: "close round",
+      instance_id: params.instance_id,
+      merchant_no: params.merchant_no,
+      round,
+      outcome: outcome.kind,
+      code: outcome.kind === "closed" ? undefined : outcome.code,
+    });
+    return outcome;
+  }
+}

@@ -1,0 +1,478 @@
+import { introspectWorkflowInstance } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { instanceId, instanceIdPrefix, orderKey } from "../../src/closes/ids";
+import type { CloseJob } from "../../src/closes/job";
+import { cancel, createJob, reschedule } from "../../src/closes/store";
+import type { CloseParams } from "../../src/closes/workflow";
+import { callGateway, type ErrorEnvelope, MERCHANT, sandboxOrder, uniqueId } from "./helpers";
+
+const DAY = 86_400;
+const nowS = () => Math.floor(Date.now() / 1000);
+
+function closesUrl(requestNo: string, merchantNo = MERCHANT): string {
+  return `https://gateway.test/v1/closes/${merchantNo}/${requestNo}`;
+}
+
+/** PUT with `body` as JSON (absent: no body at all). */
+async function put(requestNo: string, body?: unknown, merchantNo = MERCHANT) {
+  const { response } = await callGateway({
+    method: "PUT",
+    url: closesUrl(requestNo, merchantNo),
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as CloseJob & ErrorEnvelope };
+}
+
+async function get(requestNo: string, merchantNo = MERCHANT) {
+  const { response } = await callGateway({ method: "GET", url: closesUrl(requestNo, merchantNo) });
+  return { status: response.status, body: (await response.json()) as CloseJob & ErrorEnvelope };
+}
+
+async function del(requestNo: string, merchantNo = MERCHANT) {
+  const { response } = await callGateway({ method: "DELETE", url: closesUrl(requestNo, merchantNo) });
+  return { status: response.status, body: (await response.json()) as CloseJob & ErrorEnvelope };
+}
+
+/** The Workflow instance id of the order's `generation`th instance. */
+async function instanceOf(requestNo: string, generation = 1, merchantNo = MERCHANT): Promise<string> {
+  return instanceId(await instanceIdPrefix(orderKey(merchantNo, requestNo)), generation);
+}
+
+/** Runs the order's next instance with no sleeping, and waits for it to finish. */
+async function runToEnd(requestNo: string, start: () => Promise<unknown>, generation = 1, merchantNo = MERCHANT) {
+  const instance = await introspectWorkflowInstance(
+    env.CLOSE_WORKFLOW,
+    await instanceOf(requestNo, generation, merchantNo),
+  );
+  try {
+    await instance.modify(async (m) => {
+      await m.disableSleeps();
+    });
+    const started = await start();
+    await instance.waitForStatus("complete");
+    return { started, output: await instance.getOutput() };
+  } finally {
+    await instance.dispose();
+  }
+}
+
+const CALLER_BY = expect.stringMatching(/^caller:[0-9a-f]{12}$/);
+
+interface Delivery {
+  event_id: string | null;
+  path: string;
+  content_type: string | null;
+  signature: string | null;
+  body: string;
+  status: number;
+}
+
+/** What the test webhook receiver got for the order. */
+async function deliveries(requestNo: string): Promise<Delivery[]> {
+  const response = await fetch(`https://webhooks.test/__received?request_no=${requestNo}`);
+  return ((await response.json()) as { deliveries: Delivery[] }).deliveries;
+}
+
+/** A receiver's check, in Web Crypto: `t=<s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, within 300 s. */
+async function verifySignature(header: string | null, body: string, secret: string): Promise<boolean> {
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? "");
+  if (!match) return false;
+  const [, t, v1] = match as unknown as [string, string, string];
+  if (Math.abs(Date.now() / 1000 - Number(t)) > 300) return false;
+  const encoder = new TextEncoder();
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "verify",
+  ]);
+  const mac = new Uint8Array(v1.match(/../g)!.map((byte) => Number.parseInt(byte, 16)));
+  return crypto.subtle.verify("HMAC", key, mac, encoder.encode(`${t}.${body}`));
+}
+
+describe("durable closes: closing now", () => {
+  it("PUT without a body schedules now (202); the Workflow closes it; GET shows closed with its history", async () => {
+    const request = uniqueId("DC");
+    const before = nowS();
+    const { started } = await runToEnd(request, () => put(request));
+    const { status, body } = started as Awaited<ReturnType<typeof put>>;
+    expect(status).toBe(202);
+    expect(body).toMatchObject({ merchant_no: MERCHANT, request_no: request, status: "scheduled", attempts: 0 });
+    expect(body.close_at).toBeGreaterThanOrEqual(before);
+    expect(body.history).toEqual([{ at: expect.any(Number), status: "scheduled", by: CALLER_BY }]);
+
+    const after = await get(request);
+    expect(after.status).toBe(200);
+    expect(after.body).toMatchObject({ status: "closed", attempts: 1, confirmed_by: "close" });
+    expect(after.body.closed_at).toBeGreaterThanOrEqual(before);
+    expect(after.body.history.map(({ status, by }) => ({ status, by }))).toEqual([
+      { status: "scheduled", by: CALLER_BY },
+      { status: "closing", by: "gateway" },
+      { status: "closed", by: "gateway" },
+    ]);
+    expect(JSON.stringify(after.body)).not.toMatch(/instance|generation|order_key/);
+    expect((await sandboxOrder(MERCHANT, request))?.pay_status).toBe("CLOSED");
+
+    // One signed webhook: the job as GET shows it.
+    const [delivery, ...more] = await deliveries(request);
+    expect(more).toEqual([]);
+    expect(delivery).toMatchObject({ path: "/hooks/sparkpay-closes", content_type: "application/json", status: 204 });
+    expect(JSON.parse(delivery!.body)).toEqual({
+      id: `evt_${await instanceOf(request)}`,
+      type: "close.closed",
+      created: after.body.updated_at,
+      data: after.body,
+    });
+    expect(await verifySignature(delivery!.signature, delivery!.body, env.CLOSE_WEBHOOK_SECRET!)).toBe(true);
+    expect(await verifySignature(delivery!.signature, `${delivery!.body} `, env.CLOSE_WEBHOOK_SECRET!)).toBe(false);
+    expect(delivery!.body).not.toContain(env.CLOSE_WEBHOOK_SECRET!);
+
+    // A closed job stays as it is: nothing is sent again.
+    expect(await put(request)).toMatchObject({ status: 200, body: { status: "closed" } });
+    expect(await put(request, { close_at: nowS() + 600 })).toMatchObject({ status: 200, body: { status: "closed" } });
+    // Nor can it be cancelled.
+    expect(await del(request)).toMatchObject({ status: 409, body: { code: "CLOSE_CONFLICT" } });
+  });
+
+  it("a close_at in the past means now", async () => {
+    const request = uniqueId("DC");
+    const { started } = await runToEnd(request, () => put(request, { close_at: 1 }));
+    expect(started).toMatchObject({ status: 202, body: { status: "scheduled" } });
+    expect((started as { body: CloseJob }).body.close_at).toBeGreaterThan(1);
+    expect((await get(request)).body.status).toBe("closed");
+  });
+
+  it("an outage longer than one request's deadline ends closed after more rounds", async () => {
+    const request = uniqueId("FAULT_OUTAGE");
+    const { output } = await runToEnd(request, () => put(request));
+    expect(output).toMatchObject({ status: "closed" });
+    expect((output as { rounds: number }).rounds).toBeGreaterThan(1);
+    const job = (await get(request)).body;
+    expect(job).toMatchObject({ status: "closed", attempts: (output as { rounds: number }).rounds });
+    expect(job.history.map(({ status }) => status)).toEqual(["scheduled", "closing", "closed"]);
+    expect((await sandboxOrder(MERCHANT, request))?.pay_status).toBe("CLOSED");
+  });
+
+  it("a definitive refusal (40008, unknown merchant) ends failed at once with SparkPay's code and message", async () => {
+    const merchant = "M_NOBODY_001";
+    const request = uniqueId("DC");
+    const { output } = await runToEnd(request, () => put(request, undefined, merchant), 1, merchant);
+    expect(output).toMatchObject({ status: "failed", rounds: 1, code: 40008 });
+    const job = (await get(request, merchant)).body;
+    expect(job).toMatchObject({ status: "failed", attempts: 1, error: { code: 40008, message: expect.any(String) } });
+    expect(job.history.map(({ status, by, code }) => ({ status, by, code }))).toEqual([
+      { status: "scheduled", by: CALLER_BY, code: undefined },
+      { status: "closing", by: "gateway", code: undefined },
+      { status: "failed", by: "gateway", code: 40008 },
+    ]);
+    const [delivery] = await deliveries(request);
+    expect(JSON.parse(delivery!.body)).toMatchObject({
+      type: "close.failed",
+      data: { status: "failed", error: { code: 40008 } },
+    });
+    expect(await verifySignature(delivery!.signature, delivery!.body, env.CLOSE_WEBHOOK_SECRET!)).toBe(true);
+    // A failed job's order can be scheduled again: a new job.
+    const again = await runToEnd(request, () => put(request, undefined, merchant), 2, merchant);
+    expect(again.started).toMatchObject({ status: 202, body: { status: "scheduled" } });
+  });
+});
+
+describe("durable closes: giving up", () => {
+  it("a job still failing CLOSE_GIVE_UP_AFTER_S after its close_at ends failed with the last error", async () => {
+    const request = uniqueId("FAULT_HTTP503");
+    // A job due long ago (the route never schedules in the past, so the store makes it): its first round is its last.
+    const closeAt = nowS() - Number(env.CLOSE_GIVE_UP_AFTER_S) - 60;
+    const by = "caller:0123456789ab" as const;
+    const { job } = await createJob(env.CLOSE_JOBS_DB, {
+      merchant_no: MERCHANT,
+      request_no: request,
+      close_at: closeAt,
+      now: nowS(),
+      by,
+    });
+    const params: CloseParams = {
+      job_id: job.id,
+      instance_id: job.instance_id,
+      merchant_no: MERCHANT,
+      request_no: request,
+      close_at: closeAt,
+    };
+    const { output } = await runToEnd(request, () => env.CLOSE_WORKFLOW.create({ id: job.instance_id, params }));
+    expect(output).toMatchObject({ status: "failed", rounds: 1, code: "UPSTREAM_SERVER_ERROR" });
+    const failed = (await get(request)).body;
+    expect(failed).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: { code: "UPSTREAM_SERVER_ERROR", message: "SparkPay answered HTTP 503 (3 attempts)." },
+    });
+    expect(failed.history.at(-1)).toMatchObject({ status: "failed", by: "gateway", code: "UPSTREAM_SERVER_ERROR" });
+  });
+
+  it("a job whose instance cannot be started is failed at once, and the next PUT starts a new job", async () => {
+    const request = uniqueId("DC");
+    const broken = {
+      create: async () => {
+        throw new Error("Workflows is down");
+      },
+      get: async () => ({ terminate: async () => {} }),
+    } as unknown as Env["CLOSE_WORKFLOW"];
+    const { response } = await callGateway({ method: "PUT", url: closesUrl(request), env: { CLOSE_WORKFLOW: broken } });
+    expect(response.status).toBe(500);
+    expect((await get(request)).body).toMatchObject({ status: "failed", error: { code: "INTERNAL_ERROR" } });
+    const again = await runToEnd(request, () => put(request), 2);
+    expect(again.started).toMatchObject({ status: 202 });
+    expect((await get(request)).body.status).toBe("closed");
+  });
+});
+
+describe("durable closes: webhooks", () => {
+  it("retries a refused webhook with the same event id and body, each time freshly signed", async () => {
+    const request = uniqueId("WHFAIL2");
+    const instance = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request));
+    try {
+      await instance.modify(async (m) => {
+        await m.disableSleeps();
+        await m.disableRetryDelays();
+      });
+      expect((await put(request)).status).toBe(202);
+      await instance.waitForStatus("complete");
+      expect(await instance.getOutput()).toMatchObject({
+        status: "closed",
+        webhook: `evt_${await instanceOf(request)}`,
+      });
+    } finally {
+      await instance.dispose();
+    }
+    const received = await deliveries(request);
+    expect(received.map(({ status }) => status)).toEqual([503, 503, 204]);
+    expect(new Set(received.map(({ event_id }) => event_id)).size).toBe(1);
+    expect(new Set(received.map(({ body }) => body)).size).toBe(1);
+    for (const { signature, body } of received) {
+      expect(await verifySignature(signature, body, env.CLOSE_WEBHOOK_SECRET!)).toBe(true);
+    }
+  });
+
+  it("gives up on a receiver that never accepts, leaving the job closed", async () => {
+    const request = uniqueId("WHFAIL99");
+    const { output } = await runToEnd(request, async () => {
+      const instance = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request));
+      await instance.modify(async (m) => {
+        await m.disableRetryDelays();
+      });
+      return put(request);
+    });
+    expect(output).toMatchObject({ status: "closed", webhook: "undelivered" });
+    expect((await deliveries(request)).length).toBe(14);
+    expect((await get(request)).body.status).toBe("closed");
+  });
+
+  it.each([
+    ["CLOSE_WEBHOOK_URL", { CLOSE_WEBHOOK_URL: "http://hooks.example.com/x" }, "CLOSE_WEBHOOK_URL must be"],
+    ["CLOSE_WEBHOOK_URL", { CLOSE_WEBHOOK_URL: "https://user:pw@hooks.example.com/x" }, "CLOSE_WEBHOOK_URL must be"],
+    ["CLOSE_WEBHOOK_URL", { CLOSE_WEBHOOK_URL: "https://hooks.example.com/x?a=1" }, "CLOSE_WEBHOOK_URL must be"],
+    ["CLOSE_WEBHOOK_SECRET", { CLOSE_WEBHOOK_SECRET: "too-short" }, "at least 32"],
+    ["CLOSE_WEBHOOK_SECRET", { CLOSE_WEBHOOK_SECRET: "" }, "CLOSE_WEBHOOK_SECRET is not set"],
+  ])("/healthz reports a bad %s by name, without stopping closes", async (name, settings, message) => {
+    const { response } = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: settings });
+    const health = (await response.json()) as { status: string; checks: Record<string, string> };
+    expect(health.checks[name]).toContain(message);
+    expect(health.status).toBe("ready");
+    expect(JSON.stringify(health)).not.toContain(env.CLOSE_WEBHOOK_SECRET!);
+  });
+
+  it("/healthz accepts a webhook URL with a path, and http:// on loopback", async () => {
+    for (const url of ["https://hooks.example.com/a/b", "http://127.0.0.1:9000/hooks"]) {
+      const { response } = await callGateway({
+        method: "GET",
+        url: "https://gateway.test/healthz",
+        env: { CLOSE_WEBHOOK_URL: url },
+      });
+      const health = (await response.json()) as { checks: Record<string, string> };
+      expect(health.checks).toMatchObject({ CLOSE_WEBHOOK_URL: "ok", CLOSE_WEBHOOK_SECRET: "ok" });
+    }
+  });
+});
+
+describe("durable closes: scheduling, rescheduling, cancelling", () => {
+  it("schedules, leaves, reschedules, cancels, and schedules a new job after a cancel", async () => {
+    const request = uniqueId("DC");
+    const closeAt = nowS() + 3600;
+    const instance = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request));
+    try {
+      const created = await put(request, { close_at: closeAt });
+      expect(created).toMatchObject({ status: 202, body: { status: "scheduled", close_at: closeAt } });
+
+      expect(await put(request, { close_at: closeAt })).toMatchObject({ status: 200, body: { close_at: closeAt } });
+      expect(await put(request)).toMatchObject({ status: 200, body: { close_at: closeAt } });
+      expect((await get(request)).body.history).toHaveLength(1);
+
+      const moved = await put(request, { close_at: closeAt + 60 });
+      expect(moved).toMatchObject({ status: 200, body: { status: "scheduled", close_at: closeAt + 60 } });
+      expect(moved.body.history.map(({ status }) => status)).toEqual(["scheduled", "scheduled"]);
+      // The first instance was replaced.
+      await instance.waitForStatus("terminated");
+    } finally {
+      await instance.dispose();
+    }
+    const second = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request, 2));
+    try {
+      const cancelled = await del(request);
+      expect(cancelled).toMatchObject({ status: 200, body: { status: "cancelled" } });
+      expect(cancelled.body.history.map(({ status, by }) => ({ status, by }))).toEqual([
+        { status: "scheduled", by: CALLER_BY },
+        { status: "scheduled", by: CALLER_BY },
+        { status: "cancelled", by: CALLER_BY },
+      ]);
+      await second.waitForStatus("terminated");
+    } finally {
+      await second.dispose();
+    }
+    expect(await del(request)).toMatchObject({ status: 200, body: { status: "cancelled" } });
+    expect((await sandboxOrder(MERCHANT, request))?.pay_status).not.toBe("CLOSED");
+
+    const third = await runToEnd(request, () => put(request), 3);
+    expect(third.started).toMatchObject({
+      status: 202,
+      body: { status: "scheduled", history: [{ status: "scheduled" }] },
+    });
+    expect((await get(request)).body.status).toBe("closed");
+  });
+
+  it("a job that is closing cannot be moved into the future (409) but may be asked to close now (200)", async () => {
+    const request = uniqueId("FAULT_OUTAGE");
+    const instance = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request));
+    try {
+      await instance.modify(async (m) => {
+        await m.disableSleeps([{ name: "wait for close_at" }]);
+      });
+      expect((await put(request)).status).toBe(202);
+      // The first round fails (503s), so the job waits in `closing` for its next round.
+      await instance.waitForStepResult({ name: "close #1" });
+      const job = (await get(request)).body;
+      expect(job.status).toBe("closing");
+      expect(await put(request, { close_at: nowS() + 600 })).toMatchObject({
+        status: 409,
+        body: { code: "CLOSE_CONFLICT", message: expect.stringContaining("closing") },
+      });
+      expect(await put(request)).toMatchObject({ status: 200, body: { status: "closing" } });
+      expect(await del(request)).toMatchObject({ status: 409, body: { code: "CLOSE_CONFLICT" } });
+    } finally {
+      await instance.dispose();
+    }
+  });
+
+  it.each(["rescheduled", "cancelled"])(
+    "an instance whose job was %s stops quietly, changing nothing",
+    async (change) => {
+      const request = uniqueId("DC");
+      const by = "caller:0123456789ab" as const;
+      const now = nowS();
+      const { job } = await createJob(env.CLOSE_JOBS_DB, {
+        merchant_no: MERCHANT,
+        request_no: request,
+        close_at: now,
+        now,
+        by,
+      });
+      if (change === "rescheduled") await reschedule(env.CLOSE_JOBS_DB, job, now + 3600, now, by);
+      else await cancel(env.CLOSE_JOBS_DB, job, now, by);
+      const before = (await get(request)).body;
+      const params: CloseParams = {
+        job_id: job.id,
+        instance_id: job.instance_id,
+        merchant_no: MERCHANT,
+        request_no: request,
+        close_at: now,
+      };
+      const { output } = await runToEnd(request, () => env.CLOSE_WORKFLOW.create({ id: job.instance_id, params }));
+      expect(output).toEqual({ status: "stopped", rounds: 0 });
+      expect((await get(request)).body).toEqual(before);
+      expect(await sandboxOrder(MERCHANT, request)).toBeUndefined();
+      expect(await deliveries(request)).toEqual([]);
+    },
+  );
+
+  it("racing PUTs make one job", async () => {
+    const request = uniqueId("DC");
+    const instance = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request));
+    try {
+      const closeAt = nowS() + 3600;
+      const results = await Promise.all(Array.from({ length: 5 }, () => put(request, { close_at: closeAt })));
+      expect(results.map(({ status }) => status).sort()).toEqual([200, 200, 200, 200, 202]);
+      expect(new Set(results.map(({ body }) => body.created_at)).size).toBe(1);
+      expect((await get(request)).body.history).toHaveLength(1);
+      expect((await del(request)).body.status).toBe("cancelled");
+    } finally {
+      await instance.dispose();
+    }
+  });
+});
+
+describe("durable closes: refusals", () => {
+  it.each([
+    ["GET", get],
+    ["DELETE", del],
+  ] as const)("%s of an order without a job is 404 NOT_FOUND", async (_method, call) => {
+    expect(await call(uniqueId("DC"))).toMatchObject({ status: 404, body: { code: "NOT_FOUND" } });
+  });
+
+  it.each([
+    ["a string", { close_at: "1790000000" }],
+    ["a fraction", { close_at: 1790000000.5 }],
+    ["null", { close_at: null }],
+    ["an object", { close_at: { at: 1 } }],
+    ["a boolean", { close_at: true }],
+    ["more than 30 days ahead", { close_at: Math.floor(Date.now() / 1000) + 31 * DAY }],
+  ])("close_at as %s is 400 INVALID_REQUEST naming close_at", async (_name, body) => {
+    const request = uniqueId("DC");
+    const result = await put(request, body);
+    expect(result).toMatchObject({ status: 400, body: { code: "INVALID_REQUEST" } });
+    expect(result.body.message).toContain("close_at");
+    expect((await get(request)).status).toBe(404);
+  });
+
+  it("a body that is not a JSON object is refused", async () => {
+    const { response } = await callGateway({ method: "PUT", url: closesUrl(uniqueId("DC")), body: "[1]" });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as ErrorEnvelope).code).toBe("INVALID_JSON");
+  });
+
+  it.each([
+    ["merchant_no", closesUrl("R_1", "bad-merchant")],
+    ["request_no", closesUrl("bad-request")],
+    ["request_no", closesUrl("R".repeat(65))],
+  ])("a bad %s in the path is 400 naming it", async (field, url) => {
+    for (const method of ["PUT", "GET", "DELETE"]) {
+      const { response } = await callGateway({ method, url });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as ErrorEnvelope;
+      expect(body.code).toBe("INVALID_REQUEST");
+      expect(body.message).toContain(field);
+    }
+  });
+
+  it("needs a caller key", async () => {
+    const { response } = await callGateway({ method: "GET", url: closesUrl("R_1"), headers: { Authorization: "" } });
+    expect(response.status).toBe(401);
+  });
+
+  it("answers 405 with Allow for other methods", async () => {
+    const { response } = await callGateway({ method: "POST", url: closesUrl("R_1") });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("PUT, GET, DELETE");
+  });
+
+  it.each(["CLOSE_JOBS_DB", "CLOSE_WORKFLOW"])("without %s: 503 GATEWAY_MISCONFIGURED naming it", async (name) => {
+    for (const method of ["PUT", "GET", "DELETE"]) {
+      const { response } = await callGateway({ method, url: closesUrl(uniqueId("DC")), env: { [name]: undefined } });
+      expect(response.status).toBe(503);
+      const body = (await response.json()) as ErrorEnvelope;
+      expect(body).toMatchObject({ code: "GATEWAY_MISCONFIGURED", message: expect.stringContaining(name) });
+    }
+    const { response } = await callGateway({
+      method: "GET",
+      url: "https://gateway.test/healthz",
+      env: { [name]: undefined },
+    });
+    const health = (await response.json()) as { checks: Record<string, string> };
+    expect(health.checks[name]).toContain(`${name} is not bound`);
+  });
+});
