@@ -7,7 +7,8 @@ import { GatewayError } from "../errors";
 /** Requests are two short identifiers; 8 KiB is generous and keeps parsing cheap. */
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024;
 
-const JSON_MEDIA_TYPE = /^application\/json\s*(?:;|$)/i;
+/** `application/json`, with or without parameters such as charset. */
+export const JSON_MEDIA_TYPE = /^application\/json\s*(?:;|$)/i;
 
 export interface JsonBodyOptions {
   maxBytes?: number;

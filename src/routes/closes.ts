@@ -3,7 +3,6 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { Hono } from "hono/tiny";
 import * as v from "valibot";
-import { callerLimitKey } from "../caller-keys";
 import type { CloseJob, StoredJob } from "../closes/job";
 import { publicJob } from "../closes/job";
 import { cancel, createJob, getJob, reschedule, transition } from "../closes/store";
@@ -12,9 +11,10 @@ import { requireCloseJobsDb, requireCloseWorkflow } from "../config";
 import type { AppEnv, GatewayEnv } from "../env";
 import { GatewayError } from "../errors";
 import { callerAuth } from "../middleware/caller-auth";
-import { DEFAULT_MAX_BODY_BYTES } from "../middleware/json-body";
+import { invalidRequest } from "../middleware/invalid-request";
+import { DEFAULT_MAX_BODY_BYTES, JSON_MEDIA_TYPE } from "../middleware/json-body";
+import { callerLimit, merchantLimit } from "../middleware/limits";
 import { merchantScope } from "../middleware/merchant-scope";
-import { rateLimit } from "../middleware/rate-limit";
 import { type CloseOrderRequest, OrderPathSchema } from "../sparkpay/schemas";
 
 /** Durable closes: one job per order that closes it at close_at, whatever happens to SparkPay meanwhile. */
@@ -31,21 +31,6 @@ export const ScheduleCloseRequestSchema = v.object({
 });
 export type ScheduleCloseRequest = v.InferOutput<typeof ScheduleCloseRequestSchema>;
 
-const JSON_MEDIA_TYPE = /^application\/json\s*(?:;|$)/i;
-
-const invalidRequest = (result: { success: boolean; issues?: readonly { message: string }[] }) => {
-  if (!result.success) throw new GatewayError("INVALID_REQUEST", result.issues?.[0]?.message ?? "Invalid request.");
-};
-const callerLimit = rateLimit({
-  binding: "CALLER_RATE_LIMITER",
-  key: (c) => callerLimitKey(c.var.caller),
-  subject: "caller key",
-});
-const merchantLimit = rateLimit({
-  binding: "MERCHANT_RATE_LIMITER",
-  key: (c) => `merchant:${c.var.merchantNo}`,
-  subject: "merchant_no",
-});
 const limitBody = bodyLimit({
   maxSize: DEFAULT_MAX_BODY_BYTES,
   onError: () => {

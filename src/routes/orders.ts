@@ -1,14 +1,14 @@
 import { vValidator } from "@hono/valibot-validator";
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { callerLimitKey } from "../caller-keys";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { writeLog } from "../log";
 import { callerAuth } from "../middleware/caller-auth";
+import { invalidRequest } from "../middleware/invalid-request";
 import { jsonBody } from "../middleware/json-body";
+import { callerLimit, merchantLimit } from "../middleware/limits";
 import { merchantScope } from "../middleware/merchant-scope";
-import { rateLimit } from "../middleware/rate-limit";
 import type { AttemptReport } from "../sparkpay/client";
 import { CLOSE_ORDER_PATH, QUERY_ORDER_PATH_PREFIX } from "../sparkpay/constants";
 import { type CloseOrderRequest, CloseOrderRequestSchema, OrderPathSchema } from "../sparkpay/schemas";
@@ -39,20 +39,6 @@ function attemptLogger(c: Context<AppEnv>): (attempt: AttemptReport) => void {
     });
   };
 }
-
-const invalidRequest = (result: { success: boolean; issues?: readonly { message: string }[] }) => {
-  if (!result.success) throw new GatewayError("INVALID_REQUEST", result.issues?.[0]?.message ?? "Invalid request.");
-};
-const callerLimit = rateLimit({
-  binding: "CALLER_RATE_LIMITER",
-  key: (c) => callerLimitKey(c.var.caller),
-  subject: "caller key",
-});
-const merchantLimit = rateLimit({
-  binding: "MERCHANT_RATE_LIMITER",
-  key: (c) => `merchant:${c.var.merchantNo}`,
-  subject: "merchant_no",
-});
 
 /**
  * Payment orders: the same paths and bodies as SparkPay, so a SparkPay client only changes its base
