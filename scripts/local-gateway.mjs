@@ -86,9 +86,14 @@ const UNLIMITED = { simple: { limit: 100_000_000, period: /** @type {60} */ (60)
  *   bindings?: Record<string, string>,
  *   onStdio?: (stdout: import("node:stream").Readable, stderr: import("node:stream").Readable) => void,
  *   inspector?: boolean,
- * }} options
+ *   worker?: {
+ *     d1Databases?: Record<string, string>,
+ *     workflows?: Record<string, { name: string, className: string }>,
+ *   },
+ * }} options `worker`: more options for the gateway Worker, e.g. `d1Databases` and `workflows` (the soak's durable
+ *   phase).
  */
-export async function startLocalGateway({ scriptPath, upstream, bindings = {}, onStdio, inspector = false }) {
+export async function startLocalGateway({ scriptPath, upstream, bindings = {}, onStdio, inspector = false, worker }) {
   /** @type {import("miniflare").WorkerOptions} */
   const gateway = {
     name: GATEWAY_WORKER,
@@ -98,6 +103,7 @@ export async function startLocalGateway({ scriptPath, upstream, bindings = {}, o
     compatibilityDate: COMPATIBILITY_DATE,
     bindings,
     ratelimits: { CALLER_RATE_LIMITER: UNLIMITED, MERCHANT_RATE_LIMITER: UNLIMITED },
+    ...worker,
   };
   const sandboxRouter = upstream && sandboxOutboundWorker(upstream);
   const inspectorPort = inspector ? await freeLoopbackPort() : undefined;

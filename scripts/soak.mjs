@@ -16,9 +16,13 @@ import { createSandbox, FAULT_MODES, SANDBOX_APP_ID } from "../sandbox/sparkpay-
 import { buildDeployBundle } from "./build-bundle.mjs";
 import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen.mjs";
 import { GATEWAY_WORKER, startLocalGateway } from "./local-gateway.mjs";
+import { runDurableSoak } from "./soak/durable.mjs";
 
 const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 10_000);
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 50);
+/** The durable phase (scripts/soak/durable.mjs), after this one: on unless SOAK_DURABLE=0. */
+const DURABLE = process.env.SOAK_DURABLE !== "0";
+const JOBS = Number(process.env.SOAK_JOBS ?? 1_000);
 /**
  * Every 20th request carries a fault: exactly 5%, spread evenly over the run. The `rare` modes (100 MB
  * bodies, the gzip bomb) are sent RARE_SENDS times each in the whole run; the others take turns.
@@ -61,15 +65,17 @@ const sandbox = createSandbox({
 });
 
 let logText = "";
+const scriptPath = buildDeployBundle();
+const bindings = {
+  SPARKPAY_APP_ID: SANDBOX_APP_ID,
+  SPARKPAY_PRIVATE_KEY: merchant.privateKeyPem,
+  SPARKPAY_PLATFORM_PUBLIC_KEY: platform.publicKeyPem + rotated.publicKeyPem,
+  GATEWAY_API_KEYS: callerKey,
+};
 const { mf, url, pid, inspectorPort } = await startLocalGateway({
-  scriptPath: buildDeployBundle(),
+  scriptPath,
   upstream: (request) => sandbox.handle(request),
-  bindings: {
-    SPARKPAY_APP_ID: SANDBOX_APP_ID,
-    SPARKPAY_PRIVATE_KEY: merchant.privateKeyPem,
-    SPARKPAY_PLATFORM_PUBLIC_KEY: platform.publicKeyPem + rotated.publicKeyPem,
-    GATEWAY_API_KEYS: callerKey,
-  },
+  bindings,
   onStdio: (stdout, stderr) => {
     for (const stream of [stdout, stderr]) stream.on("data", (chunk) => (logText += chunk.toString()));
   },
@@ -337,6 +343,15 @@ const wrongExamples = Object.keys(wrongByLabel).map(
   (label) => tally.wrong.find((wrong) => wrong.label === label)?.line,
 );
 for (const line of [...wrongExamples, ...heapProblems, ...tally.secrets.slice(0, 5)]) console.log(`  ! ${line}`);
-const failed = tally.wrong.length + tally.status500 + duplicateNonces + tally.secrets.length + heapFailures;
+let failed = tally.wrong.length + tally.status500 + duplicateNonces + tally.secrets.length + heapFailures;
+
+if (DURABLE) {
+  console.log("\nDurable closes: D1 and the close Workflow in Miniflare, webhooks verified in this process\n");
+  const durable = await runDurableSoak({ scriptPath, sandbox, bindings, callerKey, jobs: JOBS, run });
+  const durableWidth = Math.max(...durable.rows.map(([label]) => label.length));
+  for (const [label, value] of durable.rows) console.log(`  ${label.padEnd(durableWidth)}  ${value}`);
+  for (const line of durable.problems) console.log(`  ! ${line}`);
+  failed += durable.failures;
+}
 console.log(failed === 0 ? "\nAll failure counts are zero." : `\n${failed} failures.`);
 process.exit(failed === 0 ? 0 : 1);
