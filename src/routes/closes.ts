@@ -1,4 +1,3 @@
-import { vValidator } from "@hono/valibot-validator";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { Hono } from "hono/tiny";
@@ -10,12 +9,9 @@ import type { CloseParams } from "../closes/workflow";
 import { requireCloseJobsDb, requireCloseWorkflow } from "../config";
 import type { AppEnv, GatewayEnv } from "../env";
 import { GatewayError } from "../errors";
-import { callerAuth } from "../middleware/caller-auth";
-import { invalidRequest } from "../middleware/invalid-request";
 import { DEFAULT_MAX_BODY_BYTES, JSON_MEDIA_TYPE } from "../middleware/json-body";
-import { callerLimit, merchantLimit } from "../middleware/limits";
-import { merchantScope } from "../middleware/merchant-scope";
-import { type CloseOrderRequest, OrderPathSchema } from "../sparkpay/schemas";
+import { orderPath } from "../middleware/order-path";
+import type { CloseOrderRequest } from "../sparkpay/schemas";
 
 /** Durable closes: one job per order that closes it at close_at, whatever happens to SparkPay meanwhile. */
 export const CLOSES_ROUTE = "/v1/closes/:merchant_no/:request_no" as const;
@@ -159,65 +155,34 @@ async function schedule(
  * key scope and the identifier rule for the path, as for the close route.
  */
 export const closes = new Hono<AppEnv>()
-  .put(
-    CLOSES_ROUTE,
-    callerAuth(),
-    callerLimit,
-    vValidator("param", OrderPathSchema, invalidRequest),
-    merchantScope<AppEnv, typeof CLOSES_ROUTE, { out: { param: CloseOrderRequest } }>(
-      (c) => c.req.valid("param").merchant_no,
-    ),
-    merchantLimit,
-    limitBody,
-    async (c) => {
-      const now = nowS();
-      bindings(c.env);
-      const given = await readCloseAt(c, now);
-      const { job, status } = await schedule(c.env, c.req.valid("param"), given, now, `caller:${c.var.caller.id}`);
-      Object.assign(c.var.logFields, { close_status: job.status });
-      return c.json(job, status);
-    },
-  )
-  .get(
-    CLOSES_ROUTE,
-    callerAuth(),
-    callerLimit,
-    vValidator("param", OrderPathSchema, invalidRequest),
-    merchantScope<AppEnv, typeof CLOSES_ROUTE, { out: { param: CloseOrderRequest } }>(
-      (c) => c.req.valid("param").merchant_no,
-    ),
-    merchantLimit,
-    async (c) => {
-      const { db } = bindings(c.env);
-      const { merchant_no, request_no } = c.req.valid("param");
-      const job = await getJob(db, merchant_no, request_no);
-      if (!job) notFound();
-      return c.json(publicJob(job), 200);
-    },
-  )
-  .delete(
-    CLOSES_ROUTE,
-    callerAuth(),
-    callerLimit,
-    vValidator("param", OrderPathSchema, invalidRequest),
-    merchantScope<AppEnv, typeof CLOSES_ROUTE, { out: { param: CloseOrderRequest } }>(
-      (c) => c.req.valid("param").merchant_no,
-    ),
-    merchantLimit,
-    async (c) => {
-      const { db, workflow } = bindings(c.env);
-      const { merchant_no, request_no } = c.req.valid("param");
-      const job = await getJob(db, merchant_no, request_no);
-      if (!job) notFound();
-      if (job.status === "cancelled") return c.json(publicJob(job), 200);
-      if (job.status !== "scheduled") conflict(job, "only a scheduled close can be cancelled");
-      const after = await cancel(db, job, nowS(), `caller:${c.var.caller.id}`);
-      if (!after) notFound();
-      if (after.status !== "cancelled") conflict(after, "only a scheduled close can be cancelled");
-      await terminate(workflow, after.instance_id);
-      return c.json(publicJob(after), 200);
-    },
-  )
+  .put(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), limitBody, async (c) => {
+    const now = nowS();
+    bindings(c.env);
+    const given = await readCloseAt(c, now);
+    const { job, status } = await schedule(c.env, c.req.valid("param"), given, now, `caller:${c.var.caller.id}`);
+    Object.assign(c.var.logFields, { close_status: job.status });
+    return c.json(job, status);
+  })
+  .get(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), async (c) => {
+    const { db } = bindings(c.env);
+    const { merchant_no, request_no } = c.req.valid("param");
+    const job = await getJob(db, merchant_no, request_no);
+    if (!job) notFound();
+    return c.json(publicJob(job), 200);
+  })
+  .delete(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), async (c) => {
+    const { db, workflow } = bindings(c.env);
+    const { merchant_no, request_no } = c.req.valid("param");
+    const job = await getJob(db, merchant_no, request_no);
+    if (!job) notFound();
+    if (job.status === "cancelled") return c.json(publicJob(job), 200);
+    if (job.status !== "scheduled") conflict(job, "only a scheduled close can be cancelled");
+    const after = await cancel(db, job, nowS(), `caller:${c.var.caller.id}`);
+    if (!after) notFound();
+    if (after.status !== "cancelled") conflict(after, "only a scheduled close can be cancelled");
+    await terminate(workflow, after.instance_id);
+    return c.json(publicJob(after), 200);
+  })
   .all(CLOSES_ROUTE, (c) => {
     throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use PUT, GET or DELETE.`, {
       Allow: "PUT, GET, DELETE",

@@ -9,9 +9,10 @@ import { invalidRequest } from "../middleware/invalid-request";
 import { jsonBody } from "../middleware/json-body";
 import { callerLimit, merchantLimit } from "../middleware/limits";
 import { merchantScope } from "../middleware/merchant-scope";
+import { orderPath } from "../middleware/order-path";
 import type { AttemptReport } from "../sparkpay/client";
 import { CLOSE_ORDER_PATH, QUERY_ORDER_PATH_PREFIX } from "../sparkpay/constants";
-import { type CloseOrderRequest, CloseOrderRequestSchema, OrderPathSchema } from "../sparkpay/schemas";
+import { type CloseOrderRequest, CloseOrderRequestSchema } from "../sparkpay/schemas";
 import { sparkPayClient } from "../sparkpay-client";
 
 /** Payment Order Query, the same path as SparkPay's. */
@@ -72,25 +73,15 @@ export const orders = new Hono<AppEnv>()
       return c.json(envelope, 200);
     },
   )
-  .get(
-    QUERY_ORDER_ROUTE,
-    callerAuth(),
-    callerLimit,
-    vValidator("param", OrderPathSchema, invalidRequest),
-    merchantScope<AppEnv, typeof QUERY_ORDER_ROUTE, { out: { param: CloseOrderRequest } }>(
-      (c) => c.req.valid("param").merchant_no,
-    ),
-    merchantLimit,
-    async (c) => {
-      const client = await sparkPayClient(c.env);
-      const envelope = await client.queryOrder(c.req.valid("param"), {
-        requestId: c.var.requestId,
-        onAttempt: attemptLogger(c),
-      });
-      Object.assign(c.var.logFields, { upstream_status: 200, sparkpay_code: envelope.code });
-      return c.json(envelope, 200);
-    },
-  )
+  .get(QUERY_ORDER_ROUTE, orderPath<typeof QUERY_ORDER_ROUTE>(), async (c) => {
+    const client = await sparkPayClient(c.env);
+    const envelope = await client.queryOrder(c.req.valid("param"), {
+      requestId: c.var.requestId,
+      onAttempt: attemptLogger(c),
+    });
+    Object.assign(c.var.logFields, { upstream_status: 200, sparkpay_code: envelope.code });
+    return c.json(envelope, 200);
+  })
   .all(CLOSE_ORDER_PATH, (c) => {
     throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use POST.`, { Allow: "POST" });
   });
