@@ -8,7 +8,7 @@ import { GatewayError } from "../errors";
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024;
 
 /** `application/json`, with or without parameters such as charset. */
-export const JSON_MEDIA_TYPE = /^application\/json\s*(?:;|$)/i;
+const JSON_MEDIA_TYPE = /^application\/json\s*(?:;|$)/i;
 
 export interface JsonBodyOptions {
   maxBytes?: number;
@@ -22,12 +22,7 @@ export interface JsonBodyOptions {
 export function jsonBody({ maxBytes = DEFAULT_MAX_BODY_BYTES }: JsonBodyOptions = {}): MiddlewareHandler<AppEnv> {
   return every(
     async (c, next) => {
-      if (!JSON_MEDIA_TYPE.test(c.req.header("Content-Type") ?? "")) {
-        throw new GatewayError(
-          "UNSUPPORTED_MEDIA_TYPE",
-          "Send the body as JSON with `Content-Type: application/json`.",
-        );
-      }
+      requireJsonMediaType(c.req.header("Content-Type"));
       await next();
     },
     bodyLimit({
@@ -37,16 +32,29 @@ export function jsonBody({ maxBytes = DEFAULT_MAX_BODY_BYTES }: JsonBodyOptions 
       },
     }),
     async (c, next) => {
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch {
-        throw new GatewayError("INVALID_JSON", "The body is not valid JSON.");
-      }
-      if (typeof body !== "object" || body === null || Array.isArray(body)) {
-        throw new GatewayError("INVALID_JSON", "The body must be a JSON object.");
-      }
+      await parseJsonObject(() => c.req.json());
       await next();
     },
   );
+}
+
+/** 415 unless the Content-Type is JSON. */
+export function requireJsonMediaType(contentType: string | undefined): void {
+  if (!JSON_MEDIA_TYPE.test(contentType ?? "")) {
+    throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with `Content-Type: application/json`.");
+  }
+}
+
+/** What `parse` makes of the body, when it is a JSON object; 400 INVALID_JSON naming what is wrong otherwise. */
+export async function parseJsonObject(parse: () => unknown): Promise<object> {
+  let body: unknown;
+  try {
+    body = await parse();
+  } catch {
+    throw new GatewayError("INVALID_JSON", "The body is not valid JSON.");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new GatewayError("INVALID_JSON", "The body must be a JSON object.");
+  }
+  return body;
 }

@@ -9,7 +9,7 @@ import type { CloseParams } from "../closes/workflow";
 import { requireCloseJobsDb, requireCloseWorkflow } from "../config";
 import type { AppEnv, GatewayEnv } from "../env";
 import { GatewayError } from "../errors";
-import { DEFAULT_MAX_BODY_BYTES, JSON_MEDIA_TYPE } from "../middleware/json-body";
+import { DEFAULT_MAX_BODY_BYTES, parseJsonObject, requireJsonMediaType } from "../middleware/json-body";
 import { orderPath } from "../middleware/order-path";
 import type { CloseOrderRequest } from "../sparkpay/schemas";
 
@@ -40,18 +40,8 @@ const nowS = () => Math.floor(Date.now() / 1000);
 async function readCloseAt(c: Context<AppEnv>, now: number): Promise<number | undefined> {
   const text = await c.req.text();
   if (text.trim() === "") return undefined;
-  if (!JSON_MEDIA_TYPE.test(c.req.header("Content-Type") ?? "")) {
-    throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with `Content-Type: application/json`.");
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new GatewayError("INVALID_JSON", "The body is not valid JSON.");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new GatewayError("INVALID_JSON", "The body must be a JSON object.");
-  }
+  requireJsonMediaType(c.req.header("Content-Type"));
+  const body = await parseJsonObject(() => JSON.parse(text));
   const parsed = v.safeParse(ScheduleCloseRequestSchema, body);
   if (!parsed.success) throw new GatewayError("INVALID_REQUEST", parsed.issues[0].message);
   const closeAt = parsed.output.close_at;
