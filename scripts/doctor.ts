@@ -12,7 +12,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { experimental_readRawConfig, unstable_getVarsForDev, unstable_readConfig } from "wrangler";
-import { ADVISORY_SETTINGS, loadConfig, RATE_LIMITER_BINDINGS, SECRET_NAMES, SETTING_NAMES } from "../src/config";
+import {
+  ADVISORY_SETTINGS,
+  loadConfig,
+  RATE_LIMITER_BINDINGS,
+  SECRET_NAMES,
+  SETTING_NAMES,
+  WEBHOOK_SETTINGS,
+} from "../src/config";
 import type { GatewayEnv } from "../src/env";
 import { pairsWithPrivateKey } from "../src/sparkpay/key-pairs";
 import { readKeyBlocks } from "../src/sparkpay/keys";
@@ -102,14 +109,39 @@ async function main() {
       result.startsWith("ok") ? "" : result,
     );
   }
-  for (const name of RATE_LIMITER_BINDINGS) {
-    if (wrangler.ratelimits.some((limiter: { name: string }) => limiter.name === name)) say("ok", name, "");
-    else
-      say(
-        "FAIL",
-        name,
-        `${name} is not declared under [[${values.env ? `env.${values.env}.` : ""}ratelimits]] in wrangler.toml.`,
-      );
+  // The durable closes' webhooks: the URL is a var; the secret, like the others, lives in Cloudflare.
+  for (const name of WEBHOOK_SETTINGS) {
+    const result = report.checks[name] ?? "ok";
+    if (values["vars-only"] && name === "CLOSE_WEBHOOK_SECRET" && text("CLOSE_WEBHOOK_URL") !== undefined)
+      say("ok", name, "not checked here: a secret, set with `wrangler secret put` (the deploy job checks it exists).");
+    else say(result.startsWith("ok") ? "ok" : "FAIL", name, result.startsWith("ok") ? "" : result);
+  }
+
+  // Bindings are declared in wrangler.toml, per environment (wrangler does not inherit them).
+  const table = (name: string) => `[[${values.env ? `env.${values.env}.` : ""}${name}]]`;
+  const declared: Array<[string, boolean, string]> = [
+    ...RATE_LIMITER_BINDINGS.map((name): [string, boolean, string] => [
+      name,
+      wrangler.ratelimits.some((limiter: { name: string }) => limiter.name === name),
+      table("ratelimits"),
+    ]),
+    [
+      "CLOSE_JOBS_DB",
+      wrangler.d1_databases.some((db: { binding: string }) => db.binding === "CLOSE_JOBS_DB"),
+      table("d1_databases"),
+    ],
+    [
+      "CLOSE_WORKFLOW",
+      wrangler.workflows.some(
+        (workflow: { binding: string; class_name: string }) =>
+          workflow.binding === "CLOSE_WORKFLOW" && workflow.class_name === "CloseWorkflow",
+      ),
+      `${table("workflows")} (class_name = "CloseWorkflow")`,
+    ],
+  ];
+  for (const [name, found, where] of declared) {
+    if (found) say("ok", name, "");
+    else say("FAIL", name, `${name} is not declared under ${where} in wrangler.toml.`);
   }
 
   // What the gateway accepts but a person should still hear about.

@@ -121,7 +121,7 @@ function closeJobSchema() {
 export function buildOpenApiDocument() {
   const routeLevel: GatewayErrorCode[] = ["NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR"];
   const closeCodes = (Object.keys(GATEWAY_ERRORS) as GatewayErrorCode[]).filter(
-    (code) => !routeLevel.includes(code) && code !== "CLOSE_CONFLICT",
+    (code) => !routeLevel.includes(code) && code !== "CLOSE_CONFLICT" && code !== "CLOSE_JOBS_UNAVAILABLE",
   );
   const bodyCodes: GatewayErrorCode[] = ["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"];
   /** What the /v1/closes routes can answer: the caller's side and the configuration, never SparkPay's. */
@@ -291,7 +291,7 @@ export function buildOpenApiDocument() {
           responses: {
             "200": jobResponse("The order's job: unchanged, or rescheduled to the new `close_at`."),
             "202": jobResponse("A new job, `scheduled`."),
-            ...errorResponses(jobCodes(true, "CLOSE_CONFLICT")),
+            ...errorResponses(jobCodes(true, "CLOSE_CONFLICT", "CLOSE_JOBS_UNAVAILABLE")),
           },
         },
         get: {

@@ -113,17 +113,20 @@ export const SETTING_NAMES = [
 ] as const;
 export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
 export type RateLimiterBinding = (typeof RATE_LIMITER_BINDINGS)[number];
-/** The durable closes' bindings: without them only the /v1/closes routes stop (503), never the close route. */
+/** The durable closes' bindings: without them the /v1/closes routes answer 503 naming them. */
 export const CLOSE_BINDINGS = ["CLOSE_JOBS_DB", "CLOSE_WORKFLOW"] as const;
 export type CloseBinding = (typeof CLOSE_BINDINGS)[number];
-/** Optional: the durable closes' webhooks (a var and a secret). Only the webhooks stop while they are wrong. */
+/** Optional: the durable closes' webhooks (a var and a secret). While they are wrong, no webhook is delivered. */
 export const WEBHOOK_SETTINGS = ["CLOSE_WEBHOOK_URL", "CLOSE_WEBHOOK_SECRET"] as const;
 export const MIN_WEBHOOK_SECRET_LENGTH = 32;
+/** Reported, never a reason for "not ready": an unknown log level falls back to the default. */
+export const ADVISORY_SETTINGS: ReadonlySet<string> = new Set(["LOG_LEVEL"]);
 /**
- * Reported, but never a reason to stop closing orders: a log level must not stop payments, and without the durable
- * closes' bindings only the /v1/closes routes answer 503 (naming the binding), while POST /v4/pay/orders/close works.
+ * What only the durable closes need. A problem here makes /healthz not ready (a deploy stops on it: a job that
+ * cannot run or a webhook that cannot be sent must not go unnoticed), but POST /v4/pay/orders/close, which
+ * needs none of it, keeps closing orders.
  */
-export const ADVISORY_SETTINGS: ReadonlySet<string> = new Set(["LOG_LEVEL", ...CLOSE_BINDINGS, ...WEBHOOK_SETTINGS]);
+export const DURABLE_CLOSE_SETTINGS: ReadonlySet<string> = new Set([...CLOSE_BINDINGS, ...WEBHOOK_SETTINGS]);
 
 /** Every setting, parsed: what the gateway runs with once every check has passed. */
 export interface Settings extends PlainSettings {
@@ -141,7 +144,7 @@ export interface ConfigReport {
 
 export interface LoadedConfig {
   report: ConfigReport;
-  /** Present only when every check passed. */
+  /** Present when every check the close route depends on passed (the durable closes' may still be failing). */
   settings?: Settings;
   /** Present whenever GATEWAY_API_KEYS is usable, so callers are told 401 even if another setting is broken. */
   callerKeys?: CallerKey[];
@@ -303,11 +306,10 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
         `${name} is still the placeholder (${PLACEHOLDER}…) from the example configuration; set the real value.`;
     }
   }
-  const ready = Object.entries(checks).every(
-    ([name, result]) => ADVISORY_SETTINGS.has(name) || result.startsWith("ok"),
-  );
-  const report = { ready, checks };
-  if (!ready || !parsed.success || !privateKeys || !callerKeys) return { report, callerKeys };
+  const failing = Object.keys(checks).filter((name) => !ADVISORY_SETTINGS.has(name) && !checks[name]?.startsWith("ok"));
+  const report = { ready: failing.length === 0, checks };
+  const closesWork = failing.every((name) => DURABLE_CLOSE_SETTINGS.has(name));
+  if (!closesWork || !parsed.success || !privateKeys || !callerKeys) return { report, callerKeys };
   return { report, settings: { ...parsed.output, privateKeys, platformKeys, callerKeys }, callerKeys };
 }
 

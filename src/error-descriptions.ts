@@ -27,5 +27,7 @@ export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
   GATEWAY_MISCONFIGURED:
     "A setting or binding is missing, malformed, still a placeholder, or the keys are swapped; the message " +
     "names it (never its value).",
+  CLOSE_JOBS_UNAVAILABLE:
+    "Cloudflare Workflows did not start the close job; the job is marked failed, so PUT again schedules a new one.",
   UPSTREAM_TIMEOUT: "SparkPay did not answer within SPARKPAY_TIMEOUT_MS (on the last attempt).",
 };

@@ -3,8 +3,9 @@
  *
  * CI deploys code, never secrets: they are set in Cloudflare with `wrangler secret put`. Before a
  * deploy job uploads anything, this checks that every secret the gateway needs (SECRET_NAMES in
- * src/config.ts) exists on the environment's Worker, from `wrangler secret list` (names only; a
- * value never leaves Cloudflare), and stops with the missing names.
+ * src/config.ts, and CLOSE_WEBHOOK_SECRET when the environment's CLOSE_WEBHOOK_URL is set) exists on
+ * the environment's Worker, from `wrangler secret list` (names only; a value never leaves
+ * Cloudflare), and stops with the missing names.
  * Needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID. Exit 0 all set, 1 missing or not
  * listable, 2 usage mistake.
  */
@@ -34,6 +35,13 @@ export function parseSecretList(stdout: string): string[] {
     if (typeof name !== "string") throw new Error("an entry in wrangler's list of secrets has no name.");
     return name;
   });
+}
+
+/** The secrets an environment needs: SECRET_NAMES, and CLOSE_WEBHOOK_SECRET when its CLOSE_WEBHOOK_URL is set. */
+export function requiredSecrets(vars: Record<string, unknown>): string[] {
+  const url = vars.CLOSE_WEBHOOK_URL;
+  const webhooks = typeof url === "string" && url.trim() !== "";
+  return [...SECRET_NAMES, ...(webhooks ? ["CLOSE_WEBHOOK_SECRET"] : [])];
 }
 
 /** The required names absent from `present`, in the order they are required. */
@@ -95,6 +103,7 @@ export async function checkSecrets(
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const values = readOptions(process.argv.slice(2), { env: { type: "string" } });
-    return checkSecrets(targetWorker(values.env), runWrangler);
+    const target = targetWorker(values.env);
+    return checkSecrets({ ...target, required: requiredSecrets(target.vars) }, runWrangler);
   }, USAGE);
 }

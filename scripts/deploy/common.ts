@@ -40,16 +40,21 @@ export function readOptions<T extends NonNullable<ParseArgsConfig["options"]>>(a
 }
 
 /** The wrangler environment named by --env, checked against wrangler.toml, and its Worker's name. */
-export function targetWorker(env: string | undefined): { env: string; workerName: string } {
+export function targetWorker(env: string | undefined): {
+  env: string;
+  workerName: string;
+  vars: Record<string, unknown>;
+} {
   const environments = Object.keys(experimental_readRawConfig({ config: CONFIG_PATH }).rawConfig.env ?? {});
   if (env === undefined || !environments.includes(env)) {
     throw new UsageError(
       `--env must be one of ${environments.join(", ")} (the environments in ${CONFIG_PATH}); got ${env ?? "nothing"}.`,
     );
   }
-  const workerName = unstable_readConfig({ config: CONFIG_PATH, env }).name;
+  const config = unstable_readConfig({ config: CONFIG_PATH, env });
+  const workerName = config.name;
   if (!workerName) throw new UsageError(`[env.${env}] in ${CONFIG_PATH} has no Worker name.`);
-  return { env, workerName };
+  return { env, workerName, vars: config.vars };
 }
 
 /** `npx wrangler …`: the devDependency `npm ci` installed (never a download), output captured and shown. */

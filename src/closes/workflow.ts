@@ -1,5 +1,5 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
-import { DEFAULT_GIVE_UP_AFTER_S, requireCloseJobsDb, requireSettings, webhookSettings } from "../config";
+import { DEFAULT_GIVE_UP_AFTER_S, loadConfig, requireCloseJobsDb, requireSettings, webhookSettings } from "../config";
 import type { GatewayEnv } from "../env";
 import { describeError } from "../error-response";
 import { writeLog } from "../log";
@@ -47,8 +47,11 @@ function ended(job: StoredJob | undefined): CloseJob | null {
   return job && (job.status === "closed" || job.status === "failed") ? publicJob(job) : null;
 }
 
-/** A D1 step: retried by Workflows should D1 fail for a moment. */
-const STORE_STEP = { retries: { limit: 10, delay: "1 second", backoff: "exponential" }, timeout: "1 minute" } as const;
+/**
+ * A D1 step: retried by Workflows should D1 fail, from 1 s doubling, 16 times (the last ~18 h after the first try):
+ * a job is never left `closing` by a D1 outage shorter than that.
+ */
+const STORE_STEP = { retries: { limit: 16, delay: "1 second", backoff: "exponential" }, timeout: "1 minute" } as const;
 /**
  * The webhook: retried by Workflows with exponential backoff from 10 s, 13 times (the last ~23 h after the first try),
  * so delivery is attempted for about a day.
@@ -87,7 +90,7 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
     }
 
     for (let round = 1; ; round++) {
-      const outcome = await step.do(`close #${round}`, CLOSE_STEP, () => this.closeRound(event.payload, round));
+      const outcome = await this.runRound(step, event.payload, round);
       if (outcome.kind === "closed") {
         const job = await step.do("record closed", STORE_STEP, async () => {
           const fields = { attempts: round, confirmed_by: outcome.confirmed_by, closed_at: outcome.at };
@@ -140,6 +143,30 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
         error: error instanceof Error ? error.message : typeof error,
       });
       return "undelivered";
+    }
+  }
+
+  /**
+   * A close round as a step. Should the step still throw after its retries (a bug, or D1 failing for minutes), the
+   * round counts as a transient failure with code INTERNAL_ERROR (recorded in a step of its own, so a replay takes
+   * the same path): the job goes on in rounds until it closes or reaches its give-up time, never stuck `closing`.
+   */
+  private async runRound(step: WorkflowStep, params: CloseParams, round: number): Promise<RoundOutcome> {
+    try {
+      return await step.do(`close #${round}`, CLOSE_STEP, () => this.closeRound(params, round));
+    } catch (error) {
+      return step.do(`close #${round} stopped`, STORE_STEP, async () => {
+        writeLog("info", "error", {
+          msg: "close round stopped",
+          instance_id: params.instance_id,
+          round,
+          error: error instanceof Error ? error.message : typeof error,
+        });
+        const { settings } = await loadConfig(this.env);
+        const giveUpAfter = settings?.CLOSE_GIVE_UP_AFTER_S ?? DEFAULT_GIVE_UP_AFTER_S;
+        const { code, message } = describeError(error);
+        return { kind: "transient", at: nowS(), give_up_at: params.close_at + giveUpAfter, code, message } as const;
+      });
     }
   }
 

@@ -6,9 +6,10 @@ import type { CloseJob, StoredJob } from "../closes/job";
 import { publicJob } from "../closes/job";
 import { cancel, createJob, getJob, reschedule, transition } from "../closes/store";
 import type { CloseParams } from "../closes/workflow";
-import { requireCloseJobsDb, requireCloseWorkflow } from "../config";
+import { requireCloseJobsDb, requireCloseWorkflow, webhookSettings } from "../config";
 import type { AppEnv, GatewayEnv } from "../env";
 import { GatewayError } from "../errors";
+import { writeLog } from "../log";
 import { DEFAULT_MAX_BODY_BYTES, parseJsonObject, requireJsonMediaType } from "../middleware/json-body";
 import { orderPath } from "../middleware/order-path";
 import type { CloseOrderRequest } from "../sparkpay/schemas";
@@ -57,16 +58,22 @@ function paramsOf(job: StoredJob): CloseParams {
 
 /**
  * Starts the job's instance. Should Workflows refuse, the job is marked `failed` (by the gateway, code
- * INTERNAL_ERROR) before the error answers 500, so it does not sit `scheduled` with nothing to run it, and the next
- * PUT starts a new job.
+ * CLOSE_JOBS_UNAVAILABLE) before the answer (503, same code), so it does not sit `scheduled` with nothing to run it,
+ * and the next PUT starts a new job.
  */
 async function start(db: D1Database, workflow: Workflow, job: StoredJob): Promise<void> {
   try {
     await workflow.create({ id: job.instance_id, params: paramsOf(job) });
   } catch (error) {
-    const failure = { code: "INTERNAL_ERROR", message: "The close job could not be started; schedule it again." };
+    writeLog("info", "error", {
+      msg: "close job not started",
+      instance_id: job.instance_id,
+      error: error instanceof Error ? error.message : typeof error,
+    });
+    const message = "Cloudflare Workflows did not start the close job; it is marked failed. PUT again to schedule it.";
+    const failure = { code: "CLOSE_JOBS_UNAVAILABLE", message };
     await transition(db, job.instance_id, ["scheduled"], "failed", { error: failure }, nowS());
-    throw error;
+    throw new GatewayError("CLOSE_JOBS_UNAVAILABLE", message);
   }
 }
 
@@ -90,6 +97,16 @@ function notFound(): never {
 /** Every handler needs both bindings: a missing one is a 503 naming it. */
 function bindings(env: GatewayEnv): { db: D1Database; workflow: Workflow } {
   return { db: requireCloseJobsDb(env), workflow: requireCloseWorkflow(env) };
+}
+
+/**
+ * PUT also needs the webhook settings to be usable when a webhook URL is set: a job is never accepted with a promise
+ * of a webhook the gateway could not send (503 naming the setting).
+ */
+function schedulingBindings(env: GatewayEnv): { db: D1Database; workflow: Workflow } {
+  const found = bindings(env);
+  webhookSettings(env);
+  return found;
 }
 
 /**
@@ -147,7 +164,7 @@ async function schedule(
 export const closes = new Hono<AppEnv>()
   .put(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), limitBody, async (c) => {
     const now = nowS();
-    bindings(c.env);
+    schedulingBindings(c.env);
     const given = await readCloseAt(c, now);
     const { job, status } = await schedule(c.env, c.req.valid("param"), given, now, `caller:${c.var.caller.id}`);
     Object.assign(c.var.logFields, { close_status: job.status });

@@ -7,8 +7,9 @@ import { GATEWAY_VERSION } from "../version";
 
 /**
  * GET /healthz, without authentication: whether every setting is usable (present, not a
- * placeholder, keys parse and are not swapped, RSA ≥ 2048 bits, limiters bound), and which merchant
- * key SparkPay last accepted. Problems are named, values never shown. 200 ready, 503 not.
+ * placeholder, keys parse and are not swapped, RSA ≥ 2048 bits, limiters, D1 and the Workflow bound,
+ * webhook URL and secret valid when set), and which merchant key SparkPay last accepted. Problems are
+ * named, values never shown. 200 ready (every route works), 503 not.
  */
 export const health = new Hono<AppEnv>().get("/healthz", async (c) => {
   const { report, settings } = await loadConfig(c.env);

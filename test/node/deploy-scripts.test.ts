@@ -7,6 +7,7 @@ import {
   checkSecrets,
   missingSecrets,
   parseSecretList,
+  requiredSecrets,
   secretsVerdict,
   workerNotFound,
 } from "../../scripts/deploy/check-secrets";
@@ -65,6 +66,15 @@ describe("check-secrets: reading `wrangler secret list`", () => {
       "SPARKPAY_PLATFORM_PUBLIC_KEY",
     ]);
     expect(missingSecrets(SECRET_NAMES, [...SECRET_NAMES])).toEqual([]);
+  });
+
+  it("requires the webhook secret only where a webhook URL is set", () => {
+    expect(requiredSecrets({ CLOSE_WEBHOOK_URL: "" })).toEqual([...SECRET_NAMES]);
+    expect(requiredSecrets({})).toEqual([...SECRET_NAMES]);
+    expect(requiredSecrets({ CLOSE_WEBHOOK_URL: "https://hooks.example.com/sparkpay" })).toEqual([
+      ...SECRET_NAMES,
+      "CLOSE_WEBHOOK_SECRET",
+    ]);
   });
 
   it("says what to run, and fails, when one is missing", () => {
@@ -145,8 +155,8 @@ describe("common", () => {
   });
 
   it("knows each environment's Worker from wrangler.toml, and nothing else", () => {
-    expect(targetWorker("production")).toEqual({ env: "production", workerName: PRODUCTION });
-    expect(targetWorker("staging")).toEqual({ env: "staging", workerName: "sparkpay-edge-gateway-staging" });
+    expect(targetWorker("production")).toMatchObject({ env: "production", workerName: PRODUCTION });
+    expect(targetWorker("staging")).toMatchObject({ env: "staging", workerName: "sparkpay-edge-gateway-staging" });
     expect(() => targetWorker("prod")).toThrow(UsageError);
     expect(() => targetWorker(undefined)).toThrow(UsageError);
   });

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createPrivateKey, generateKeyPairSync } from "node:crypto";
-import { copyFileSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -125,6 +125,18 @@ describe("npm run doctor", { timeout: 30_000 }, () => {
       1,
       /^FAIL {2}SPARKPAY_APP_ID +SPARKPAY_APP_ID is still the placeholder/m,
     ],
+    [
+      "a webhook URL over plain http",
+      () => ({ CLOSE_WEBHOOK_URL: "http://hooks.example.com/sparkpay", CLOSE_WEBHOOK_SECRET: "s".repeat(40) }),
+      1,
+      /^FAIL {2}CLOSE_WEBHOOK_URL +CLOSE_WEBHOOK_URL must be an https:\/\/ URL/m,
+    ],
+    [
+      "a webhook URL without its secret",
+      () => ({ CLOSE_WEBHOOK_URL: "https://hooks.example.com/sparkpay" }),
+      1,
+      /^FAIL {2}CLOSE_WEBHOOK_SECRET +CLOSE_WEBHOOK_SECRET is not set/m,
+    ],
   ])("names %s precisely", async (_name, planted, exitCode, line) => {
     const result = await doctor(planted());
     expect(result.out).toMatch(line);
@@ -148,9 +160,12 @@ describe("npm run doctor", { timeout: 30_000 }, () => {
 
 describe("npm run doctor: settings read as wrangler reads them", { timeout: 30_000 }, () => {
   /** A project folder of its own: wrangler.toml and the given dotenv files, as an operator has them. */
-  function project(files: Record<string, Record<string, string>>): string {
+  function project(
+    files: Record<string, Record<string, string>>,
+    toml = readFileSync("wrangler.toml", "utf8"),
+  ): string {
     const root = mkdtempSync(join(tmpdir(), "gw-project-"));
-    copyFileSync("wrangler.toml", join(root, "wrangler.toml"));
+    writeFileSync(join(root, "wrangler.toml"), toml);
     symlinkSync(join(process.cwd(), "node_modules"), join(root, "node_modules"));
     for (const [name, settings] of Object.entries(files)) writeEnvAt(join(root, name), settings);
     return root;
@@ -173,6 +188,27 @@ describe("npm run doctor: settings read as wrangler reads them", { timeout: 30_0
     expect(result.out).toMatch(/wrangler\.toml \[env\.staging\], \.dev\.vars\.staging/);
     expect(result.out).toMatch(/^ok {4}SPARKPAY_BASE_URL/m);
     expect(result.out).toMatch(/^FAIL {2}SPARKPAY_TIMEOUT_MS +SPARKPAY_TIMEOUT_MS must be a whole number/m);
+    expect(result.code).toBe(1);
+  });
+
+  it("names a durable-close binding an environment does not declare, and a webhook secret --vars-only cannot see", async () => {
+    const toml = readFileSync("wrangler.toml", "utf8");
+    const withoutD1 = toml.replace(/\[\[env\.staging\.d1_databases\]\][^[]*/, "");
+    expect(withoutD1).not.toBe(toml);
+    const root = project(
+      {},
+      withoutD1.replace(
+        /(\[env\.staging\.vars\][^[]*?)CLOSE_WEBHOOK_URL = ""/,
+        '$1CLOSE_WEBHOOK_URL = "https://hooks.example.com/sparkpay"',
+      ),
+    );
+    const result = await runDoctor(["--env", "staging", "--vars-only"], root);
+    expect(result.out).toMatch(
+      /^FAIL {2}CLOSE_JOBS_DB +CLOSE_JOBS_DB is not declared under \[\[env\.staging\.d1_databases\]\] in wrangler\.toml\./m,
+    );
+    expect(result.out).toMatch(/^ok {4}CLOSE_WORKFLOW/m);
+    expect(result.out).toMatch(/^ok {4}CLOSE_WEBHOOK_URL/m);
+    expect(result.out).toMatch(/^ok {4}CLOSE_WEBHOOK_SECRET +not checked here: a secret/m);
     expect(result.code).toBe(1);
   });
 

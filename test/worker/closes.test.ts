@@ -5,7 +5,7 @@ import { instanceId, instanceIdPrefix, orderKey } from "../../src/closes/ids";
 import type { CloseJob } from "../../src/closes/job";
 import { cancel, createJob, reschedule } from "../../src/closes/store";
 import type { CloseParams } from "../../src/closes/workflow";
-import { callGateway, type ErrorEnvelope, MERCHANT, sandboxOrder, uniqueId } from "./helpers";
+import { callGateway, closeOrder, type ErrorEnvelope, MERCHANT, sandboxOrder, uniqueId } from "./helpers";
 
 const DAY = 86_400;
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -215,8 +215,12 @@ describe("durable closes: giving up", () => {
       get: async () => ({ terminate: async () => {} }),
     } as unknown as Env["CLOSE_WORKFLOW"];
     const { response } = await callGateway({ method: "PUT", url: closesUrl(request), env: { CLOSE_WORKFLOW: broken } });
-    expect(response.status).toBe(500);
-    expect((await get(request)).body).toMatchObject({ status: "failed", error: { code: "INTERNAL_ERROR" } });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      code: "CLOSE_JOBS_UNAVAILABLE",
+      message: expect.stringMatching(/PUT again/),
+    });
+    expect((await get(request)).body).toMatchObject({ status: "failed", error: { code: "CLOSE_JOBS_UNAVAILABLE" } });
     const again = await runToEnd(request, () => put(request), 2);
     expect(again.started).toMatchObject({ status: 202 });
     expect((await get(request)).body.status).toBe("closed");
@@ -270,13 +274,29 @@ describe("durable closes: webhooks", () => {
     ["CLOSE_WEBHOOK_URL", { CLOSE_WEBHOOK_URL: "https://hooks.example.com/x?a=1" }, "CLOSE_WEBHOOK_URL must be"],
     ["CLOSE_WEBHOOK_SECRET", { CLOSE_WEBHOOK_SECRET: "too-short" }, "at least 32"],
     ["CLOSE_WEBHOOK_SECRET", { CLOSE_WEBHOOK_SECRET: "" }, "CLOSE_WEBHOOK_SECRET is not set"],
-  ])("/healthz reports a bad %s by name, without stopping closes", async (name, settings, message) => {
-    const { response } = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: settings });
-    const health = (await response.json()) as { status: string; checks: Record<string, string> };
-    expect(health.checks[name]).toContain(message);
-    expect(health.status).toBe("ready");
-    expect(JSON.stringify(health)).not.toContain(env.CLOSE_WEBHOOK_SECRET!);
-  });
+  ])(
+    "a bad %s: /healthz not ready naming it, PUT refused naming it, POST close still closes",
+    async (name, settings, message) => {
+      const { response } = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: settings });
+      const health = (await response.json()) as { status: string; checks: Record<string, string> };
+      expect(response.status).toBe(503);
+      expect(health.checks[name]).toContain(message);
+      expect(health.status).toBe("not_ready");
+      expect(JSON.stringify(health)).not.toContain(env.CLOSE_WEBHOOK_SECRET!);
+
+      const request = uniqueId("DC");
+      const refused = await callGateway({ method: "PUT", url: closesUrl(request), body: null, env: settings });
+      expect(refused.response.status).toBe(503);
+      expect(await refused.response.json()).toMatchObject({
+        code: "GATEWAY_MISCONFIGURED",
+        message: expect.stringContaining(name),
+      });
+      expect((await get(request)).status).toBe(404); // no job was made
+
+      const closed = await closeOrder(uniqueId("WH"), { env: settings });
+      expect(closed.response.status).toBe(200);
+    },
+  );
 
   it("/healthz accepts a webhook URL with a path, and http:// on loopback", async () => {
     for (const url of ["https://hooks.example.com/a/b", "http://127.0.0.1:9000/hooks"]) {
@@ -288,6 +308,50 @@ describe("durable closes: webhooks", () => {
       const health = (await response.json()) as { checks: Record<string, string> };
       expect(health.checks).toMatchObject({ CLOSE_WEBHOOK_URL: "ok", CLOSE_WEBHOOK_SECRET: "ok" });
     }
+  });
+});
+
+describe("durable closes: bindings", () => {
+  it.each([
+    ["CLOSE_JOBS_DB", "[[d1_databases]]"],
+    ["CLOSE_WORKFLOW", "[[workflows]]"],
+  ])(
+    "%s not bound: /v1/closes answers 503 naming it, /healthz is not ready, POST close still closes",
+    async (binding, table) => {
+      const unbound = { [binding]: undefined } as unknown as Partial<Env>;
+      const message = `${binding} is not bound; declare it under ${table} in wrangler.toml for this environment.`;
+      for (const method of ["PUT", "GET", "DELETE"]) {
+        const { response } = await callGateway({ method, url: closesUrl(uniqueId("DC")), body: null, env: unbound });
+        expect(response.status).toBe(503);
+        expect(await response.json()).toMatchObject({ code: "GATEWAY_MISCONFIGURED", message });
+      }
+      const health = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: unbound });
+      expect(health.response.status).toBe(503);
+      expect(await health.response.json()).toMatchObject({ status: "not_ready", checks: { [binding]: message } });
+      expect((await closeOrder(uniqueId("BIND"), { env: unbound })).response.status).toBe(200);
+    },
+  );
+});
+
+describe("durable closes: a round that throws", () => {
+  it("a close step failing on every retry counts as a transient round (INTERNAL_ERROR); the next round closes", async () => {
+    const request = uniqueId("DC");
+    const instance = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request));
+    try {
+      await instance.modify(async (m) => {
+        await m.disableSleeps();
+        await m.disableRetryDelays();
+        await m.mockStepError({ name: "close #1" }, new Error("a close round that throws (test)"));
+      });
+      await put(request);
+      await instance.waitForStatus("complete");
+      expect(await instance.getOutput()).toMatchObject({ status: "closed", rounds: 2 });
+    } finally {
+      await instance.dispose();
+    }
+    const job = (await get(request)).body;
+    expect(job).toMatchObject({ status: "closed", attempts: 2 });
+    expect(job.history.map(({ status }) => status)).toEqual(["scheduled", "closing", "closed"]);
   });
 });
 
