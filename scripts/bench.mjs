@@ -12,15 +12,23 @@
  * each answer afresh (the gateway refuses replayed answers), at the same cost for every target.
  * Load comes from autocannon in this process. BENCH_SECONDS sets the
  * measured seconds per run (default 6).
+ *
+ * The gateway has the durable closes' bindings (D1 with the migrations applied, the close Workflow), as deployed.
+ * After the synchronous runs, PUT /v1/closes is measured at the same concurrencies (with fetch: see loadPut): a new
+ * order per request, close_at a day ahead, so each instance starts and sleeps (accepting is measured, not closing).
+ * Each concurrency gets a fresh gateway, disposed after its run: the sleeping instances stay in their workerd process
+ * and must not weigh on any other measurement.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createSign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { buildDeployBundle } from "./build-bundle.mjs";
 import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen.mjs";
+import { migrationStatements } from "./lib/migrations.mjs";
 import { COMPATIBILITY_DATE, startLocalGateway, startMiniflare } from "./local-gateway.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -28,6 +36,8 @@ const CONCURRENCIES = [1, 10, 50];
 const APP_ID = "bench_app";
 const REQUEST = { request_no: "BENCH_ORDER_1", merchant_no: "M_BENCH" };
 const BODY = JSON.stringify(REQUEST);
+/** close_at this far ahead: every accepted job's instance only sleeps for the whole bench. */
+const CLOSE_AHEAD_S = 86_400;
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 const merchant = generateRsaKeyPair();
@@ -97,9 +107,27 @@ const gatewayBindings = {
   GATEWAY_API_KEYS: callerKey,
   LOG_LEVEL: "info", // production's level
 };
+/** The durable closes' bindings, named as in wrangler.toml. */
+const closeJobsWorker = {
+  d1Databases: { CLOSE_JOBS_DB: "bench-close-jobs" },
+  workflows: { CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" } },
+};
+const migrations = migrationStatements(new URL("../migrations", import.meta.url).pathname);
 async function startGateway() {
-  const started = await startLocalGateway({ scriptPath: bundle, bindings: gatewayBindings, onStdio: drain });
+  const started = await startLocalGateway({
+    scriptPath: bundle,
+    bindings: gatewayBindings,
+    worker: closeJobsWorker,
+    onStdio: drain,
+  });
   miniflares.push(started.mf);
+  return started;
+}
+/** The gateway with the close-job tables in its D1 (each Miniflare starts with an empty one). */
+async function startMigratedGateway() {
+  const started = await startGateway();
+  const db = await started.mf.getD1Database("CLOSE_JOBS_DB");
+  for (const statement of migrations) await db.prepare(statement).run();
   return started;
 }
 const sampleMessage = `1700000000\nnonce\n${BODY}\n`;
@@ -114,7 +142,7 @@ const cryptoFloorBindings = {
 const runtimeFloorScript = new URL("./bench/runtime-floor.js", import.meta.url).pathname;
 const runtimeFloorBindings = { UPSTREAM: `${upstream}/v4/pay/orders/close` };
 const targets = [
-  { name: "gateway", ...(await startGateway()) },
+  { name: "gateway", ...(await startMigratedGateway()) },
   { name: "crypto floor", ...(await startWorker(cryptoFloorScript, cryptoFloorBindings)) },
   { name: "runtime floor", ...(await startWorker(runtimeFloorScript, runtimeFloorBindings)) },
 ];
@@ -172,6 +200,92 @@ for (const connections of CONCURRENCIES) {
       failed: result.non2xx + result.errors,
     });
   }
+}
+
+// --- durable closes: PUT /v1/closes, each concurrency on a fresh gateway ------------------
+let putCount = 0;
+/**
+ * PUTs close jobs from `connections` loops for `seconds`, a new order per request (request_no BENCH_PUT_<n>), close_at
+ * a day ahead; each loop finishes its last request. fetch, not autocannon: under autocannon, local workerd now and
+ * then leaves every connection but one waiting in workflow.create for seconds (their jobs already stored, the
+ * answers sent only when some unrelated request comes in), so a run measured that stall instead of the route.
+ * @param {string} url @param {number} connections @param {number} seconds
+ */
+async function loadPut(url, connections, seconds) {
+  const body = JSON.stringify({ close_at: Math.floor(Date.now() / 1000) + CLOSE_AHEAD_S });
+  const headers = { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" };
+  const latencies = /** @type {number[]} */ ([]);
+  const statuses = /** @type {Map<number, number>} */ (new Map());
+  let errors = 0;
+  const started = performance.now();
+  const end = started + 1000 * seconds;
+  const loop = async () => {
+    while (performance.now() < end) {
+      const sent = performance.now();
+      try {
+        const response = await fetch(`${url}/v1/closes/${REQUEST.merchant_no}/BENCH_PUT_${putCount++}`, {
+          method: "PUT",
+          headers,
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        await response.arrayBuffer();
+        latencies.push(performance.now() - sent);
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+  latencies.sort((a, b) => a - b);
+  const percentile = (/** @type {number} */ p) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0);
+  return {
+    duration: (performance.now() - started) / 1000,
+    accepted: statuses.get(202) ?? 0,
+    statuses,
+    errors,
+    p50: percentile(0.5),
+    p99: percentile(0.99),
+  };
+}
+/** An instance starts (and goes to sleep) after its 202: CPU is read this long after each run. */
+const SETTLE_MS = 1000;
+/**
+ * @type {Array<{
+ *   connections: number,
+ *   jobsPerSecond: number,
+ *   p50: number,
+ *   p99: number,
+ *   cpuMsPerJob: number,
+ *   failed: number,
+ * }>}
+ */
+const putRows = [];
+for (const connections of CONCURRENCIES) {
+  const gateway = await startMigratedGateway();
+  await loadPut(gateway.url, connections, 1); // warm-up
+  await sleep(SETTLE_MS);
+  const cpuBefore = cpuSeconds(gateway.pid);
+  const result = await loadPut(gateway.url, connections, SECONDS);
+  await sleep(SETTLE_MS);
+  const cpu = cpuSeconds(gateway.pid) - cpuBefore;
+  const failed = [...result.statuses.values()].reduce((sum, n) => sum + n, result.errors) - result.accepted;
+  if (failed) {
+    const codes = [...result.statuses].filter(([code]) => code !== 202).map(([code, n]) => `${n} × ${code}`);
+    console.error(`! PUT /v1/closes c=${connections}: ${[...codes, `${result.errors} errors`].join(", ")}`);
+  }
+  putRows.push({
+    connections,
+    jobsPerSecond: result.accepted / result.duration,
+    p50: result.p50,
+    p99: result.p99,
+    cpuMsPerJob: (1000 * cpu) / Math.max(1, result.accepted),
+    failed,
+  });
+  await gateway.mf.dispose();
+  miniflares.splice(miniflares.indexOf(gateway.mf), 1);
 }
 
 // --- the crypto limit ----------------------------------------------------------------------
@@ -283,6 +397,19 @@ const ownCost = ownCpu / signVerifyMs;
 const vsCryptoFloor = ratio("gateway", "crypto floor", 10);
 const vsNodePeer10 = ratio("gateway", "Node peer", 10);
 const vsNodePeer50 = ratio("gateway", "Node peer", 50);
+const putAt = (/** @type {number} */ connections) =>
+  /** @type {(typeof putRows)[number]} */ (putRows.find((row) => row.connections === connections));
+const putRatios = (/** @type {(connections: number) => number} */ of) =>
+  CONCURRENCIES.map((c) => pad(fixed(of(c)), 5)).join("  ");
+const putLines = putRows.map((row) => {
+  const sync = at("gateway", row.connections);
+  const failed = row.failed ? `  (${row.failed} failed)` : "";
+  return (
+    `${"PUT /v1/closes".padEnd(14)} ${pad(row.connections, 4)} ${pad(Math.round(row.jobsPerSecond), 8)} ` +
+    `${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerJob, 3), 10)}   ` +
+    `${pad(Math.round(sync.rps), 8)} ${pad(fixed(sync.cpuMsPerRequest, 3), 10)}${failed}`
+  );
+});
 const coldRows = Object.entries(coldStarts).map(
   ([name, { cold, warm }]) =>
     `  ${name.padEnd(14)} ${pad(fixed(cold, 1), 6)} ms vs ${pad(fixed(warm, 1), 4)} ms  (${fixed(cold / warm, 1)}×)`,
@@ -308,6 +435,16 @@ const report = [
   `Deploy bundle: ${fixed(bundleBytes.length / 1024, 1)} KiB minified, ${fixed(bundleGzipKiB, 1)} KiB gzip`,
   "Cold first request vs warm median (median of 3 fresh workerd processes)",
   coldRows.join("\n"),
+  "",
+  "Durable closes (PUT /v1/closes, close_at a day ahead; a fresh gateway per concurrency)",
+  `${"".padEnd(14)} ${pad("conc", 4)} ${pad("jobs/s", 8)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ` +
+    `${pad("CPU ms/job", 10)}   ${pad("sync req/s", 8)} ${pad("CPU ms/req", 10)}`,
+  putLines.join("\n"),
+  "                                                     c=1    c=10   c=50",
+  `  accepted jobs/s / synchronous close req/s        ${putRatios((c) => putAt(c).jobsPerSecond / at("gateway", c).rps)}`,
+  `  CPU per accepted job / CPU per synchronous close ${putRatios(
+    (c) => putAt(c).cpuMsPerJob / at("gateway", c).cpuMsPerRequest,
+  )}`,
   "",
   "Targets",
   `  gateway ≥ 0.90 × crypto floor at c=10       ${fixed(vsCryptoFloor)}   ${verdict(vsCryptoFloor >= 0.9)}`,

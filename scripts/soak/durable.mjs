@@ -7,9 +7,9 @@
  * introspection from Node), so the phase takes about two and a half minutes.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { faultRequestNo } from "../../sandbox/faults.mjs";
+import { migrationStatements } from "../lib/migrations.mjs";
 import { startLocalGateway } from "../local-gateway.mjs";
 
 const MERCHANT = "M_SANDBOX_001";
@@ -38,26 +38,6 @@ const EXPECT = {
   unknown_merchant: { status: "failed", code: 40008, attempts: 1 },
 };
 const FAULTS = ["outage", "http503", "unknown_merchant"];
-
-/**
- * The .sql files in `dir`, in name order, as single statements (comment lines dropped, split at `;`). The migrations
- * here hold no `;` inside a string or trigger body, which this simple split relies on.
- * @param {string} dir
- */
-function migrationStatements(dir) {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith(".sql"))
-    .sort()
-    .flatMap((name) =>
-      readFileSync(`${dir}/${name}`, "utf8")
-        .split("\n")
-        .filter((line) => !/^\s*--/.test(line))
-        .join("\n")
-        .split(";")
-        .map((statement) => statement.trim())
-        .filter((statement) => statement !== ""),
-    );
-}
 
 /**
  * A webhook receiver in this process: the gateway's outbound fetches all go through the sandbox router, which hands
