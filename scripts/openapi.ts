@@ -13,9 +13,10 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
 import { CONFIRMED_BY, JOB_STATUSES } from "../src/closes/job";
 import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
+import { ERROR_DOCS_PATH } from "../src/error-response";
 import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
 import { CLOSES_ROUTE, MAX_CLOSE_AHEAD_S, ScheduleCloseRequestSchema } from "../src/routes/closes";
-import { CONFIRMED_HEADER, QUERY_ORDER_ROUTE } from "../src/routes/orders";
+import { CONFIRMED_HEADER, QUERY_ORDER_ROUTE, SPARKPAY_REQUEST_ID } from "../src/routes/orders";
 import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
 import { CLOSE_ORDER_PATH } from "../src/sparkpay/constants";
 import { CloseOrderRequestSchema, CloseOrderResponseSchema, QueryOrderResponseSchema } from "../src/sparkpay/schemas";
@@ -37,10 +38,35 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorExample = (code: string | number, message: string) => ({
   value: { code, message, request_id: "5c9b1238-6c48-49c8-bbae-a0364b627565" },
 });
-const REQUEST_ID_HEADER = {
-  description: "The request id: the caller's X-Request-Id when well-formed, else a generated UUID.",
+const REQUEST_ID_HEADER_SPEC = {
+  description:
+    "The gateway's own id of this request (a UUID), also `request_id` in error answers and sent to SparkPay. " +
+    "Quote it when reporting a problem.",
   schema: { type: "string" },
 };
+const SPARKPAY_REQUEST_ID_HEADER_SPEC = {
+  description:
+    "SparkPay's own request id, on answers that reached SparkPay when its answer carried one (1-128 of " +
+    "A-Z a-z 0-9 . _ : -; others are not passed on): what SparkPay's support asks for.",
+  schema: { type: "string" },
+};
+
+/** A gateway code's example, written once under components.examples (its message is the code's description). */
+const gatewayExample = (code: GatewayErrorCode) => ({ $ref: `#/components/examples/${code}` });
+
+// Each header described once, under components.headers, and referred to: the served document is part of the bundle.
+const REQUEST_ID_HEADER = { $ref: "#/components/headers/RequestId" };
+const SPARKPAY_REQUEST_ID_HEADER = { $ref: "#/components/headers/SparkPayRequestId" };
+
+/** Adds X-SparkPay-Request-Id to every response of a route that calls SparkPay. */
+function withSparkPayRequestId(responses: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => {
+      const { headers = {}, ...rest } = response as { headers?: Record<string, unknown> };
+      return [status, { ...rest, headers: { ...headers, [SPARKPAY_REQUEST_ID]: SPARKPAY_REQUEST_ID_HEADER } }];
+    }),
+  );
+}
 
 /** Error responses by status, with one example per gateway code (and SparkPay's, where they pass through). */
 function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Record<string, { value: unknown }>> = {}) {
@@ -67,7 +93,7 @@ function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Reco
         "application/json": {
           schema: ref("ErrorEnvelope"),
           examples: {
-            ...Object.fromEntries(group.map((code) => [code, errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code])])),
+            ...Object.fromEntries(group.map((code) => [code, gatewayExample(code)])),
             ...sparkpay[status],
           },
         },
@@ -155,8 +181,10 @@ export function buildOpenApiDocument() {
         "Closes SparkPay payment orders without callers holding the merchant's RSA private key. " +
         "Same path and body as SparkPay's own API; the gateway authenticates the caller, validates, signs, forwards, " +
         "verifies SparkPay's signed answer and validates it. " +
-        "Every failure is one envelope `{code, message, request_id}`: " +
-        "`code` is SparkPay's own code when SparkPay refused the request, else an upper-case gateway code.",
+        "Every failure is one envelope `{code, message, request_id, param?, doc_url?}`: " +
+        "`code` is SparkPay's own code when SparkPay refused the request, else an upper-case gateway code; " +
+        "`param` names the one input at fault (a field or a header); `doc_url` is the code's entry in the " +
+        `error reference at ${ERROR_DOCS_PATH} (codes and statuses are also in this document's \`x-error-codes\`).`,
     },
     servers: [{ url: "/" }],
     security: [],
@@ -182,7 +210,7 @@ export function buildOpenApiDocument() {
               },
             },
           },
-          responses: {
+          responses: withSparkPayRequestId({
             "200": {
               description:
                 "SparkPay closed the order (its verified, validated envelope), " +
@@ -230,13 +258,11 @@ export function buildOpenApiDocument() {
               content: {
                 "application/json": {
                   schema: ref("ErrorEnvelope"),
-                  examples: Object.fromEntries(
-                    routeLevel.map((code) => [code, errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code])]),
-                  ),
+                  examples: Object.fromEntries(routeLevel.map((code) => [code, gatewayExample(code)])),
                 },
               },
             },
-          },
+          }),
         },
       },
       [QUERY_ORDER_ROUTE.replace(/:(\w+)/g, "{$1}")]: {
@@ -248,7 +274,7 @@ export function buildOpenApiDocument() {
             "under one deadline, and passes SparkPay's verified, validated envelope through.",
           security: [{ callerKey: [] }],
           parameters: orderParameters,
-          responses: {
+          responses: withSparkPayRequestId({
             "200": {
               description: "SparkPay's answer: the order, with `pay_status` (`CLOSED` once closed) and more fields.",
               headers: { "X-Request-Id": REQUEST_ID_HEADER },
@@ -267,7 +293,7 @@ export function buildOpenApiDocument() {
                 },
               },
             ),
-          },
+          }),
         },
       },
       [CLOSES_ROUTE.replace(/:(\w+)/g, "{$1}")]: {
@@ -330,6 +356,26 @@ export function buildOpenApiDocument() {
           },
         },
       },
+      "/docs": {
+        get: {
+          operationId: "apiReference",
+          summary: "This document as an API reference page",
+          description: "No authentication. Rendered in the browser by Scalar; 404 while API_DOCS is off.",
+          responses: {
+            "200": { description: "An HTML page.", content: { "text/html": { schema: { type: "string" } } } },
+          },
+        },
+      },
+      [ERROR_DOCS_PATH]: {
+        get: {
+          operationId: "errorReference",
+          summary: "Every error code: its HTTP status and what it means (each code is an anchor)",
+          description: "No authentication; the page `doc_url` points into. 404 while API_DOCS is off.",
+          responses: {
+            "200": { description: "An HTML page.", content: { "text/html": { schema: { type: "string" } } } },
+          },
+        },
+      },
       "/openapi.json": {
         get: {
           operationId: "openapi",
@@ -344,6 +390,13 @@ export function buildOpenApiDocument() {
       },
     },
     components: {
+      headers: { RequestId: REQUEST_ID_HEADER_SPEC, SparkPayRequestId: SPARKPAY_REQUEST_ID_HEADER_SPEC },
+      examples: Object.fromEntries(
+        (Object.keys(GATEWAY_ERRORS) as GatewayErrorCode[]).map((code) => [
+          code,
+          errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code]),
+        ]),
+      ),
       securitySchemes: {
         callerKey: {
           type: "http",
@@ -366,6 +419,9 @@ export function buildOpenApiDocument() {
             `otherwise one of: ${Object.keys(GATEWAY_ERRORS).join(", ")}.`,
           message: "What went wrong, in words. Never contains secrets.",
           request_id: "Same as the X-Request-Id response header.",
+          param:
+            "The one input at fault, when there is one: `request_no`, `merchant_no`, `close_at`, or a header name.",
+          doc_url: `The code's entry in the error reference (${ERROR_DOCS_PATH}); absent while API_DOCS is off.`,
         }),
         HealthReport: jsonSchema(HealthReportSchema),
         QueryOrderResponse: jsonSchema(QueryOrderResponseSchema, { data: "The order as SparkPay reports it." }),
@@ -375,6 +431,8 @@ export function buildOpenApiDocument() {
         CloseJob: closeJobSchema(),
       },
     },
+    // Every gateway code and its HTTP status, for /docs/errors (which shows each with its example's message).
+    "x-error-codes": GATEWAY_ERRORS,
   };
 }
 

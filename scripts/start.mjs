@@ -140,7 +140,7 @@ Schedule a durable close of another order 10 s ahead, then watch its status and 
 Run the first again: SparkPay refuses a repeat close, the gateway confirms by Payment Order Query, and
 the answer is still 200 (with X-Close-Confirmed-By: order-query). A request_no starting with
 FAULT_SLOW_, FAULT_HTTP500_, FAULT_BADSIG_ … makes the sandbox misbehave (see docs/sandbox.md).
-GET ${gatewayUrl}/healthz and ${gatewayUrl}/openapi.json need no key.
+The API reference: ${gatewayUrl}/docs (with ${gatewayUrl}/healthz and /openapi.json, no key needed).
 Press Ctrl-C to stop both.
 `);
 }

@@ -7,6 +7,7 @@ import { accessLog } from "./middleware/access-log";
 import { noStore } from "./middleware/no-store";
 import { requestIds } from "./middleware/request-ids";
 import { closes } from "./routes/closes";
+import { docs } from "./routes/docs";
 import { health } from "./routes/health";
 import { openapi } from "./routes/openapi";
 import { orders } from "./routes/orders";
@@ -14,9 +15,11 @@ import { orders } from "./routes/orders";
 /**
  * The OWASP REST Security set for a JSON API: HSTS, nosniff, no framing, no referrer, a CSP that
  * allows nothing. Hono's browser-page defaults (COOP, CORP, Origin-Agent-Cluster, X-XSS-Protection, …)
- * are off: nothing here is a page, and each header costs every response.
+ * are off: only /docs is a page, and each header costs every response. A header a route set itself
+ * (the /docs pages' CSP) is left as it is.
  */
 const API_SECURITY_HEADERS: Parameters<typeof secureHeaders>[0] = {
+  overwrite: false,
   contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
   xFrameOptions: "DENY",
   crossOriginResourcePolicy: false,
@@ -36,6 +39,7 @@ const app = new Hono<AppEnv>()
   .use(noStore())
   .route("/", health)
   .route("/", openapi)
+  .route("/", docs)
   .route("/", orders)
   .route("/", closes);
 

@@ -109,6 +109,7 @@ export const SECRET_NAMES = ["SPARKPAY_PRIVATE_KEY", "SPARKPAY_PLATFORM_PUBLIC_K
 export const SETTING_NAMES = [
   ...(Object.keys(SettingsSchema.entries) as SettingName[]),
   "LOG_LEVEL",
+  "API_DOCS",
   ...SECRET_NAMES,
 ] as const;
 export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
@@ -119,8 +120,21 @@ export type CloseBinding = (typeof CLOSE_BINDINGS)[number];
 /** Optional: the durable closes' webhooks (a var and a secret). While they are wrong, no webhook is delivered. */
 export const WEBHOOK_SETTINGS = ["CLOSE_WEBHOOK_URL", "CLOSE_WEBHOOK_SECRET"] as const;
 export const MIN_WEBHOOK_SECRET_LENGTH = 32;
-/** Reported, never a reason for "not ready": an unknown log level falls back to the default. */
-export const ADVISORY_SETTINGS: ReadonlySet<string> = new Set(["LOG_LEVEL"]);
+/**
+ * Reported, never a reason for "not ready": an unknown log level falls back to the default, an unknown API_DOCS
+ * value to "off" (never publishing what an operator may have meant to turn off).
+ */
+export const ADVISORY_SETTINGS: ReadonlySet<string> = new Set(["LOG_LEVEL", "API_DOCS"]);
+
+/** API_DOCS as set: "on" (also when unset), "off", or undefined for anything else (which means off). */
+function apiDocsSetting(env: GatewayEnv): "on" | "off" | undefined {
+  const value = present(env.API_DOCS)?.toLowerCase() ?? "on";
+  return value === "on" || value === "off" ? value : undefined;
+}
+/** Whether GET /docs and /docs/errors are served (and error answers carry a doc_url). */
+export function apiDocsEnabled(env: GatewayEnv): boolean {
+  return apiDocsSetting(env) === "on";
+}
 /**
  * What only the durable closes need. A problem here makes /healthz not ready (a deploy stops on it: a job that
  * cannot run or a webhook that cannot be sent must not go unnoticed), but POST /v4/pay/orders/close, which
@@ -273,6 +287,7 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
     logLevel === undefined || LOG_LEVELS.includes(logLevel as LogLevel)
       ? "ok"
       : `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; until fixed, ${DEFAULT_LOG_LEVEL} is used.`;
+  checks.API_DOCS = apiDocsSetting(env) ? "ok" : "API_DOCS must be on or off; until fixed, /docs is off.";
   const verify = input.SPARKPAY_VERIFY_RESPONSES !== "off";
   const privateKeys = await check(checks, "SPARKPAY_PRIVATE_KEY", () => importPrivateKeys(env.SPARKPAY_PRIVATE_KEY));
   const platformKeys = verify

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { apiDocsEnabled } from "./config";
 import { GATEWAY_ERRORS, GatewayError, type GatewayErrorCode } from "./errors";
 import { writeLog } from "./log";
 import type { ErrorEnvelope } from "./schemas";
@@ -24,6 +25,8 @@ export interface ErrorOutcome {
   /** Requests sent to SparkPay, when any were. */
   attempts?: number;
   headers?: Record<string, string>;
+  /** The one input at fault, when there is one. */
+  param?: string;
 }
 
 /** For bugs: the error's own text could hold anything, so callers get only this and the request id. */
@@ -35,7 +38,10 @@ function gatewayOutcome(code: GatewayErrorCode, message: string, extra: Partial<
 
 /** Maps anything thrown while serving a request to what the caller sees. Unknown errors never reveal their text. */
 export function describeError(error: unknown): ErrorOutcome {
-  if (error instanceof GatewayError) return gatewayOutcome(error.code, error.message, { headers: error.headers });
+  if (error instanceof GatewayError) {
+    const extra = { headers: error.headers, ...(error.param === undefined ? {} : { param: error.param }) };
+    return gatewayOutcome(error.code, error.message, extra);
+  }
   if (error instanceof ConfigError) return gatewayOutcome("GATEWAY_MISCONFIGURED", error.message);
   if (!(error instanceof SparkPayError)) return gatewayOutcome("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
 
@@ -77,9 +83,21 @@ export function describeError(error: unknown): ErrorOutcome {
   return gatewayOutcome("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
 }
 
+/** Where the error-code reference lives: the gateway's own /docs/errors, anchored at the code. */
+export const ERROR_DOCS_PATH = "/docs/errors";
+/** The anchor of SparkPay's codes (numbers, or text SparkPay sent), which pass through unchanged. */
+export const SPARKPAY_CODES_ANCHOR = "sparkpay-codes";
+
+/** The doc_url of an error code; none while API_DOCS is off, so it never points at a 404. */
+function docUrl(c: Context, code: string | number): string | undefined {
+  if (!apiDocsEnabled(c.env)) return undefined;
+  const anchor = typeof code === "string" && code in GATEWAY_ERRORS ? code : SPARKPAY_CODES_ANCHOR;
+  return `${new URL(c.req.url).origin}${ERROR_DOCS_PATH}#${anchor}`;
+}
+
 /** The one error envelope, for onError and notFound; the request's log line gets the code too. */
 export function errorResponse(c: Context, error: unknown): Response {
-  const { status, code, message, upstreamStatus, attempts, headers } = describeError(error);
+  const { status, code, message, upstreamStatus, attempts, headers, param } = describeError(error);
   // logFields is missing only if the error came before the access log started.
   if (c.var.logFields) Object.assign(c.var.logFields, { error_code: code, upstream_status: upstreamStatus, attempts });
   if (code === "INTERNAL_ERROR") {
@@ -91,5 +109,8 @@ export function errorResponse(c: Context, error: unknown): Response {
     });
   }
   const body: ErrorEnvelope = { code, message, request_id: c.var.requestId };
+  if (param !== undefined) body.param = param;
+  const doc = docUrl(c, code);
+  if (doc !== undefined) body.doc_url = doc;
   return c.json(body, status as 400, headers);
 }

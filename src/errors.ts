@@ -27,16 +27,26 @@ export const GATEWAY_ERRORS = {
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
 
-/** A refusal the gateway makes itself, with its code, message and any headers the answer needs. */
+export interface GatewayErrorOptions {
+  /** Headers the answer must carry, e.g. Allow on a 405 or WWW-Authenticate on a 401. */
+  headers?: Record<string, string>;
+  /** The one input at fault, when there is one: a body or path field (`request_no`) or a header (`Authorization`). */
+  param?: string;
+}
+
+/** A refusal the gateway makes itself, with its code, message, the input at fault and any headers the answer needs. */
 export class GatewayError extends Error {
   override readonly name = "GatewayError";
+  readonly headers: Record<string, string>;
+  readonly param: string | undefined;
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
-    /** Headers the answer must carry, e.g. Allow on a 405 or WWW-Authenticate on a 401. */
-    readonly headers: Record<string, string> = {},
+    options: GatewayErrorOptions = {},
   ) {
     super(message);
+    this.headers = options.headers ?? {};
+    this.param = options.param;
   }
   get status(): number {
     return GATEWAY_ERRORS[this.code];

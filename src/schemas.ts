@@ -9,6 +9,10 @@ export const ErrorEnvelopeSchema = v.object({
   code: v.union([v.string(), v.number()]),
   message: v.string(),
   request_id: v.string(),
+  /** The one input at fault: a body or path field, or a header name. */
+  param: v.optional(v.string()),
+  /** The code's entry in the gateway's error reference (absent while API_DOCS is off). */
+  doc_url: v.optional(v.string()),
 });
 export type ErrorEnvelope = v.InferOutput<typeof ErrorEnvelopeSchema>;
 

@@ -14,7 +14,8 @@ declare module "hono" {
 
 function unauthorized(): never {
   throw new GatewayError("UNAUTHORIZED", "Send a caller key from GATEWAY_API_KEYS as `Authorization: Bearer <key>`.", {
-    "WWW-Authenticate": 'Bearer realm="sparkpay-gateway"',
+    headers: { "WWW-Authenticate": 'Bearer realm="sparkpay-gateway"' },
+    param: "Authorization",
   });
 }
 

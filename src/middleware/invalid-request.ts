@@ -1,6 +1,23 @@
 import { GatewayError } from "../errors";
 
-/** The validator hook every route uses: the first problem, by field name, as 400 INVALID_REQUEST. */
-export function invalidRequest(result: { success: boolean; issues?: readonly { message: string }[] }): void {
-  if (!result.success) throw new GatewayError("INVALID_REQUEST", result.issues?.[0]?.message ?? "Invalid request.");
+interface Issue {
+  message: string;
+  path?: readonly { key: unknown }[];
+}
+
+/**
+ * 400 INVALID_REQUEST for the first problem: its message names the field, and `param` is the field itself when the
+ * problem is in one (the top-level key of the body or path).
+ */
+export function refuseInvalid(issues: readonly Issue[] | undefined): never {
+  const issue = issues?.[0];
+  const key = issue?.path?.[0]?.key;
+  throw new GatewayError("INVALID_REQUEST", issue?.message ?? "Invalid request.", {
+    ...(typeof key === "string" ? { param: key } : {}),
+  });
+}
+
+/** The validator hook every route uses. */
+export function invalidRequest(result: { success: boolean; issues?: readonly Issue[] }): void {
+  if (!result.success) refuseInvalid(result.issues);
 }

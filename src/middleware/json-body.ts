@@ -41,7 +41,9 @@ export function jsonBody({ maxBytes = DEFAULT_MAX_BODY_BYTES }: JsonBodyOptions 
 /** 415 unless the Content-Type is JSON. */
 export function requireJsonMediaType(contentType: string | undefined): void {
   if (!JSON_MEDIA_TYPE.test(contentType ?? "")) {
-    throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with `Content-Type: application/json`.");
+    throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with `Content-Type: application/json`.", {
+      param: "Content-Type",
+    });
   }
 }
 

@@ -22,7 +22,9 @@ export function merchantScope<E extends Env, P extends string, I extends Input>(
     c.set("merchantNo", merchantNo);
     c.var.logFields.merchant_no = merchantNo;
     if (!mayActFor(c.var.caller, merchantNo)) {
-      throw new GatewayError("FORBIDDEN", "This caller key may not act for this merchant_no.");
+      throw new GatewayError("FORBIDDEN", "This caller key may not act for this merchant_no.", {
+        param: "merchant_no",
+      });
     }
     await next();
   };

@@ -28,7 +28,7 @@ export function rateLimit({
     const { success } = await requireLimiter(c.env, binding).limit({ key: key(c) });
     if (!success) {
       throw new GatewayError("RATE_LIMITED", `Too many requests for this ${subject}; retry after ${periodSeconds} s.`, {
-        "Retry-After": String(periodSeconds),
+        headers: { "Retry-After": String(periodSeconds) },
       });
     }
     await next();

@@ -10,6 +10,7 @@ import { requireCloseJobsDb, requireCloseWorkflow, webhookSettings } from "../co
 import type { AppEnv, GatewayEnv } from "../env";
 import { GatewayError } from "../errors";
 import { writeLog } from "../log";
+import { refuseInvalid } from "../middleware/invalid-request";
 import { DEFAULT_MAX_BODY_BYTES, parseJsonObject, requireJsonMediaType } from "../middleware/json-body";
 import { orderPath } from "../middleware/order-path";
 import type { CloseOrderRequest } from "../sparkpay/schemas";
@@ -44,10 +45,10 @@ async function readCloseAt(c: Context<AppEnv>, now: number): Promise<number | un
   requireJsonMediaType(c.req.header("Content-Type"));
   const body = await parseJsonObject(() => JSON.parse(text));
   const parsed = v.safeParse(ScheduleCloseRequestSchema, body);
-  if (!parsed.success) throw new GatewayError("INVALID_REQUEST", parsed.issues[0].message);
+  if (!parsed.success) refuseInvalid(parsed.issues);
   const closeAt = parsed.output.close_at;
   if (closeAt !== undefined && closeAt > now + MAX_CLOSE_AHEAD_S)
-    throw new GatewayError("INVALID_REQUEST", CLOSE_AT_RULE);
+    throw new GatewayError("INVALID_REQUEST", CLOSE_AT_RULE, { param: "close_at" });
   return closeAt;
 }
 
@@ -192,6 +193,6 @@ export const closes = new Hono<AppEnv>()
   })
   .all(CLOSES_ROUTE, (c) => {
     throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use PUT, GET or DELETE.`, {
-      Allow: "PUT, GET, DELETE",
+      headers: { Allow: "PUT, GET, DELETE" },
     });
   });

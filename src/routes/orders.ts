@@ -20,6 +20,8 @@ export const QUERY_ORDER_ROUTE = `${QUERY_ORDER_PATH_PREFIX}:merchant_no/:reques
 
 /** Set on a 200 that Payment Order Query produced after the close's own answer was lost or refused. */
 export const CONFIRMED_HEADER = "X-Close-Confirmed-By";
+/** SparkPay's own request id of its last answer (already bounded by the transport), for the caller to quote. */
+export const SPARKPAY_REQUEST_ID = "X-SparkPay-Request-Id";
 
 /** Logs each request sent to SparkPay (debug) and sums what the request's log line reports. */
 function attemptLogger(c: Context<AppEnv>): (attempt: AttemptReport) => void {
@@ -27,6 +29,8 @@ function attemptLogger(c: Context<AppEnv>): (attempt: AttemptReport) => void {
   return (attempt) => {
     logFields.upstream_ms = (logFields.upstream_ms ?? 0) + attempt.durationMs;
     logFields.sparkpay_request_id = attempt.sparkpayRequestId ?? logFields.sparkpay_request_id;
+    // Set before the answer exists, so it goes on the success and on the error envelope alike.
+    if (attempt.sparkpayRequestId !== undefined) c.header(SPARKPAY_REQUEST_ID, attempt.sparkpayRequestId);
     writeLog(logLevel, "debug", {
       msg: "sparkpay attempt",
       request_id: requestId,
@@ -83,5 +87,7 @@ export const orders = new Hono<AppEnv>()
     return c.json(envelope, 200);
   })
   .all(CLOSE_ORDER_PATH, (c) => {
-    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use POST.`, { Allow: "POST" });
+    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use POST.`, {
+      headers: { Allow: "POST" },
+    });
   });

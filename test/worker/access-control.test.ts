@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callGateway, captureLogs, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
+import { callGateway, captureLogs, docUrl, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
 
 const newKey = () => `gw_${crypto.randomUUID().replaceAll("-", "")}`;
 const closeBody = (merchantNo = MERCHANT) => JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: merchantNo });
@@ -35,6 +35,8 @@ describe("caller keys scoped to merchants", () => {
       code: "FORBIDDEN",
       message: "This caller key may not act for this merchant_no.",
       request_id: requestId,
+      param: "merchant_no",
+      doc_url: docUrl("FORBIDDEN"),
     });
     expect(await sandboxCalls(requestId)).toEqual([]);
   });
@@ -128,6 +130,7 @@ describe("GET /healthz", () => {
         SPARKPAY_VERIFY_RESPONSES: "ok",
         CLOSE_GIVE_UP_AFTER_S: "ok",
         LOG_LEVEL: "ok",
+        API_DOCS: "ok",
         SPARKPAY_PRIVATE_KEY: "ok",
         SPARKPAY_PLATFORM_PUBLIC_KEY: "ok",
         GATEWAY_API_KEYS: "ok",

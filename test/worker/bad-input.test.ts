@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callGateway, captureLogs, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
+import { callGateway, captureLogs, docUrl, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
 
 /** Every bad input: the documented envelope, a request id, never a 500, and nothing sent upstream. */
 async function expectRejected(
@@ -7,13 +7,20 @@ async function expectRejected(
   status: number,
   code: string,
   message?: RegExp,
+  param?: string,
 ) {
   const { response, requestId } = await callGateway(options);
   expect(response.status).toBe(status);
   expect(response.headers.get("content-type")).toMatch(/^application\/json/);
   expect(response.headers.get("x-request-id")).toBe(requestId);
   const body = (await response.json()) as ErrorEnvelope;
-  expect(body).toEqual({ code, message: expect.any(String), request_id: requestId });
+  expect(body).toEqual({
+    code,
+    message: expect.any(String),
+    request_id: requestId,
+    doc_url: docUrl(code),
+    ...(param === undefined ? {} : { param }),
+  });
   if (message) expect(body.message).toMatch(message);
   expect(await sandboxCalls(requestId)).toEqual([]);
   return { response, body };
@@ -29,6 +36,7 @@ describe("authentication", () => {
       401,
       "UNAUTHORIZED",
       /Bearer/,
+      "Authorization",
     );
     expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
   });
@@ -38,6 +46,8 @@ describe("authentication", () => {
       { ...json(validBody()), headers: { Authorization: "Bearer gw_not_a_configured_key_000000" } },
       401,
       "UNAUTHORIZED",
+      undefined,
+      "Authorization",
     );
   });
 
@@ -46,6 +56,8 @@ describe("authentication", () => {
       { ...json(validBody()), headers: { Authorization: "Basic dXNlcjpwYXNz" } },
       401,
       "UNAUTHORIZED",
+      undefined,
+      "Authorization",
     );
   });
 
@@ -55,6 +67,8 @@ describe("authentication", () => {
       { ...json(validBody()), headers: { Authorization: `Bearer ${CALLER_KEY}x` } },
       401,
       "UNAUTHORIZED",
+      undefined,
+      "Authorization",
     );
   });
 
@@ -63,6 +77,8 @@ describe("authentication", () => {
       { body: "<xml/>", headers: { Authorization: "", "Content-Type": "text/xml" } },
       401,
       "UNAUTHORIZED",
+      undefined,
+      "Authorization",
     );
   });
 
@@ -71,6 +87,8 @@ describe("authentication", () => {
       { ...json(validBody()), headers: { Authorization: "Bearer gw_leaky_candidate_key_123456" } },
       401,
       "UNAUTHORIZED",
+      undefined,
+      "Authorization",
     );
     expect(JSON.stringify(body)).not.toContain("gw_leaky_candidate_key_123456");
   });
@@ -88,6 +106,7 @@ describe("body", () => {
       415,
       "UNSUPPORTED_MEDIA_TYPE",
       /application\/json/,
+      "Content-Type",
     );
   });
 
@@ -128,32 +147,34 @@ describe("body", () => {
 });
 
 describe("fields", () => {
-  const cases: Array<[string, Record<string, unknown>, RegExp]> = [];
+  const cases: Array<[string, Record<string, unknown>, RegExp, string]> = [];
   for (const field of ["request_no", "merchant_no"] as const) {
     const other = () => validBody();
     cases.push(
-      [`${field} missing`, { ...other(), [field]: undefined }, new RegExp(`^${field} is required`)],
-      [`${field} a number`, { ...other(), [field]: 12345 }, new RegExp(`^${field} must be a string`)],
-      [`${field} null`, { ...other(), [field]: null }, new RegExp(`^${field} must be a string`)],
-      [`${field} an object`, { ...other(), [field]: { id: "A" } }, new RegExp(`^${field} must be a string`)],
-      [`${field} empty`, { ...other(), [field]: "" }, new RegExp(`^${field} must not be empty`)],
+      [`${field} missing`, { ...other(), [field]: undefined }, new RegExp(`^${field} is required`), field],
+      [`${field} a number`, { ...other(), [field]: 12345 }, new RegExp(`^${field} must be a string`), field],
+      [`${field} null`, { ...other(), [field]: null }, new RegExp(`^${field} must be a string`), field],
+      [`${field} an object`, { ...other(), [field]: { id: "A" } }, new RegExp(`^${field} must be a string`), field],
+      [`${field} empty`, { ...other(), [field]: "" }, new RegExp(`^${field} must not be empty`), field],
       [
         `${field} 65 characters`,
         { ...other(), [field]: "A".repeat(65) },
         new RegExp(`^${field} must be at most 64 characters`),
+        field,
       ],
       [
         `${field} with a hyphen`,
         { ...other(), [field]: "ORDER-1" },
         new RegExp(`^${field} may contain only letters, digits and underscore`),
+        field,
       ],
-      [`${field} with a space`, { ...other(), [field]: "ORDER 1" }, new RegExp(`^${field} may contain only`)],
-      [`${field} with non-ASCII`, { ...other(), [field]: "订单1" }, new RegExp(`^${field} may contain only`)],
-      [`${field} with a newline`, { ...other(), [field]: "A\n1" }, new RegExp(`^${field} may contain only`)],
+      [`${field} with a space`, { ...other(), [field]: "ORDER 1" }, new RegExp(`^${field} may contain only`), field],
+      [`${field} with non-ASCII`, { ...other(), [field]: "订单1" }, new RegExp(`^${field} may contain only`), field],
+      [`${field} with a newline`, { ...other(), [field]: "A\n1" }, new RegExp(`^${field} may contain only`), field],
     );
   }
-  it.each(cases)("400 when %s", async (_name, body, message) => {
-    await expectRejected(json(body), 400, "INVALID_REQUEST", message);
+  it.each(cases)("400 when %s, with param naming the field", async (_name, body, message, param) => {
+    await expectRejected(json(body), 400, "INVALID_REQUEST", message, param);
   });
 
   it("accepts exactly 64 characters", async () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import app, { type AppType } from "../../src/app";
 import { CALLER_KEY, MERCHANT, uniqueId } from "./helpers";
 
-// The README's typed-client example, compiled by `npm run typecheck` and run against the app.
+// Hono's hc client typed from AppType (for TypeScript code inside this repository; callers use the client package).
 const client = hc<AppType>("https://gateway.test", {
   headers: { Authorization: `Bearer ${CALLER_KEY}` },
   fetch: (input: RequestInfo | URL, init?: RequestInit) =>

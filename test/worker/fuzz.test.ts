@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import app from "../../src/index";
-import { CALLER_KEY, CLOSE_URL, captureLogs, GATEWAY_REQUEST_ID, type SandboxCall, uniqueId } from "./helpers";
+import { CALLER_KEY, CLOSE_URL, captureLogs, docUrl, GATEWAY_REQUEST_ID, type SandboxCall, uniqueId } from "./helpers";
 
 // Property-based: thousands of generated requests through the whole Worker.
 const INVALID_RUNS = 5_000;
@@ -129,9 +129,13 @@ describe("property: invalid input", () => {
           expect([400, 401, 413, 415]).toContain(response.status);
           expect(gatewayId).toMatch(GATEWAY_REQUEST_ID);
           const envelope = (await response.json()) as Record<string, unknown>;
-          expect(Object.keys(envelope).sort()).toEqual(["code", "message", "request_id"]);
+          const { param, ...rest } = envelope;
+          expect(Object.keys(rest).sort()).toEqual(["code", "doc_url", "message", "request_id"]);
           expect(envelope.request_id).toBe(gatewayId);
           expect(envelope.code).toMatch(/^[A-Z_]+$/);
+          expect(envelope.doc_url).toBe(docUrl(envelope.code as string));
+          if (param !== undefined)
+            expect(["Authorization", "Content-Type", "request_no", "merchant_no"]).toContain(param);
         }),
         { numRuns: INVALID_RUNS },
       );

@@ -24,6 +24,11 @@ export interface CallOptions {
   exactEnv?: Env;
 }
 
+/** An error code's doc_url, as the gateway answers it at https://gateway.test (API_DOCS on). */
+export function docUrl(code: string | number): string {
+  return `https://gateway.test/docs/errors#${typeof code === "number" ? "sparkpay-codes" : code}`;
+}
+
 /** The gateway's own request ids (crypto.randomUUID()). */
 export const GATEWAY_REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -127,7 +132,7 @@ export async function expectFault(
   expect(response.status).toBe(status);
   expect(response.headers.get("x-request-id")).toBe(requestId);
   const body = JSON.parse(text) as ErrorEnvelope;
-  expect(body).toEqual({ code, message: expect.any(String), request_id: requestId });
+  expect(body).toEqual({ code, message: expect.any(String), request_id: requestId, doc_url: docUrl(code) });
   expect(text).not.toMatch(/\bat \S+:\d+|Error:/);
   const calls = await sandboxCalls(requestId);
   expect(attempts(calls)).toEqual(upstream);

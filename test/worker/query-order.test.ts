@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callGateway, closeOrder, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
+import { callGateway, closeOrder, docUrl, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
 
 const queryUrl = (merchantNo: string, requestNo: string) =>
   `https://gateway.test/v4/pay/orders/${merchantNo}/${requestNo}`;
@@ -33,7 +33,12 @@ describe("GET /v4/pay/orders/{merchant_no}/{request_no}: Payment Order Query thr
   it("SparkPay's refusal passes through (an order SparkPay does not know)", async () => {
     const { response, requestId } = await query(MERCHANT, uniqueId("NOPE"));
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ code: 40009, message: "order does not exist", request_id: requestId });
+    expect(await response.json()).toEqual({
+      code: 40009,
+      message: "order does not exist",
+      request_id: requestId,
+      doc_url: docUrl(40009),
+    });
   });
 
   it.each([

@@ -2,7 +2,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { FAULT_MODES, faultRequestNo, messageMatches } from "../../sandbox/faults.mjs";
 import { CLOSE_ORDER_PATH } from "../../src/sparkpay/constants";
-import { attempts, callGateway, closeOrder, expectClosed, expectFault, sandboxCalls, uniqueId } from "./helpers";
+import {
+  attempts,
+  callGateway,
+  closeOrder,
+  docUrl,
+  expectClosed,
+  expectFault,
+  sandboxCalls,
+  uniqueId,
+} from "./helpers";
 
 describe("fault injection: every mode of the sandbox's fault table", () => {
   it("no fault: one close, no query", async () => {
@@ -129,6 +138,7 @@ describe("SparkPay refusals", () => {
         code: 40008,
         message: "merchant number does not exist",
         request_id: requestId,
+        doc_url: docUrl(40008),
       });
       expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 0 });
     },
@@ -150,6 +160,7 @@ describe("SparkPay refusals", () => {
       code: 40000,
       message: "request signature check failed",
       request_id: requestId,
+      doc_url: docUrl(40000),
     });
     expect(attempts(await sandboxCalls(requestId))).toEqual({ closes: 1, queries: 0 });
   });

@@ -1,0 +1,88 @@
+import { renderApiReference } from "@scalar/client-side-rendering";
+import type { MiddlewareHandler } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import { Hono } from "hono/tiny";
+import { apiDocsEnabled } from "../config";
+import type { AppEnv } from "../env";
+import { ERROR_DOCS_PATH, SPARKPAY_CODES_ANCHOR } from "../error-response";
+import { GatewayError } from "../errors";
+import document from "../openapi.json";
+
+/** API_DOCS=off: the pages are not there at all (404, as for any unknown path). */
+const docsOn: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!apiDocsEnabled(c.env)) throw new GatewayError("NOT_FOUND", "No such route: the API reference is off here.");
+  await next();
+};
+
+/**
+ * The pages are HTML, so they get a page's policy instead of the API's "nothing at all": Scalar's renderer comes
+ * from its CDN as an inline module script with inline styles. Framing, plugins, <base> and form posts stay refused.
+ */
+const pageHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'none'"],
+    objectSrc: ["'none'"],
+  },
+  xFrameOptions: "DENY",
+});
+
+/** Description text as HTML: escaped, with `code` spans. */
+const proseToHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`).replace(/`([^`]+)`/g, "<code>$1</code>");
+
+/** The error reference doc_url points into: one row per gateway code, each an anchor, then SparkPay's codes. */
+let errorPage: string | undefined;
+function errorReferencePage(): string {
+  errorPage ??= buildErrorReferencePage();
+  return errorPage;
+}
+function buildErrorReferencePage(): string {
+  const examples: Record<string, { value: { message: string } }> = document.components.examples;
+  const rows = Object.entries(document["x-error-codes"])
+    .map(
+      ([code, status]) =>
+        `<tr id="${code}"><td><a href="#${code}"><code>${code}</code></a></td><td>${status}</td>` +
+        `<td>${proseToHtml(examples[code]?.value.message ?? "")}</td></tr>`,
+    )
+    .join("\n");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${proseToHtml(document.info.title)}: error codes</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
+tr:target{background:#fff6d5}</style></head><body>
+<h1>Error codes</h1>
+<p>Every failure is one JSON envelope <code>{code, message, request_id, param?, doc_url?}</code>. <code>param</code>
+names the one input at fault; <code>request_id</code> (also the <code>X-Request-Id</code> header) finds the request in
+the gateway's logs; <code>X-SparkPay-Request-Id</code>, when present, is what SparkPay's support asks for.
+The full API: <a href="/docs">/docs</a>.</p>
+<table><thead><tr><th>code</th><th>HTTP</th><th>when</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<h2 id="${SPARKPAY_CODES_ANCHOR}">SparkPay's codes</h2>
+<p>A numeric code (or any code not listed above) is SparkPay's own: SparkPay refused the request, and its HTTP status,
+code and message pass through unchanged (e.g. 400 <code>40008</code> "merchant number does not exist"; 429
+<code>40011</code>, SparkPay's call limit). A refusal of the gateway's own credentials (SparkPay's HTTP 401 or 403)
+is answered 502: fix the gateway's keys or AppID, not the caller's.</p>
+</body></html>`;
+}
+
+/**
+ * The reference page: Scalar's own renderer, the one @scalar/hono-api-reference wraps, called directly because that
+ * wrapper also imports Hono's full router bundle (about 2.5 KiB gzip of Worker) for a helper we do not use. The
+ * document is inlined, so the page shows exactly what /openapi.json serves.
+ */
+let referencePage: string | undefined; // built on the first GET /docs, never at start-up (cold starts stay lean)
+
+/**
+ * GET /docs (the API reference, rendered in the browser by Scalar from this gateway's OpenAPI document) and
+ * GET /docs/errors (every error code), without authentication, like /openapi.json; API_DOCS=off turns both off.
+ */
+export const docs = new Hono<AppEnv>()
+  .get("/docs", docsOn, pageHeaders, (c) => {
+    referencePage ??= renderApiReference({ config: { content: document }, pageTitle: document.info.title });
+    return c.html(referencePage);
+  })
+  .get(ERROR_DOCS_PATH, docsOn, pageHeaders, (c) => c.html(errorReferencePage()));
