@@ -1,0 +1,425 @@
+/**
+ * `sparkpay-edge-gateway/client` as an outside project uses it: test/fixtures/outsider, copied to a temp directory
+ * with the package linked into its node_modules (as `npm install` of its file: dependency would), compiled by `tsc`
+ * on its own config alone and run with node against the deploy bundle in workerd, with the sandbox as SparkPay.
+ * The built client itself (dist/client) is also driven directly, through a fake fetch, for what the gateway cannot
+ * easily be made to answer.
+ */
+import { type ExecFileException, execFile, execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
+import { createSandbox, SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mjs";
+import { buildDeployBundle } from "../../scripts/build-bundle.mjs";
+import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen.mjs";
+import { migrationStatements } from "../../scripts/lib/migrations.mjs";
+import { COMPATIBILITY_DATE, freeLoopbackPort, startLocalGateway } from "../../scripts/local-gateway.mjs";
+import type * as Client from "../../src/client/index";
+import type { CloseJob } from "../../src/closes/job";
+import type { GATEWAY_ERRORS } from "../../src/errors";
+import type { ErrorEnvelope } from "../../src/schemas";
+import type { CloseOrderResponse, QueryOrderResponse } from "../../src/sparkpay/schemas";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const FIXTURE = join(ROOT, "test/fixtures/outsider");
+const MERCHANT = "M_SANDBOX_001";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const merchant = generateRsaKeyPair();
+const platform = generateRsaKeyPair();
+const callerKey = generateCallerKey();
+const sandbox = createSandbox({ merchantPublicKey: merchant.publicKeyPem, platformPrivateKey: platform.privateKeyPem });
+const run = Date.now().toString(36).toUpperCase();
+
+let fixture: string;
+let tsc: { status: number | null; output: string; files: string[] };
+let client: typeof Client;
+let mf: Miniflare | undefined;
+let gatewayUrl: string;
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON lines the fixture printed; the assertions check their shape
+type Line = Record<string, any>;
+
+/** Runs one of the fixture's compiled scripts with node, as its owner would; its JSON lines and exit code. */
+function runFixture(script: string, env: Record<string, string>): Promise<{ code: number; lines: Line[] }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [join(fixture, "dist", script)],
+      { env: { PATH: process.env.PATH ?? "", GATEWAY_URL: gatewayUrl, GATEWAY_API_KEY: callerKey, ...env } },
+      (error: ExecFileException | null, stdout, stderr) => {
+        if (error && typeof error.code !== "number") return reject(error);
+        if (stderr.trim() !== "") return reject(new Error(`${script} wrote to stderr:\n${stderr}`));
+        const lines = stdout.trim().split("\n").filter(Boolean);
+        resolve({ code: error ? Number(error.code) : 0, lines: lines.map((line) => JSON.parse(line) as Line) });
+      },
+    );
+  });
+}
+
+const sandboxOrder = (requestNo: string) => sandbox.orders.get(`${MERCHANT}/${requestNo.toLowerCase()}`);
+
+beforeAll(async () => {
+  // The package's `exports` point into dist/client: build it as `npm ci` (prepare) does, so it is never stale.
+  execFileSync("npm", ["run", "--silent", "build:client"], { cwd: ROOT, stdio: "pipe" });
+  client = (await import(pathToFileURL(join(ROOT, "dist/client/index.js")).href)) as typeof Client;
+
+  fixture = mkdtempSync(join(tmpdir(), "gw-outsider-"));
+  cpSync(FIXTURE, fixture, {
+    recursive: true,
+    filter: (path) => !/[/\\](node_modules|dist)([/\\]|$)/.test(path.slice(FIXTURE.length)),
+  });
+  mkdirSync(join(fixture, "node_modules"));
+  symlinkSync(ROOT, join(fixture, "node_modules", "sparkpay-edge-gateway"), "dir");
+  // The gateway's own tsc, but only the fixture's config: its types must stand alone.
+  const compiled = spawnSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", fixture, "--listFiles"], { encoding: "utf8" });
+  const output = compiled.stdout + compiled.stderr;
+  tsc = { status: compiled.status, output, files: output.split("\n").filter((line) => isAbsolute(line)) };
+
+  const worker = {
+    d1Databases: { CLOSE_JOBS_DB: "outsider-close-jobs" },
+    workflows: { CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" } },
+  };
+  const started = await startLocalGateway({
+    scriptPath: buildDeployBundle(),
+    upstream: (request) => sandbox.handle(request),
+    bindings: {
+      SPARKPAY_APP_ID: SANDBOX_APP_ID,
+      SPARKPAY_PRIVATE_KEY: merchant.privateKeyPem,
+      SPARKPAY_PLATFORM_PUBLIC_KEY: platform.publicKeyPem,
+      GATEWAY_API_KEYS: callerKey,
+    },
+    worker,
+    // One log line per request: drained, not read.
+    onStdio: (stdout, stderr) => {
+      for (const stream of [stdout, stderr]) stream.resume();
+    },
+  });
+  mf = started.mf;
+  gatewayUrl = started.url;
+  const db = await mf.getD1Database("CLOSE_JOBS_DB");
+  for (const statement of migrationStatements(join(ROOT, "migrations"))) await db.prepare(statement).run();
+}, 60_000);
+
+afterAll(async () => {
+  await mf?.dispose();
+  if (!fixture) return;
+  // The link first, on its own: removing the copy must never reach the repository it points to.
+  unlinkSync(join(fixture, "node_modules", "sparkpay-edge-gateway"));
+  rmSync(fixture, { recursive: true, force: true });
+});
+
+describe("the client, as an outside project uses it", { timeout: 60_000 }, () => {
+  it("compiles with tsc on its own config alone: ES2022, no ambient types, the client through exports", () => {
+    expect(tsc.status, tsc.output).toBe(0);
+    const root = realpathSync(ROOT);
+    const outside = tsc.files.filter(
+      (file) =>
+        !file.startsWith(realpathSync(fixture)) &&
+        !file.startsWith(join(root, "node_modules/typescript/lib/")) &&
+        !file.startsWith(join(root, "dist/client/")),
+    );
+    // Nothing else: no @types, no workers-types, no gateway source.
+    expect(outside).toEqual([]);
+    expect(tsc.files).toContain(join(root, "dist/client/index.d.ts"));
+    expect(tsc.files.filter((file) => file.includes("/typescript/lib/lib.dom"))).toEqual([]);
+  });
+
+  it("runs the README example: close, schedule, read, cancel, query; and again: a repeat close resolves", async () => {
+    const orderNo = `OUTSIDER_${run}`;
+    const first = await runFixture("close-an-order.js", { ORDER_NO: orderNo });
+    expect(first).toEqual({
+      code: 0,
+      lines: [
+        { step: "close", order: `MO_${orderNo}`, confirmedBy: "close" },
+        { step: "schedule", status: "scheduled", created: true },
+        { step: "read", status: "scheduled" },
+        { step: "cancel", status: "cancelled" },
+        { step: "query", pay_status: "CLOSED" },
+      ],
+    });
+    expect(sandboxOrder(orderNo)?.pay_status).toBe("CLOSED");
+    // Never scheduled to close: it was cancelled first.
+    expect(sandboxOrder(`${orderNo}_LATER`)).toBeUndefined();
+
+    // SparkPay refuses the second close (already closed); the gateway's order query settles it.
+    const again = await runFixture("close-an-order.js", { ORDER_NO: orderNo });
+    expect(again.code).toBe(0);
+    expect(again.lines[0]).toEqual({ step: "close", order: `MO_${orderNo}`, confirmedBy: "order-query" });
+    // A cancelled job is replaced by a new one.
+    expect(again.lines[1]).toEqual({ step: "schedule", status: "scheduled", created: true });
+  });
+
+  it.each([
+    ["FAULT_RATELIMITED", { status: 429, code: 40011, next: "send again in 1 s" }],
+    ["FAULT_HTTP503", { status: 502, code: "UPSTREAM_SERVER_ERROR", next: "repeat the close" }],
+  ])("runs the README example's failure path: %s", async (fault, expected) => {
+    const { code, lines } = await runFixture("close-an-order.js", { ORDER_NO: `${fault}_${run}` });
+    expect(code).toBe(1);
+    expect(lines).toEqual([
+      {
+        step: "failed",
+        ...expected,
+        message: expect.any(String),
+        requestId: expect.stringMatching(UUID),
+        sparkpayRequestId: expect.any(String),
+      },
+    ]);
+  });
+
+  it("rejects with a GatewayClientError carrying what a caller needs, for each kind of failure", async () => {
+    const closedPort = await freeLoopbackPort();
+    const { code, lines } = await runFixture("error-cases.js", {
+      ORDER_NO: `ERRORS_${run}`,
+      CLOSED_URL: `http://127.0.0.1:${closedPort}`,
+    });
+    expect(code).toBe(0);
+    const byCase = Object.fromEntries(lines.map(({ case: name, ...fields }) => [name, fields]));
+    const envelope = {
+      name: "GatewayClientError",
+      message: expect.any(String),
+      requestId: expect.stringMatching(UUID),
+    };
+    const docs = (anchor: string) => `${gatewayUrl}/docs/errors#${anchor}`;
+    expect(byCase).toEqual({
+      invalid: {
+        ...envelope,
+        status: 400,
+        code: "INVALID_REQUEST",
+        param: "request_no",
+        docUrl: docs("INVALID_REQUEST"),
+      },
+      unauthorized: {
+        ...envelope,
+        status: 401,
+        code: "UNAUTHORIZED",
+        param: "Authorization",
+        docUrl: docs("UNAUTHORIZED"),
+      },
+      noJob: { ...envelope, status: 404, code: "NOT_FOUND", docUrl: docs("NOT_FOUND") },
+      sparkpayRefusal: {
+        ...envelope,
+        status: 400,
+        code: 40008,
+        message: "merchant number does not exist",
+        docUrl: docs("sparkpay-codes"),
+        sparkpayRequestId: expect.stringMatching(/^sbx_/),
+      },
+      rateLimited: {
+        ...envelope,
+        status: 429,
+        code: 40011,
+        docUrl: docs("sparkpay-codes"),
+        sparkpayRequestId: expect.stringMatching(/^sbx_/),
+        retryAfterSeconds: 1,
+      },
+      unreachable: {
+        name: "GatewayClientError",
+        status: 0,
+        code: "NETWORK_ERROR",
+        message: expect.stringContaining("ECONNREFUSED"),
+      },
+      timeout: {
+        name: "GatewayClientError",
+        status: 0,
+        code: "TIMEOUT",
+        message: "The gateway did not answer within 300 ms.",
+      },
+    });
+  });
+
+  it("answers 409 CLOSE_CONFLICT to cancelling a job that has closed its order", async () => {
+    const gateway = client.createGatewayClient({ baseUrl: gatewayUrl, apiKey: callerKey, fetch });
+    const order = { merchant_no: MERCHANT, request_no: `CONFLICT_${run}` };
+    const job = await gateway.scheduleClose(order);
+    expect(job.lastResponse.status).toBe(202);
+    await expect.poll(async () => (await gateway.getClose(order)).status, { timeout: 20_000 }).toBe("closed");
+    const refused = await gateway.cancelClose(order).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(client.GatewayClientError);
+    expect(refused).toMatchObject({ status: 409, code: "CLOSE_CONFLICT", requestId: expect.stringMatching(UUID) });
+    expect(sandboxOrder(order.request_no)?.pay_status).toBe("CLOSED");
+  });
+});
+
+/** A Worker that uses the built client with workerd's own fetch, every request of which goes to the gateway. */
+const WORKER = `
+import { createGatewayClient, GatewayClientError } from "./client/index.js";
+export default {
+  async fetch(request, env) {
+    const gateway = createGatewayClient({ baseUrl: "http://gateway.test", apiKey: env.API_KEY });
+    const order = { merchant_no: "M_SANDBOX_001", request_no: env.ORDER_NO };
+    const closed = await gateway.closeOrder(order);
+    const missing = await gateway.getClose(order).catch((error) => error);
+    return Response.json({
+      closed: closed.data.request_no,
+      confirmedBy: closed.lastResponse.confirmedBy,
+      missing: { isClientError: missing instanceof GatewayClientError, status: missing.status, code: missing.code },
+    });
+  },
+};`;
+
+describe("the built client in workerd", { timeout: 30_000 }, () => {
+  it("closes an order from inside a Worker, and rejects with GatewayClientError there too", async () => {
+    const orderNo = `WORKERD_${run}`;
+    const built = (file: string) => readFileSync(join(ROOT, "dist/client", file), "utf8");
+    const worker = new Miniflare({
+      modulesRoot: "/outsider",
+      modules: [
+        { type: "ESModule", path: "/outsider/worker.js", contents: WORKER },
+        { type: "ESModule", path: "/outsider/client/index.js", contents: built("index.js") },
+        { type: "ESModule", path: "/outsider/client/types.js", contents: built("types.js") },
+      ],
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings: { API_KEY: callerKey, ORDER_NO: orderNo },
+      outboundService: { external: { address: new URL(gatewayUrl).host, http: {} } },
+    });
+    try {
+      const response = await worker.dispatchFetch("http://worker.test/");
+      expect(await response.json()).toEqual({
+        closed: orderNo,
+        confirmedBy: "close",
+        missing: { isClientError: true, status: 404, code: "NOT_FOUND" },
+      });
+      expect(sandboxOrder(orderNo)?.pay_status).toBe("CLOSED");
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
+
+/** The built client against a fake fetch that records each request and answers what the test says. */
+function fake(answer: (url: string) => Response = () => Response.json({})) {
+  const requests: { url: string; method: string; headers: Record<string, string>; body: string | undefined }[] = [];
+  const fetch: Client.FetchLike = async (url, init) => {
+    requests.push({ url, method: init.method, headers: init.headers, body: init.body });
+    return answer(url);
+  };
+  return { requests, fetch };
+}
+
+describe("the built client (dist/client), against a fake fetch", () => {
+  it("sends each call to its route, path parameters encoded, with the key, a body only when there is one", async () => {
+    const { requests, fetch } = fake();
+    const gateway = client.createGatewayClient({ baseUrl: "https://gw.example/sparkpay//", apiKey: "gw_key", fetch });
+    const order = { merchant_no: "M/1", request_no: "R 1é?" };
+    await gateway.closeOrder({ ...order, extra: "kept here" } as typeof order);
+    await gateway.queryOrder(order);
+    await gateway.scheduleClose(order);
+    await gateway.scheduleClose({ ...order, close_at: 1_800_000_000 });
+    await gateway.getClose(order);
+    await gateway.cancelClose(order);
+    const path = "M%2F1/R%201%C3%A9%3F";
+    const auth = { Authorization: "Bearer gw_key", Accept: "application/json" };
+    const json = { ...auth, "Content-Type": "application/json" };
+    expect(requests).toEqual([
+      {
+        url: "https://gw.example/sparkpay/v4/pay/orders/close",
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ request_no: order.request_no, merchant_no: order.merchant_no }),
+      },
+      { url: `https://gw.example/sparkpay/v4/pay/orders/${path}`, method: "GET", headers: auth, body: undefined },
+      { url: `https://gw.example/sparkpay/v1/closes/${path}`, method: "PUT", headers: auth, body: undefined },
+      {
+        url: `https://gw.example/sparkpay/v1/closes/${path}`,
+        method: "PUT",
+        headers: json,
+        body: '{"close_at":1800000000}',
+      },
+      { url: `https://gw.example/sparkpay/v1/closes/${path}`, method: "GET", headers: auth, body: undefined },
+      { url: `https://gw.example/sparkpay/v1/closes/${path}`, method: "DELETE", headers: auth, body: undefined },
+    ]);
+  });
+
+  it("resolves with the body alone, its response's details under a non-enumerable lastResponse", async () => {
+    const body = {
+      code: "0",
+      message: "success",
+      data: { request_no: "R1", merchant_no: "M1", merchant_order_no: "MO" },
+    };
+    const headers = { "X-Request-Id": "rid", "X-SparkPay-Request-Id": "sbx_1", "X-Close-Confirmed-By": "order-query" };
+    const { fetch } = fake(() => Response.json(body, { headers }));
+    const gateway = client.createGatewayClient({ baseUrl: "http://127.0.0.1:8787", apiKey: "gw_key", fetch });
+    const closed = await gateway.closeOrder({ merchant_no: "M1", request_no: "R1" });
+    expect(JSON.parse(JSON.stringify(closed))).toEqual(body);
+    expect({ ...closed }).toEqual(body);
+    expect(closed.lastResponse).toEqual({
+      status: 200,
+      requestId: "rid",
+      sparkpayRequestId: "sbx_1",
+      confirmedBy: "order-query",
+    });
+    const job = await gateway.scheduleClose({ merchant_no: "M1", request_no: "R1" });
+    // Only a close says how it was confirmed.
+    expect(job.lastResponse).toEqual({ status: 200, requestId: "rid", sparkpayRequestId: "sbx_1" });
+  });
+
+  it("reads Retry-After in seconds or as an HTTP date", async () => {
+    const inTwoMinutes = new Date(Date.now() + 120_000).toUTCString();
+    for (const [retryAfter, seconds] of [
+      ["60", 60],
+      [inTwoMinutes, 120],
+    ] as const) {
+      const envelope = { code: "RATE_LIMITED", message: "Too many requests.", request_id: "rid" };
+      const { fetch } = fake(() => Response.json(envelope, { status: 429, headers: { "Retry-After": retryAfter } }));
+      const gateway = client.createGatewayClient({ baseUrl: "http://gw.test", apiKey: "gw_key", fetch });
+      const error = await gateway.closeOrder({ merchant_no: "M1", request_no: "R1" }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 429, code: "RATE_LIMITED", requestId: "rid" });
+      expect((error as Client.GatewayClientError).retryAfterSeconds).toBeGreaterThanOrEqual(seconds - 1);
+      expect((error as Client.GatewayClientError).retryAfterSeconds).toBeLessThanOrEqual(seconds);
+    }
+  });
+
+  it("calls an answer that is not the gateway's JSON INVALID_GATEWAY_RESPONSE, with its HTTP status", async () => {
+    const page = "<html><body>\n  502 Bad Gateway </body></html>";
+    const oneLine = "<html><body> 502 Bad Gateway </body></html>";
+    const headers = { "X-Request-Id": "rid", "Content-Type": "text/html" };
+    for (const [status, what] of [
+      [502, "without its error envelope"],
+      [200, "with a body that is not a JSON object"],
+    ] as const) {
+      const { fetch } = fake(() => new Response(page, { status, headers }));
+      const gateway = client.createGatewayClient({ baseUrl: "http://gw.test", apiKey: "gw_key", fetch });
+      await expect(gateway.getClose({ merchant_no: "M1", request_no: "R1" })).rejects.toMatchObject({
+        status,
+        code: "INVALID_GATEWAY_RESPONSE",
+        requestId: "rid",
+        // The start of the body, on one line: enough to tell a proxy's page from a wrong baseUrl.
+        message: `The gateway answered HTTP ${status} ${what}; the body starts ${JSON.stringify(oneLine)}.`,
+      });
+    }
+  });
+
+  it("refuses a baseUrl, key or timeout it cannot use at once, and a path parameter it cannot send", async () => {
+    const create = (options: Partial<Client.GatewayClientOptions>) => () =>
+      client.createGatewayClient({ baseUrl: "https://gw.example", apiKey: "gw_key", ...options });
+    for (const baseUrl of [
+      "gw.example",
+      "/v4",
+      "ftp://gw.example",
+      "https://user:pw@gw.example",
+      "https://gw.example/?a",
+    ])
+      expect(create({ baseUrl }), baseUrl).toThrow(TypeError);
+    expect(create({ apiKey: "" })).toThrow(TypeError);
+    expect(create({ timeoutMs: 0 })).toThrow(RangeError);
+    const { requests, fetch } = fake();
+    const gateway = client.createGatewayClient({ baseUrl: "https://gw.example", apiKey: "gw_key", fetch });
+    for (const request_no of ["", ".", ".."])
+      await expect(gateway.getClose({ merchant_no: "M1", request_no })).rejects.toThrow(TypeError);
+    expect(requests).toEqual([]);
+  });
+});
+
+// Checked by `npm run typecheck` (tsconfig.node.json): the client's plain types must stay the gateway's own.
+expectTypeOf<Client.CloseJob>().toEqualTypeOf<CloseJob>();
+expectTypeOf<Client.ErrorEnvelope>().toEqualTypeOf<ErrorEnvelope>();
+expectTypeOf<Client.GatewayErrorCode>().toEqualTypeOf<keyof typeof GATEWAY_ERRORS>();
+// valibot's loose objects are intersections, the client's are interfaces: the same values either way.
+expectTypeOf<Client.CloseOrderResponse>().toExtend<CloseOrderResponse>();
+expectTypeOf<CloseOrderResponse>().toExtend<Client.CloseOrderResponse>();
+expectTypeOf<Client.QueryOrderResponse>().toExtend<QueryOrderResponse>();
+expectTypeOf<QueryOrderResponse>().toExtend<Client.QueryOrderResponse>();
