@@ -24,6 +24,11 @@ const linkTargets = (text: string) =>
 const RUN_FIGURES = /req\/s|MiB|ms\/req|ops\/s/;
 
 describe("README", () => {
+  it("shows the client example exactly as the outsider fixture compiles and runs it", () => {
+    const example = readFileSync("test/fixtures/outsider/src/close-an-order.ts", "utf8").trimEnd();
+    expect(readme).toContain(`\`\`\`ts\n${example}\n\`\`\``);
+  });
+
   it("starts with the two commands a newcomer needs", () => {
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
     expect(firstBlock).toMatch(/^npm ci && npm start\b/m);
