@@ -23,7 +23,10 @@ export const CONFIRMED_HEADER = "X-Close-Confirmed-By";
 /** SparkPay's own request id of its last answer (already bounded by the transport), for the caller to quote. */
 export const SPARKPAY_REQUEST_ID = "X-SparkPay-Request-Id";
 
-/** Logs each request sent to SparkPay (debug) and sums what the request's log line reports. */
+/**
+ * For each request sent to SparkPay: logs it (debug), sums what the request's log line reports, and sets
+ * X-SparkPay-Request-Id to SparkPay's id of the latest answer.
+ */
 function attemptLogger(c: Context<AppEnv>): (attempt: AttemptReport) => void {
   const { logFields, logLevel, requestId } = c.var;
   return (attempt) => {
