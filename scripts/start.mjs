@@ -42,18 +42,29 @@ try {
   console.error(`Could not apply the D1 migrations locally; /v1/closes will fail until they are.\n${stderr}`);
 }
 
+/**
+ * The caller's extra arguments for wrangler dev, and the gateway's port: `--port N` among them moves the gateway
+ * (as GATEWAY_PORT does) instead of reaching wrangler twice, which it refuses.
+ * @param {string[]} args
+ */
+function wranglerArguments(args) {
+  const at = args.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
+  if (at === -1) return { port: GATEWAY_PORT, rest: args };
+  const inline = args[at]?.startsWith("--port=");
+  const value = inline ? args[at]?.slice("--port=".length) : args[at + 1];
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`npm start: --port needs a port number (1-65535); got ${value ?? "nothing"}.`);
+    process.exit(2);
+  }
+  return { port, rest: [...args.slice(0, at), ...args.slice(at + (inline ? 1 : 2))] };
+}
+const { port: gatewayPort, rest: extraArguments } = wranglerArguments(process.argv.slice(2));
+
 const wrangler = spawn(
   "node_modules/.bin/wrangler",
   // Every setting comes from wrangler.toml and .dev.vars; extra arguments are the caller's.
-  [
-    "dev",
-    "--ip",
-    HOST,
-    "--port",
-    String(GATEWAY_PORT),
-    "--show-interactive-dev-session=false",
-    ...process.argv.slice(2),
-  ],
+  ["dev", "--ip", HOST, "--port", String(gatewayPort), "--show-interactive-dev-session=false", ...extraArguments],
   // Its own process group: node_modules/.bin/wrangler starts the real CLI as a child, which starts
   // workerd; stopping the group stops all of them, whoever signalled npm start.
   { stdio: ["ignore", "inherit", "inherit"], env: WRANGLER_ENV, detached: true },
@@ -91,7 +102,7 @@ wrangler.on("exit", (code) => {
   }
 });
 
-const gatewayUrl = `http://${HOST}:${GATEWAY_PORT}`;
+const gatewayUrl = `http://${HOST}:${gatewayPort}`;
 /** GET /healthz until the gateway answers at all; its report, or undefined if it never did. */
 async function waitForHealth() {
   const deadline = Date.now() + READY_TIMEOUT_MS;

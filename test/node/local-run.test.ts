@@ -56,14 +56,14 @@ async function listening(port: number): Promise<boolean> {
 }
 
 describe("npm start", { timeout: 90_000 }, () => {
-  it("runs the gateway against the sandbox from .dev.vars alone, passes extra arguments to wrangler dev, and stops both on SIGTERM", async () => {
+  it("runs the gateway against the sandbox from .dev.vars alone, passes extra arguments to wrangler dev (--port moves the gateway), and stops both on SIGTERM", async () => {
     const root = freshProject();
     const [gatewayPort, sandboxPort] = [await freePort(), await freePort()];
     const run = start(
       root,
-      ["scripts/start.mjs", "--var", "LOG_LEVEL:debug"],
-      { GATEWAY_PORT: String(gatewayPort), SANDBOX_PORT: String(sandboxPort) },
-      /Gateway ready on/,
+      ["scripts/start.mjs", "--var", "LOG_LEVEL:debug", "--port", String(gatewayPort)],
+      { SANDBOX_PORT: String(sandboxPort) },
+      new RegExp(`Gateway ready on http://127\\.0\\.0\\.1:${gatewayPort}`),
     );
     await run.seen;
     // The gateway was told nothing on the command line about SparkPay: .dev.vars points it at the sandbox.
