@@ -33,12 +33,7 @@ const proseToHtml = (text: string) =>
   text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`).replace(/`([^`]+)`/g, "<code>$1</code>");
 
 /** The error reference doc_url points into: one row per gateway code, each an anchor, then SparkPay's codes. */
-let errorPage: string | undefined;
 function errorReferencePage(): string {
-  errorPage ??= buildErrorReferencePage();
-  return errorPage;
-}
-function buildErrorReferencePage(): string {
   const examples: Record<string, { value: { message: string } }> = document.components.examples;
   const rows = Object.entries(document["x-error-codes"])
     .map(
@@ -74,7 +69,9 @@ is answered 502: fix the gateway's keys or AppID, not the caller's.</p>
  * wrapper also imports Hono's full router bundle (about 2.5 KiB gzip of Worker) for a helper we do not use. The
  * document is inlined, so the page shows exactly what /openapi.json serves.
  */
-let referencePage: string | undefined; // built on the first GET /docs, never at start-up (cold starts stay lean)
+// Both pages are built on their first request, never at start-up (cold starts stay lean).
+let referencePage: string | undefined;
+let errorPage: string | undefined;
 
 /**
  * GET /docs (the API reference, rendered in the browser by Scalar from this gateway's OpenAPI document) and
@@ -85,4 +82,7 @@ export const docs = new Hono<AppEnv>()
     referencePage ??= renderApiReference({ config: { content: document }, pageTitle: document.info.title });
     return c.html(referencePage);
   })
-  .get(ERROR_DOCS_PATH, docsOn, pageHeaders, (c) => c.html(errorReferencePage()));
+  .get(ERROR_DOCS_PATH, docsOn, pageHeaders, (c) => {
+    errorPage ??= errorReferencePage();
+    return c.html(errorPage);
+  });
