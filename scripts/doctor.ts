@@ -19,6 +19,7 @@ import {
   SECRET_NAMES,
   SETTING_NAMES,
   WEBHOOK_SETTINGS,
+  webhooksWanted,
 } from "../src/config";
 import type { GatewayEnv } from "../src/env";
 import { pairsWithPrivateKey } from "../src/sparkpay/key-pairs";
@@ -112,7 +113,7 @@ async function main() {
   // The durable closes' webhooks: the URL is a var; the secret, like the others, lives in Cloudflare.
   for (const name of WEBHOOK_SETTINGS) {
     const result = report.checks[name] ?? "ok";
-    if (values["vars-only"] && name === "CLOSE_WEBHOOK_SECRET" && text("CLOSE_WEBHOOK_URL") !== undefined)
+    if (values["vars-only"] && name === "CLOSE_WEBHOOK_SECRET" && webhooksWanted(settings))
       say("ok", name, "not checked here: a secret, set with `wrangler secret put` (the deploy job checks it exists).");
     else say(result.startsWith("ok") ? "ok" : "FAIL", name, result.startsWith("ok") ? "" : result);
   }

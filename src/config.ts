@@ -230,6 +230,11 @@ export interface WebhookSettings {
   secret: string;
 }
 
+/** Whether CLOSE_WEBHOOK_URL is set (an empty value means no webhooks): then CLOSE_WEBHOOK_SECRET is needed too. */
+export function webhooksWanted(vars: { CLOSE_WEBHOOK_URL?: unknown }): boolean {
+  return present(vars.CLOSE_WEBHOOK_URL) !== undefined;
+}
+
 /** Where the close webhooks go, and their signing secret; undefined when CLOSE_WEBHOOK_URL is unset (no webhooks). */
 export function webhookSettings(env: GatewayEnv): WebhookSettings | undefined {
   const url = present(env.CLOSE_WEBHOOK_URL);
@@ -299,9 +304,8 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   await check(checks, "CLOSE_JOBS_DB", () => requireCloseJobsDb(env));
   await check(checks, "CLOSE_WORKFLOW", () => requireCloseWorkflow(env));
   // Two checks, so the report names the one to fix; the secret matters only with a URL.
-  const webhookUrl = present(env.CLOSE_WEBHOOK_URL);
   await check(checks, "CLOSE_WEBHOOK_URL", () => webhookSettings({ ...env, CLOSE_WEBHOOK_SECRET: "x".repeat(64) }));
-  if (webhookUrl === undefined) checks.CLOSE_WEBHOOK_SECRET = "ok (not used: CLOSE_WEBHOOK_URL is not set)";
+  if (!webhooksWanted(env)) checks.CLOSE_WEBHOOK_SECRET = "ok (not used: CLOSE_WEBHOOK_URL is not set)";
   else if (checks.CLOSE_WEBHOOK_URL !== "ok")
     checks.CLOSE_WEBHOOK_SECRET = "ok (not checked until CLOSE_WEBHOOK_URL is)";
   else await check(checks, "CLOSE_WEBHOOK_SECRET", () => webhookSettings(env));
@@ -350,7 +354,7 @@ export async function loadConfig(env: GatewayEnv): Promise<LoadedConfig> {
 /** The first problem that stops closes, for the 503 a request gets while the configuration is not usable. */
 export function firstProblem(report: ConfigReport): string {
   const blocking = Object.entries(report.checks).find(
-    ([name, result]) => !ADVISORY_SETTINGS.has(name) && !result.startsWith("ok"),
+    ([name, result]) => !ADVISORY_SETTINGS.has(name) && !DURABLE_CLOSE_SETTINGS.has(name) && !result.startsWith("ok"),
   );
   return blocking?.[1] ?? "The configuration is not usable.";
 }

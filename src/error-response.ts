@@ -91,7 +91,7 @@ export const SPARKPAY_CODES_ANCHOR = "sparkpay-codes";
 /** The doc_url of an error code; none while API_DOCS is off, so it never points at a 404. */
 function docUrl(c: Context, code: string | number): string | undefined {
   if (!apiDocsEnabled(c.env)) return undefined;
-  const anchor = typeof code === "string" && code in GATEWAY_ERRORS ? code : SPARKPAY_CODES_ANCHOR;
+  const anchor = typeof code === "string" && Object.hasOwn(GATEWAY_ERRORS, code) ? code : SPARKPAY_CODES_ANCHOR;
   return `${new URL(c.req.url).origin}${ERROR_DOCS_PATH}#${anchor}`;
 }
 

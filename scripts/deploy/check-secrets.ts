@@ -9,7 +9,7 @@
  * Needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID. Exit 0 all set, 1 missing or not
  * listable, 2 usage mistake.
  */
-import { SECRET_NAMES } from "../../src/config";
+import { SECRET_NAMES, webhooksWanted } from "../../src/config";
 import {
   isMain,
   parseJsonAfterNotices,
@@ -39,9 +39,7 @@ export function parseSecretList(stdout: string): string[] {
 
 /** The secrets an environment needs: SECRET_NAMES, and CLOSE_WEBHOOK_SECRET when its CLOSE_WEBHOOK_URL is set. */
 export function requiredSecrets(vars: Record<string, unknown>): string[] {
-  const url = vars.CLOSE_WEBHOOK_URL;
-  const webhooks = typeof url === "string" && url.trim() !== "";
-  return [...SECRET_NAMES, ...(webhooks ? ["CLOSE_WEBHOOK_SECRET"] : [])];
+  return [...SECRET_NAMES, ...(webhooksWanted(vars) ? ["CLOSE_WEBHOOK_SECRET"] : [])];
 }
 
 /** The required names absent from `present`, in the order they are required. */

@@ -62,7 +62,8 @@ const NOTIFY_STEP = {
 } as const;
 /**
  * A close round. SparkPay's failures are outcomes, not throws (the next round is ours to time), so Workflows retries
- * only what throws: D1 failing for a moment, or a bug. Repeating a round is safe: closing is idempotent.
+ * only what throws: a bug. It writes nothing to D1 (the round is counted in a step of its own). Repeating a round is
+ * safe: closing is idempotent.
  */
 const CLOSE_STEP = {
   retries: { limit: 3, delay: "30 seconds", backoff: "exponential" },
@@ -147,15 +148,16 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
   }
 
   /**
-   * A close round as a step. Should the step still throw after its retries (a bug, or D1 failing for minutes), the
+   * A close round as a step. Should the step still throw after its retries (a bug: SparkPay's failures are outcomes), the
    * round counts as a transient failure with code INTERNAL_ERROR (recorded in a step of its own, so a replay takes
    * the same path): the job goes on in rounds until it closes or reaches its give-up time, never stuck `closing`.
    */
   private async runRound(step: WorkflowStep, params: CloseParams, round: number): Promise<RoundOutcome> {
+    let outcome: RoundOutcome;
     try {
-      return await step.do(`close #${round}`, CLOSE_STEP, () => this.closeRound(params, round));
+      outcome = await step.do(`close #${round}`, CLOSE_STEP, () => this.closeRound(params, round));
     } catch (error) {
-      return step.do(`close #${round} stopped`, STORE_STEP, async () => {
+      outcome = await step.do(`close #${round} stopped`, STORE_STEP, async () => {
         writeLog("info", "error", {
           msg: "close round stopped",
           instance_id: params.instance_id,
@@ -168,11 +170,16 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
         return { kind: "transient", at: nowS(), give_up_at: params.close_at + giveUpAfter, code, message } as const;
       });
     }
+    // Its own step, after the round's outcome is saved: a D1 failure here can never turn a close into a failure.
+    await step.do(`count close #${round}`, STORE_STEP, async () => {
+      await recordAttempts(requireCloseJobsDb(this.env), params.instance_id, round, nowS());
+      return null;
+    });
+    return outcome;
   }
 
   /** One close-and-confirm, as the synchronous route runs it; failures are outcomes, bugs throw. */
   private async closeRound(params: CloseParams, round: number): Promise<RoundOutcome> {
-    const db = requireCloseJobsDb(this.env);
     let giveUpAfter = DEFAULT_GIVE_UP_AFTER_S;
     let outcome: RoundOutcome;
     try {
@@ -195,7 +202,6 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
         message,
       };
     }
-    await recordAttempts(db, params.instance_id, round, nowS());
     writeLog("info", "info", {
       msg: "close round",
       instance_id: params.instance_id,
