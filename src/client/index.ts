@@ -202,8 +202,9 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   const { baseUrl, apiKey, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
   if (typeof baseUrl !== "string" || !BASE_URL.test(baseUrl))
     throw new TypeError("baseUrl must be an absolute http(s) URL without credentials, query or fragment.");
-  if (typeof apiKey !== "string" || apiKey === "")
-    throw new TypeError("apiKey must be a caller key: a non-empty string.");
+  // Checked here, never quoted: fetch would refuse such a header value with the key in its error message.
+  if (typeof apiKey !== "string" || !/^[\x21-\x7e]+$/.test(apiKey))
+    throw new TypeError("apiKey must be a caller key: visible ASCII characters, no spaces or line breaks.");
   if (typeof timeoutMs !== "number" || !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS))
     throw new RangeError(`timeoutMs must be a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}.`);
   if (options.fetch === undefined && typeof runtime.fetch !== "function")

@@ -261,6 +261,17 @@ export default {
   },
 };`;
 
+describe("the package as installed from git", () => {
+  it("holds the built client: npm packs dist/client although git ignores dist/", () => {
+    const packed = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, encoding: "utf8" }),
+    ) as Array<{ files: Array<{ path: string }> }>;
+    const files = packed[0]!.files.map(({ path }) => path);
+    expect(files).toEqual(expect.arrayContaining(["dist/client/index.js", "dist/client/index.d.ts", "package.json"]));
+    expect(files.filter((path) => path.startsWith("src/") || path.startsWith(".dev"))).toEqual([]);
+  });
+});
+
 describe("the built client in workerd", { timeout: 30_000 }, () => {
   it("closes an order from inside a Worker, and rejects with GatewayClientError there too", async () => {
     const orderNo = `WORKERD_${run}`;
@@ -405,6 +416,9 @@ describe("the built client (dist/client), against a fake fetch", () => {
     ])
       expect(create({ baseUrl }), baseUrl).toThrow(TypeError);
     expect(create({ apiKey: "" })).toThrow(TypeError);
+    // A key with a line break is refused without being quoted (fetch's own error would quote it).
+    expect(create({ apiKey: "gw_secret_key\n" })).toThrow(/^apiKey must be a caller key: [^\n]*$/);
+    expect(create({ apiKey: "gw_secret_key\n" })).not.toThrow(/gw_secret_key/);
     expect(create({ timeoutMs: 0 })).toThrow(RangeError);
     const { requests, fetch } = fake();
     const gateway = client.createGatewayClient({ baseUrl: "https://gw.example", apiKey: "gw_key", fetch });
