@@ -1,6 +1,6 @@
 import { renderApiReference } from "@scalar/client-side-rendering";
 import type { MiddlewareHandler } from "hono";
-import { secureHeaders } from "hono/secure-headers";
+import { NONCE, secureHeaders } from "hono/secure-headers";
 import { Hono } from "hono/tiny";
 import { apiDocsEnabled } from "../config";
 import type { AppEnv } from "../env";
@@ -15,16 +15,29 @@ const docsOn: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 /**
- * The pages are HTML, so they get a page's policy instead of the API's "nothing at all": Scalar's renderer comes
- * from its CDN as an inline module script with inline styles. Framing, plugins, <base> and form posts stay refused.
+ * Scalar's standalone bundle, pinned to one version's file: a new release can neither change nor break the page
+ * unseen. (Its stylesheets, fonts and images load as the bundle decides; scripts only as below.)
  */
-const pageHeaders = secureHeaders({
-  contentSecurityPolicy: {
-    frameAncestors: ["'none'"],
-    baseUri: ["'none'"],
-    formAction: ["'none'"],
-    objectSrc: ["'none'"],
-  },
+export const SCALAR_BUNDLE = "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js";
+
+/** Framing, plugins, <base> and form posts are refused on both pages. */
+const PAGE_POLICY = {
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+  formAction: ["'none'"],
+  objectSrc: ["'none'"],
+};
+/**
+ * The reference runs only the scripts that carry this response's nonce (the bundle's tag and the call that starts
+ * it) and what they load: a caller may type a key into the page, so no other script may run on this origin.
+ */
+const referenceHeaders = secureHeaders({
+  contentSecurityPolicy: { ...PAGE_POLICY, scriptSrc: [NONCE, "'strict-dynamic'"] },
+  xFrameOptions: "DENY",
+});
+/** The error list is static HTML with inline styles: nothing else may load. */
+const errorPageHeaders = secureHeaders({
+  contentSecurityPolicy: { ...PAGE_POLICY, defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"] },
   xFrameOptions: "DENY",
 });
 
@@ -64,13 +77,7 @@ is answered 502: fix the gateway's keys or AppID, not the caller's.</p>
 </body></html>`;
 }
 
-/**
- * The reference page: Scalar's own renderer, the one @scalar/hono-api-reference wraps, called directly because that
- * wrapper also imports Hono's full router bundle (about 2.5 KiB gzip of Worker) for a helper we do not use. The
- * document is inlined, so the page shows exactly what /openapi.json serves.
- */
-// Both pages are built on their first request, never at start-up (cold starts stay lean).
-let referencePage: string | undefined;
+/** Built on its first request, never at start-up (cold starts stay lean). */
 let errorPage: string | undefined;
 
 /**
@@ -78,11 +85,20 @@ let errorPage: string | undefined;
  * GET /docs/errors (every error code), without authentication, like /openapi.json; API_DOCS=off turns both off.
  */
 export const docs = new Hono<AppEnv>()
-  .get("/docs", docsOn, pageHeaders, (c) => {
-    referencePage ??= renderApiReference({ config: { content: document }, pageTitle: document.info.title });
-    return c.html(referencePage);
-  })
-  .get(ERROR_DOCS_PATH, docsOn, pageHeaders, (c) => {
+  // Scalar's own renderer, the one @scalar/hono-api-reference wraps, called directly because that wrapper also
+  // imports Hono's full router bundle (about 2.5 KiB gzip of Worker) for a helper we do not use. The document is
+  // inlined, so the page shows exactly what /openapi.json serves; the page carries this response's nonce.
+  .get("/docs", docsOn, referenceHeaders, (c) =>
+    c.html(
+      renderApiReference({
+        config: { content: document },
+        pageTitle: document.info.title,
+        cdn: SCALAR_BUNDLE,
+        nonce: c.get("secureHeadersNonce"),
+      }),
+    ),
+  )
+  .get(ERROR_DOCS_PATH, docsOn, errorPageHeaders, (c) => {
     errorPage ??= errorReferencePage();
     return c.html(errorPage);
   });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { faultRequestNo } from "../../sandbox/faults.mjs";
 import { GATEWAY_ERRORS } from "../../src/errors";
 import document from "../../src/openapi.json";
+import { SCALAR_BUNDLE } from "../../src/routes/docs";
 import { callGateway, closeOrder, docUrl, type ErrorEnvelope, MERCHANT, uniqueId } from "./helpers";
 
 const SPARKPAY_REQUEST_ID = /^sbx_[0-9a-f]{12}$/; // what the sandbox sends as Request-Id
@@ -102,7 +103,9 @@ describe("doc_url and the error reference", () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(response.headers.get("content-security-policy")).toMatch(/default-src 'none'.*style-src 'unsafe-inline'/);
     const html = await response.text();
+    expect(html).not.toMatch(/<script/);
     for (const [code, status] of Object.entries(GATEWAY_ERRORS)) {
       expect(html).toMatch(
         new RegExp(
@@ -122,9 +125,22 @@ describe("doc_url and the error reference", () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("frame-ancestors 'none'");
+    // Only this response's nonce runs scripts, and both of the page's scripts carry it; the bundle is pinned.
+    const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)' 'strict-dynamic'/.exec(csp)?.[1];
+    expect(nonce).toBeDefined();
     const html = await response.text();
-    expect(html).toContain("createApiReference");
+    expect([...html.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag)).toEqual([
+      `<script src="${SCALAR_BUNDLE}" nonce="${nonce}">`,
+      `<script type="text/javascript" nonce="${nonce}">`,
+    ]);
+    expect(SCALAR_BUNDLE).toMatch(/@scalar\/api-reference@\d+\.\d+\.\d+\//);
+    expect(html).toContain("Scalar.createApiReference('#app'");
+    // The document is inlined into a script as JSON, which does not escape "</script>": it must hold no "</".
+    expect(JSON.stringify(document)).not.toContain("</");
+    const again = await callGateway({ method: "GET", url: "https://gateway.test/docs" });
+    expect(again.response.headers.get("content-security-policy")).not.toContain(nonce);
     const paths = Object.keys(document.paths);
     expect(paths).toEqual(
       expect.arrayContaining([
