@@ -72,6 +72,20 @@ function checkActor(by: string): asserts by is Actor {
   if (!ACTOR_PATTERN.test(by)) throw new TypeError("by must be `caller:<caller id>` or `gateway`.");
 }
 
+/** Whether the database answers for the store's tables, i.e. the migrations have been applied (for /healthz). */
+export async function storeAnswers(db: D1Database): Promise<boolean> {
+  try {
+    await db.batch([
+      db.prepare("SELECT 1 FROM close_orders LIMIT 1"),
+      db.prepare("SELECT 1 FROM close_jobs LIMIT 1"),
+      db.prepare("SELECT 1 FROM close_history LIMIT 1"),
+    ]);
+    return true;
+  } catch {
+    return false; // no such table, or D1 out of reach: either way the durable closes cannot work now
+  }
+}
+
 /** The order's current job, or undefined if it never had one. */
 export async function getJob(db: D1Database, merchantNo: string, requestNo: string): Promise<StoredJob | undefined> {
   return jobIn(await db.prepare(JOB_OF_ORDER).bind(orderKey(merchantNo, requestNo)).run());

@@ -333,6 +333,32 @@ describe("durable closes: bindings", () => {
   );
 });
 
+describe("durable closes: migrations", () => {
+  it("a D1 database without the migrations: /healthz not ready naming CLOSE_JOBS_DB; POST close still closes", async () => {
+    // Cloudflare's D1 as it answers before `wrangler d1 migrations apply`: every statement fails, no such table.
+    const noTables = () => {
+      throw new Error("D1_ERROR: no such table: close_jobs: SQLITE_ERROR");
+    };
+    const unmigrated = {
+      prepare: () => ({ bind: noTables, run: noTables, all: noTables, first: noTables }),
+      batch: async () => noTables(),
+    } as unknown as Env["CLOSE_JOBS_DB"];
+    const settings = { CLOSE_JOBS_DB: unmigrated } as Partial<Env>;
+    const health = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: settings });
+    expect(health.response.status).toBe(503);
+    expect(await health.response.json()).toMatchObject({
+      status: "not_ready",
+      checks: {
+        CLOSE_JOBS_DB: expect.stringMatching(/^CLOSE_JOBS_DB does not answer .*`wrangler d1 migrations apply/),
+      },
+    });
+    expect((await closeOrder(uniqueId("MIG"), { env: settings })).response.status).toBe(200);
+    // The real database, migrated by the test setup, answers.
+    const ready = await callGateway({ method: "GET", url: "https://gateway.test/healthz" });
+    expect(await ready.response.json()).toMatchObject({ status: "ready", checks: { CLOSE_JOBS_DB: "ok" } });
+  });
+});
+
 describe("durable closes: a round that throws", () => {
   it("a close step failing on every retry counts as a transient round (INTERNAL_ERROR); the next round closes", async () => {
     const request = uniqueId("DC");
