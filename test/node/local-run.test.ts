@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 
 // `npm start` and `npm run sandbox` as a newcomer runs them, in a fresh copy of the project.
 
-const PROJECT_FILES = ["src", "sandbox", "scripts", "wrangler.toml", "package.json", "tsconfig.json"];
+const PROJECT_FILES = ["src", "sandbox", "scripts", "migrations", "wrangler.toml", "package.json", "tsconfig.json"];
 
 function freshProject(): string {
   const root = mkdtempSync(join(tmpdir(), "gw-local-"));
