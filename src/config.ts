@@ -182,36 +182,30 @@ function present(value: unknown): string | undefined {
 const PLACEHOLDER = "replace-with-";
 
 /** The limiter, or the ConfigError naming the binding to declare (a 503, never a 500). */
+/**
+ * The binding `name`, when it has the methods the gateway calls; else the ConfigError naming the binding and the
+ * wrangler.toml table to declare it under (a 503, never a 500).
+ */
+function requireBinding<T>(env: GatewayEnv, name: string, table: string, methods: readonly string[]): T {
+  const binding = (env as unknown as Record<string, Record<string, unknown> | undefined>)[name];
+  if (!methods.every((method) => typeof binding?.[method] === "function")) {
+    throw new ConfigError(`${name} is not bound; declare it under [[${table}]] in wrangler.toml for this environment.`);
+  }
+  return binding as T;
+}
+
 export function requireLimiter(env: GatewayEnv, name: RateLimiterBinding): RateLimit {
-  const limiter = env[name] as RateLimit | undefined;
-  if (typeof limiter?.limit !== "function") {
-    throw new ConfigError(
-      `${name} is not bound; declare it under [[ratelimits]] in wrangler.toml for this environment.`,
-    );
-  }
-  return limiter;
+  return requireBinding(env, name, "ratelimits", ["limit"]);
 }
 
-/** The D1 database of close jobs, or the ConfigError naming the binding to declare (a 503, never a 500). */
+/** The D1 database of close jobs. */
 export function requireCloseJobsDb(env: GatewayEnv): D1Database {
-  const db = env.CLOSE_JOBS_DB as D1Database | undefined;
-  if (typeof db?.prepare !== "function" || typeof db.batch !== "function") {
-    throw new ConfigError(
-      "CLOSE_JOBS_DB is not bound; declare it under [[d1_databases]] in wrangler.toml for this environment.",
-    );
-  }
-  return db;
+  return requireBinding(env, "CLOSE_JOBS_DB", "d1_databases", ["prepare", "batch"]);
 }
 
-/** The close Workflow, or the ConfigError naming the binding to declare (a 503, never a 500). */
+/** The close Workflow. */
 export function requireCloseWorkflow(env: GatewayEnv): Workflow {
-  const workflow = env.CLOSE_WORKFLOW as Workflow | undefined;
-  if (typeof workflow?.create !== "function" || typeof workflow.get !== "function") {
-    throw new ConfigError(
-      "CLOSE_WORKFLOW is not bound; declare it under [[workflows]] in wrangler.toml for this environment.",
-    );
-  }
-  return workflow;
+  return requireBinding(env, "CLOSE_WORKFLOW", "workflows", ["create", "get"]);
 }
 
 function isAllowedWebhookUrl(text: string): boolean {

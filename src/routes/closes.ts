@@ -115,13 +115,12 @@ function schedulingBindings(env: GatewayEnv): { db: D1Database; workflow: Workfl
  * the status to answer with.
  */
 async function schedule(
-  env: GatewayEnv,
+  { db, workflow }: { db: D1Database; workflow: Workflow },
   order: CloseOrderRequest,
   given: number | undefined,
   now: number,
   by: `caller:${string}`,
 ): Promise<{ job: CloseJob; status: 200 | 202 }> {
-  const { db, workflow } = bindings(env);
   const future = given !== undefined && given > now;
   const closeAt = future ? given : now;
   let job = await getJob(db, order.merchant_no, order.request_no);
@@ -165,9 +164,9 @@ async function schedule(
 export const closes = new Hono<AppEnv>()
   .put(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), limitBody, async (c) => {
     const now = nowS();
-    schedulingBindings(c.env);
+    const stores = schedulingBindings(c.env);
     const given = await readCloseAt(c, now);
-    const { job, status } = await schedule(c.env, c.req.valid("param"), given, now, `caller:${c.var.caller.id}`);
+    const { job, status } = await schedule(stores, c.req.valid("param"), given, now, `caller:${c.var.caller.id}`);
     Object.assign(c.var.logFields, { close_status: job.status });
     return c.json(job, status);
   })
