@@ -142,6 +142,10 @@ export function apiDocsEnabled(env: GatewayEnv): boolean {
  */
 export const DURABLE_CLOSE_SETTINGS: ReadonlySet<string> = new Set([...CLOSE_BINDINGS, ...WEBHOOK_SETTINGS]);
 
+/** Whether a failed check stops POST /v4/pay/orders/close (advisory and durable-close settings never do). */
+const stopsCloses = ([name, result]: [string, string]) =>
+  !ADVISORY_SETTINGS.has(name) && !DURABLE_CLOSE_SETTINGS.has(name) && !result.startsWith("ok");
+
 /** Every setting, parsed: what the gateway runs with once every check has passed. */
 export interface Settings extends PlainSettings {
   privateKeys: CryptoKey[];
@@ -321,7 +325,7 @@ async function buildConfig(env: GatewayEnv): Promise<LoadedConfig> {
   }
   const failing = Object.keys(checks).filter((name) => !ADVISORY_SETTINGS.has(name) && !checks[name]?.startsWith("ok"));
   const report = { ready: failing.length === 0, checks };
-  const closesWork = failing.every((name) => DURABLE_CLOSE_SETTINGS.has(name));
+  const closesWork = !Object.entries(checks).some(stopsCloses);
   if (!closesWork || !parsed.success || !privateKeys || !callerKeys) return { report, callerKeys };
   return { report, settings: { ...parsed.output, privateKeys, platformKeys, callerKeys }, callerKeys };
 }
@@ -347,9 +351,7 @@ export async function loadConfig(env: GatewayEnv): Promise<LoadedConfig> {
 
 /** The first problem that stops closes, for the 503 a request gets while the configuration is not usable. */
 export function firstProblem(report: ConfigReport): string {
-  const blocking = Object.entries(report.checks).find(
-    ([name, result]) => !ADVISORY_SETTINGS.has(name) && !DURABLE_CLOSE_SETTINGS.has(name) && !result.startsWith("ok"),
-  );
+  const blocking = Object.entries(report.checks).find(stopsCloses);
   return blocking?.[1] ?? "The configuration is not usable.";
 }
 
