@@ -1,7 +1,7 @@
 /**
  * `npm run doctor [-- --env staging|production] [--env-file FILE] [--merchant-public-key FILE] [--vars-only]`
  *
- * Checks the gateway's settings offline, with the gateway's own checks (src/config.ts, the same
+ * Checks the gateway's settings offline, with the gateway's own checks (src/settings/, the same
  * code /healthz runs), and names each problem with its fix. Settings are read exactly as
  * `wrangler dev [--env X] [--env-file FILE]` reads them, with wrangler's own code
  * (unstable_readConfig, unstable_getVarsForDev): the environment's vars from wrangler.toml, then
@@ -12,18 +12,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { experimental_readRawConfig, unstable_getVarsForDev, unstable_readConfig } from "wrangler";
-import {
-  ADVISORY_SETTINGS,
-  loadConfig,
-  RATE_LIMITER_BINDINGS,
-  SECRET_NAMES,
-  SETTING_NAMES,
-  WEBHOOK_SETTINGS,
-  webhooksWanted,
-} from "../src/config";
 import type { GatewayEnv } from "../src/env";
+import { RATE_LIMITER_BINDINGS } from "../src/settings/bindings";
+import type { Check } from "../src/settings/check";
+import { loadSettings, SECRET_NAMES, SETTING_NAMES } from "../src/settings/report";
+import { WEBHOOK_SETTINGS, webhooksWanted } from "../src/settings/webhooks";
 import { pairsWithPrivateKey } from "../src/sparkpay/key-pairs";
-import { readKeyBlocks } from "../src/sparkpay/keys";
+import { readKeyBlocks } from "../src/sparkpay/pem";
 
 const USAGE =
   "Usage: npm run doctor -- [--env staging|production] [--env-file FILE] [--merchant-public-key FILE] [--vars-only]";
@@ -32,6 +27,11 @@ const CONFIG_PATH = "wrangler.toml";
 type Verdict = "ok" | "WARN" | "FAIL";
 const results: Array<{ verdict: Verdict; setting: string; text: string }> = [];
 const say = (verdict: Verdict, setting: string, text: string) => results.push({ verdict, setting, text });
+/** A check as the doctor prints it: ok (also when unused), WARN for a warning, FAIL for a problem. */
+const sayCheck = (setting: string, check: Check = { status: "ok" }) =>
+  check.status === "ok" || check.status === "unused"
+    ? say("ok", setting, "")
+    : say(check.status === "warning" ? "WARN" : "FAIL", setting, check.message);
 
 /** A usage mistake: one line naming what is valid, exit 2. */
 function usageError(message: string): never {
@@ -95,27 +95,19 @@ async function main() {
     CALLER_RATE_LIMITER: stubLimiter,
     MERCHANT_RATE_LIMITER: stubLimiter,
   } as unknown as GatewayEnv;
-  const logError = console.error;
-  console.error = () => {}; // the gateway's "configuration problem" log line; the same findings are printed below
-  const { report } = await loadConfig(env).finally(() => (console.error = logError));
+  const { report } = await loadSettings(env);
   for (const name of SETTING_NAMES) {
     if (values["vars-only"] && (SECRET_NAMES as readonly string[]).includes(name)) {
       say("ok", name, "not checked here: a secret, set with `wrangler secret put` (the deploy job checks it exists).");
       continue;
     }
-    const result = report.checks[name] ?? "ok";
-    say(
-      result.startsWith("ok") ? "ok" : ADVISORY_SETTINGS.has(name) ? "WARN" : "FAIL",
-      name,
-      result.startsWith("ok") ? "" : result,
-    );
+    sayCheck(name, report.checks[name]);
   }
   // The durable closes' webhooks: the URL is a var; the secret, like the others, lives in Cloudflare.
   for (const name of WEBHOOK_SETTINGS) {
-    const result = report.checks[name] ?? "ok";
     if (values["vars-only"] && name === "CLOSE_WEBHOOK_SECRET" && webhooksWanted(settings))
       say("ok", name, "not checked here: a secret, set with `wrangler secret put` (the deploy job checks it exists).");
-    else say(result.startsWith("ok") ? "ok" : "FAIL", name, result.startsWith("ok") ? "" : result);
+    else sayCheck(name, report.checks[name]);
   }
 
   // Bindings are declared in wrangler.toml, per environment (wrangler does not inherit them).
@@ -156,7 +148,7 @@ async function main() {
       );
     }
   }
-  const privateOk = report.checks.SPARKPAY_PRIVATE_KEY === "ok" && !values["vars-only"];
+  const privateOk = report.checks.SPARKPAY_PRIVATE_KEY?.status === "ok" && !values["vars-only"];
   if (
     privateOk &&
     readKeyBlocks("SPARKPAY_PRIVATE_KEY", text("SPARKPAY_PRIVATE_KEY")).some(
@@ -178,7 +170,8 @@ async function main() {
     const uploadedFile = values["merchant-public-key"] ?? (existsSync(keysFile) ? keysFile : undefined);
     if (uploadedFile) {
       const uploaded = readFileSync(uploadedFile, "utf8");
-      if (pairsWithPrivateKey(text("SPARKPAY_PRIVATE_KEY"), uploaded, "--merchant-public-key"))
+      const merchant = { setting: "SPARKPAY_PRIVATE_KEY", pem: text("SPARKPAY_PRIVATE_KEY") };
+      if (pairsWithPrivateKey(merchant, { setting: "--merchant-public-key", pem: uploaded }))
         say("ok", "SPARKPAY_PRIVATE_KEY", `matches the merchant public key in ${uploadedFile}.`);
       else
         say(

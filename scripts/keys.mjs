@@ -23,7 +23,7 @@ import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen.mjs";
 const ENVIRONMENTS = ["staging", "production"];
 const USAGE =
   "npm run keys -- [--env staging|production] [--rotate | --caller-key [--replace ID]] [--out DIR] [--force]";
-/** What the doctor flags until the operator pastes SparkPay's key (src/config.ts refuses `replace-with-`). */
+/** What the doctor flags until the operator pastes SparkPay's key (src/settings/values.ts refuses `replace-with-`). */
 const PLATFORM_PLACEHOLDER = "replace-with-the-platform-public-key-from-your-sparkpay-dashboard";
 const CALLER_PLACEHOLDER = "replace-with-your-current-gateway-api-keys";
 const PRIVATE_PLACEHOLDER = "replace-with-your-merchant-private-key";

@@ -108,7 +108,10 @@ async function waitForHealth() {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!stopping && Date.now() < deadline) {
     const report = await fetch(`${gatewayUrl}/healthz`).then(
-      async (response) => /** @type {{ status: string, checks: Record<string, string> }} */ (await response.json()),
+      async (response) =>
+        /** @type {{ status: string, checks: Record<string, { status: string, message?: string }> }} */ (
+          await response.json()
+        ),
       () => undefined,
     );
     if (report) return report;
@@ -122,9 +125,9 @@ if (!stopping && !health) {
   console.error(`The gateway did not answer on ${gatewayUrl}/healthz within ${READY_TIMEOUT_MS / 1000} s.`);
   stop(1);
 } else if (health && health.status !== "ready") {
-  const problems = Object.entries(health.checks).filter(([, result]) => !result.startsWith("ok"));
+  const problems = Object.entries(health.checks).filter(([, check]) => check.status === "problem");
   console.error(`The gateway is up on ${gatewayUrl} but not ready:`);
-  for (const [name, problem] of problems) console.error(`  ${name}: ${problem}`);
+  for (const [name, check] of problems) console.error(`  ${name}: ${check.message}`);
   console.error(`Fix ${DEV_VARS} (it overrides wrangler.toml) and wrangler dev reloads it.`);
 } else if (health) {
   const body = JSON.stringify({

@@ -6,6 +6,7 @@ import { GatewayError } from "./errors";
 import { accessLog } from "./middleware/access-log";
 import { noStore } from "./middleware/no-store";
 import { requestIds } from "./middleware/request-ids";
+import { services } from "./middleware/services";
 import { closes } from "./routes/closes";
 import { docs } from "./routes/docs";
 import { health } from "./routes/health";
@@ -34,6 +35,7 @@ const API_SECURITY_HEADERS: Parameters<typeof secureHeaders>[0] = {
 
 const app = new Hono<AppEnv>()
   .use(requestIds())
+  .use(services())
   .use(accessLog())
   .use(secureHeaders(API_SECURITY_HEADERS))
   .use(noStore())
@@ -43,9 +45,13 @@ const app = new Hono<AppEnv>()
   .route("/", orders)
   .route("/", closes);
 
-app.notFound((c) =>
-  errorResponse(c, new GatewayError("NOT_FOUND", "No such route. The gateway serves POST /v4/pay/orders/close.")),
-);
+/** What a wrong path is told: the routes that exist, and where they are described. */
+const NO_SUCH_ROUTE =
+  "No such route. The gateway serves POST /v4/pay/orders/close, GET /v4/pay/orders/{merchant_no}/{request_no}, " +
+  "PUT, GET and DELETE /v1/closes/{merchant_no}/{request_no}, GET /healthz and GET /openapi.json; " +
+  "see /docs for the reference.";
+
+app.notFound((c) => errorResponse(c, new GatewayError("NOT_FOUND", NO_SUCH_ROUTE)));
 app.onError((error, c) => errorResponse(c, error));
 
 export type AppType = typeof app;

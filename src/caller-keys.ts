@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { ConfigError } from "./sparkpay/errors";
+import { encodeHex } from "./sparkpay/hex";
 import { identifier } from "./sparkpay/schemas";
 
 /**
@@ -26,7 +27,7 @@ const encoder = new TextEncoder();
 
 async function keyId(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(key));
-  return [...new Uint8Array(digest, 0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return encodeHex(new Uint8Array(digest, 0, 6));
 }
 
 /** GATEWAY_API_KEYS: `<key>` (any merchant) or `<key>:<merchant_no>|<merchant_no>…`, comma-separated. */

@@ -7,15 +7,33 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_LOG_LEVEL: LogLevel = "info";
 
-/** LOG_LEVEL as set, or the default when unset or unknown (the health check reports unknown values). */
-export function logLevelFrom(value: string | undefined): LogLevel {
-  const level = value?.trim().toLowerCase();
-  return (LOG_LEVELS as readonly string[]).includes(level ?? "") ? (level as LogLevel) : DEFAULT_LOG_LEVEL;
-}
+export type LogFields = Record<string, unknown>;
 
-export function writeLog(threshold: LogLevel, level: LogLevel, fields: Record<string, unknown>): void {
-  if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(threshold)) return;
-  const line = JSON.stringify({ level, ...fields });
-  if (level === "error") console.error(line);
-  else console.log(line);
+/** Writes the lines at or above its threshold (LOG_LEVEL); the app and the Workflow share one per settings. */
+export class Logger {
+  constructor(readonly threshold: LogLevel = DEFAULT_LOG_LEVEL) {}
+
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(this.threshold);
+  }
+
+  write(level: LogLevel, fields: LogFields): void {
+    if (!this.enabled(level)) return;
+    const line = JSON.stringify({ level, ...fields });
+    if (level === "error") console.error(line);
+    else console.log(line);
+  }
+
+  debug(fields: LogFields): void {
+    this.write("debug", fields);
+  }
+  info(fields: LogFields): void {
+    this.write("info", fields);
+  }
+  warn(fields: LogFields): void {
+    this.write("warn", fields);
+  }
+  error(fields: LogFields): void {
+    this.write("error", fields);
+  }
 }

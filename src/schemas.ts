@@ -16,10 +16,16 @@ export const ErrorEnvelopeSchema = v.object({
 });
 export type ErrorEnvelope = v.InferOutput<typeof ErrorEnvelopeSchema>;
 
+/** One setting's check: ok, unused (nothing needs it as set), warning (a fallback applies) or problem. */
+export const CheckSchema = v.variant("status", [
+  v.object({ status: v.literal("ok") }),
+  v.object({ status: v.picklist(["unused", "warning", "problem"]), message: v.string() }),
+]);
+
 export const HealthReportSchema = v.object({
   status: v.picklist(["ready", "not_ready"]),
   version: v.string(),
-  checks: v.record(v.string(), v.string()),
+  checks: v.record(v.string(), CheckSchema),
   /** How many merchant keys are configured, and which one (1-based) SparkPay last accepted (null: none yet). */
   merchant_keys: v.optional(v.object({ configured: v.number(), last_accepted: v.nullable(v.number()) })),
 });

@@ -3,13 +3,14 @@
  *
  * CI deploys code, never secrets: they are set in Cloudflare with `wrangler secret put`. Before a
  * deploy job uploads anything, this checks that every secret the gateway needs (SECRET_NAMES in
- * src/config.ts, and CLOSE_WEBHOOK_SECRET when the environment's CLOSE_WEBHOOK_URL is set) exists on
+ * src/settings/report.ts, and CLOSE_WEBHOOK_SECRET when the environment's CLOSE_WEBHOOK_URL is set) exists on
  * the environment's Worker, from `wrangler secret list` (names only; a value never leaves
  * Cloudflare), and stops with the missing names.
  * Needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID. Exit 0 all set, 1 missing or not
  * listable, 2 usage mistake.
  */
-import { SECRET_NAMES, webhooksWanted } from "../../src/config";
+import { SECRET_NAMES } from "../../src/settings/report";
+import { webhooksWanted } from "../../src/settings/webhooks";
 import {
   isMain,
   parseJsonAfterNotices,

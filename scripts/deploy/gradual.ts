@@ -139,16 +139,17 @@ export const versionOverrideHeader = (workerName: string, versionId: string) => 
 
 /** Whether a /healthz answer says ready: HTTP 200 with `"status":"ready"`. The reason names what is not. */
 export function judgeHealth(status: number, body: string): { ready: boolean; reason: string } {
-  let report: { status?: unknown; checks?: Record<string, unknown> } | undefined;
+  let report: { status?: unknown; checks?: Record<string, { status?: unknown; message?: unknown }> } | undefined;
   try {
     report = JSON.parse(body);
   } catch {
     return { ready: false, reason: `HTTP ${status}, not JSON: ${JSON.stringify(body.slice(0, 100))}` };
   }
   if (status === 200 && report?.status === "ready") return { ready: true, reason: "HTTP 200, ready" };
+  // Only problems stop readiness (a warning, e.g. an unknown LOG_LEVEL, never does); they are what to fix.
   const problems = Object.entries(report?.checks ?? {})
-    .filter(([, check]) => typeof check === "string" && !check.startsWith("ok"))
-    .map(([name, check]) => `${name}: ${check}`);
+    .filter(([, check]) => check?.status === "problem")
+    .map(([name, check]) => `${name}: ${String(check.message)}`);
   const said = typeof report?.status === "string" ? report.status : "no status";
   return { ready: false, reason: [`HTTP ${status}, ${said}`, ...problems].join("; ").slice(0, 500) };
 }

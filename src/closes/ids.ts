@@ -1,22 +1,17 @@
+import { encodeHex } from "../sparkpay/hex";
+import { foldAscii, IDENTIFIER_MAX_LENGTH, isIdentifier } from "../sparkpay/identifiers";
+
 /**
  * How an order and its jobs are named in D1 and in Workflows. SparkPay compares request_no without regard
- * to case, so the order's key folds it, but only A-Z: Unicode folding would turn the Kelvin sign into "k"
- * and merge orders SparkPay keeps apart.
+ * to case, so the order's key folds it, ASCII letters only (see sparkpay/identifiers.ts). The store relies on
+ * merchant_no's rule for "/" to end the merchant in an order key.
  */
-
-/** SparkPay's merchant_no rule; the store relies on it for "/" to end the merchant in an order key. */
-const MERCHANT_NO = /^[A-Za-z0-9_]{1,64}$/;
-const MAX_REQUEST_NO_LENGTH = 64;
-
-export function foldAscii(text: string): string {
-  return text.replace(/[A-Z]/g, (letter) => String.fromCharCode(letter.charCodeAt(0) + 32));
-}
 
 /** Throws a TypeError: the routes validate identifiers first, so a bad one here is a bug. */
 export function orderKey(merchantNo: string, requestNo: string): string {
-  if (!MERCHANT_NO.test(merchantNo)) throw new TypeError("merchant_no must be 1-64 of A-Z a-z 0-9 _.");
-  if (typeof requestNo !== "string" || requestNo.length === 0 || requestNo.length > MAX_REQUEST_NO_LENGTH) {
-    throw new TypeError(`request_no must be 1-${MAX_REQUEST_NO_LENGTH} characters.`);
+  if (!isIdentifier(merchantNo)) throw new TypeError("merchant_no must be 1-64 of A-Z a-z 0-9 _.");
+  if (typeof requestNo !== "string" || requestNo.length === 0 || requestNo.length > IDENTIFIER_MAX_LENGTH) {
+    throw new TypeError(`request_no must be 1-${IDENTIFIER_MAX_LENGTH} characters.`);
   }
   return `${merchantNo}/${foldAscii(requestNo)}`;
 }
@@ -29,8 +24,7 @@ const encoder = new TextEncoder();
  */
 export async function instanceIdPrefix(key: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
-  const hex = [...digest.subarray(0, 20)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  return `close_${hex}`;
+  return `close_${encodeHex(digest.subarray(0, 20))}`;
 }
 
 /** The SQL store builds the same text (`prefix || '_g' || generation`), so both must agree. */

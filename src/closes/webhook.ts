@@ -1,4 +1,5 @@
-import type { WebhookSettings } from "../config";
+import type { WebhookSettings } from "../settings/webhooks";
+import { encodeHex } from "../sparkpay/hex";
 import { USER_AGENT } from "../version";
 import type { CloseJob } from "./job";
 
@@ -31,7 +32,7 @@ export async function signatureHeader(secret: string, body: string, timestamp: n
     "sign",
   ]);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`)));
-  return `t=${timestamp},v1=${[...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+  return `t=${timestamp},v1=${encodeHex(mac)}`;
 }
 
 /** Sends the event once. Throws unless the receiver answers 2xx (never with the receiver's body: it could hold anything). */

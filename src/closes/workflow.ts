@@ -1,12 +1,9 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
-import { DEFAULT_GIVE_UP_AFTER_S, loadConfig, requireCloseJobsDb, requireSettings, webhookSettings } from "../config";
+import { nowSeconds } from "../clock";
 import type { GatewayEnv } from "../env";
-import { describeError } from "../error-response";
-import { writeLog } from "../log";
-import { ConfigError, SparkPayError, SparkPayRateLimitError } from "../sparkpay/errors";
-import { isRetryable } from "../sparkpay/retry-policy";
-import { clientFor } from "../sparkpay-client";
-import { type CloseJob, type ConfirmedBy, type ErrorCode, publicJob, type StoredJob } from "./job";
+import { type Services, servicesFor } from "../services";
+import { type CloseJob, type ErrorCode, publicJob, type StoredJob } from "./job";
+import { failedRound, type RoundClock, type RoundOutcome, stoppedRound } from "./outcomes";
 import { recordAttempts, transition } from "./store";
 import { closeEvent, deliver } from "./webhook";
 
@@ -18,11 +15,6 @@ export interface CloseParams {
   request_no: string;
   close_at: number;
 }
-
-/** What one close round ended with: saved by Workflows, so a replay takes the same path. */
-type RoundOutcome =
-  | { kind: "closed"; at: number; confirmed_by: ConfirmedBy }
-  | { kind: "definitive" | "transient"; at: number; give_up_at: number; code: ErrorCode; message: string };
 
 /** What the instance did, for introspection and logs. */
 export interface CloseOutput {
@@ -39,8 +31,6 @@ export const MAX_ROUND_GAP_S = 3600;
 export function roundGapSeconds(round: number): number {
   return Math.min(MAX_ROUND_GAP_S, FIRST_ROUND_GAP_S * 2 ** Math.min(round - 1, 20));
 }
-
-const nowS = () => Math.floor(Date.now() / 1000);
 
 /** The job as callers see it, if the change made it end (a step result must be serializable: null, not undefined). */
 function ended(job: StoredJob | undefined): CloseJob | null {
@@ -77,16 +67,22 @@ const CLOSE_STEP = {
  * (rescheduled or cancelled) stops without a change.
  */
 export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
+  /** Built the way the app builds its own (src/services.ts), from this Worker's env. */
+  private services(): Promise<Services> {
+    return servicesFor(this.env);
+  }
+
   override async run(event: Readonly<WorkflowEvent<CloseParams>>, step: WorkflowStep): Promise<CloseOutput> {
     const { instance_id: instanceId, close_at } = event.payload;
     if (close_at * 1000 > Date.now()) await step.sleepUntil("wait for close_at", close_at * 1000);
 
     const started = await step.do("start closing", STORE_STEP, async () => {
-      const job = await transition(requireCloseJobsDb(this.env), instanceId, ["scheduled"], "closing", {}, nowS());
+      const db = (await this.services()).closeJobsDb();
+      const job = await transition(db, instanceId, ["scheduled"], "closing", {}, nowSeconds());
       return job?.instance_id === instanceId ? job.status : "gone";
     });
     if (started !== "closing") {
-      writeLog("info", "info", { msg: "close job stopped", instance_id: instanceId, status: started });
+      (await this.services()).logger.info({ msg: "close job stopped", instance_id: instanceId, status: started });
       return { status: "stopped", rounds: 0 };
     }
 
@@ -95,18 +91,16 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
       if (outcome.kind === "closed") {
         const job = await step.do("record closed", STORE_STEP, async () => {
           const fields = { attempts: round, confirmed_by: outcome.confirmed_by, closed_at: outcome.at };
-          return ended(
-            await transition(requireCloseJobsDb(this.env), instanceId, ["closing"], "closed", fields, nowS()),
-          );
+          const db = (await this.services()).closeJobsDb();
+          return ended(await transition(db, instanceId, ["closing"], "closed", fields, nowSeconds()));
         });
         return { status: "closed", rounds: round, webhook: await this.notify(step, instanceId, job) };
       }
       if (outcome.kind === "definitive" || outcome.at >= outcome.give_up_at) {
         const job = await step.do("record failed", STORE_STEP, async () => {
           const fields = { attempts: round, error: { code: outcome.code, message: outcome.message } };
-          return ended(
-            await transition(requireCloseJobsDb(this.env), instanceId, ["closing"], "failed", fields, nowS()),
-          );
+          const db = (await this.services()).closeJobsDb();
+          return ended(await transition(db, instanceId, ["closing"], "failed", fields, nowSeconds()));
         });
         return {
           status: "failed",
@@ -130,15 +124,16 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
     const event = closeEvent(instanceId, { ...job, status: job.status });
     try {
       return await step.do("notify", NOTIFY_STEP, async () => {
-        const settings = webhookSettings(this.env);
+        const services = await this.services();
+        const settings = services.webhooks();
         if (!settings) return "off";
         const status = await deliver(settings, event);
-        writeLog("info", "info", { msg: "close webhook", event_id: event.id, type: event.type, status });
+        services.logger.info({ msg: "close webhook", event_id: event.id, type: event.type, status });
         return event.id;
       });
     } catch (error) {
       // Every retry failed: the job's own record in D1 stands; the receiver can GET it.
-      writeLog("info", "error", {
+      (await this.services()).logger.error({
         msg: "close webhook undelivered",
         event_id: event.id,
         error: error instanceof Error ? error.message : typeof error,
@@ -158,51 +153,40 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
       outcome = await step.do(`close #${round}`, CLOSE_STEP, () => this.closeRound(params, round));
     } catch (error) {
       outcome = await step.do(`close #${round} stopped`, STORE_STEP, async () => {
-        writeLog("info", "error", {
+        const services = await this.services();
+        services.logger.error({
           msg: "close round stopped",
           instance_id: params.instance_id,
           round,
           error: error instanceof Error ? error.message : typeof error,
         });
-        const { settings } = await loadConfig(this.env);
-        const giveUpAfter = settings?.CLOSE_GIVE_UP_AFTER_S ?? DEFAULT_GIVE_UP_AFTER_S;
-        const { code, message } = describeError(error);
-        return { kind: "transient", at: nowS(), give_up_at: params.close_at + giveUpAfter, code, message } as const;
+        return stoppedRound(error, this.clock(services, params));
       });
     }
     // Its own step, after the round's outcome is saved: a D1 failure here can never turn a close into a failure.
     await step.do(`count close #${round}`, STORE_STEP, async () => {
-      await recordAttempts(requireCloseJobsDb(this.env), params.instance_id, round, nowS());
+      await recordAttempts((await this.services()).closeJobsDb(), params.instance_id, round, nowSeconds());
       return null;
     });
     return outcome;
   }
 
+  private clock(services: Services, params: CloseParams): RoundClock {
+    return { at: nowSeconds(), giveUpAt: params.close_at + services.giveUpAfterS };
+  }
+
   /** One close-and-confirm, as the synchronous route runs it; failures are outcomes, bugs throw. */
   private async closeRound(params: CloseParams, round: number): Promise<RoundOutcome> {
-    let giveUpAfter = DEFAULT_GIVE_UP_AFTER_S;
+    const services = await this.services();
     let outcome: RoundOutcome;
     try {
-      const settings = await requireSettings(this.env);
-      giveUpAfter = settings.CLOSE_GIVE_UP_AFTER_S;
       const order = { merchant_no: params.merchant_no, request_no: params.request_no };
-      const result = await clientFor(settings).closeOrder(order, { requestId: crypto.randomUUID() });
-      outcome = { kind: "closed", at: nowS(), confirmed_by: result.confirmedByQuery ? "order-query" : "close" };
+      const result = await services.sparkpay().closeOrder(order, { requestId: crypto.randomUUID() });
+      outcome = { kind: "closed", at: nowSeconds(), confirmed_by: result.confirmedByQuery ? "order-query" : "close" };
     } catch (error) {
-      if (!(error instanceof SparkPayError) && !(error instanceof ConfigError)) throw error;
-      // A setting can be fixed and SparkPay's limit lifts: both are worth another round, as outages are.
-      const transient = isRetryable(error) || error instanceof SparkPayRateLimitError || error instanceof ConfigError;
-      const { code, message } = describeError(error);
-      const at = nowS();
-      outcome = {
-        kind: transient ? "transient" : "definitive",
-        at,
-        give_up_at: params.close_at + giveUpAfter,
-        code,
-        message,
-      };
+      outcome = failedRound(error, this.clock(services, params));
     }
-    writeLog("info", "info", {
+    services.logger.info({
       msg: "close round",
       instance_id: params.instance_id,
       merchant_no: params.merchant_no,

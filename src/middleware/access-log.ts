@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { AppEnv } from "../env";
-import { type LogLevel, logLevelFrom, writeLog } from "../log";
+import type { LogLevel } from "../log";
 
 /** Fields the request's single log line carries, filled in as the request goes. */
 export interface LogFields {
@@ -15,6 +15,8 @@ export interface LogFields {
   /** SparkPay's own request id, when its answer carried one. */
   sparkpay_request_id?: string;
   confirmed_by_query?: boolean;
+  /** A close job's status after the request (PUT /v1/closes). */
+  close_status?: string;
   error_code?: string | number;
 }
 
@@ -22,24 +24,22 @@ declare module "hono" {
   interface ContextVariableMap {
     /** Filled in by later middleware and handlers; written as one line when the request ends. */
     logFields: LogFields;
-    /** LOG_LEVEL as this request reads it. */
-    logLevel: LogLevel;
   }
 }
 
 /**
  * One JSON line per request, at a level set by the status (5xx error, 4xx warn, else info) and
- * kept when at or above LOG_LEVEL. Only the fields listed here and in LogFields are logged.
+ * kept when at or above LOG_LEVEL (the services' logger, so services() runs first). Only the fields listed here
+ * and in LogFields are logged.
  */
 export function accessLog(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = Date.now();
     c.set("logFields", {});
-    c.set("logLevel", logLevelFrom(c.env.LOG_LEVEL));
     await next();
     const status = c.res.status;
     const level: LogLevel = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
-    writeLog(c.var.logLevel, level, {
+    c.var.services.logger.write(level, {
       msg: "request",
       request_id: c.var.requestId,
       caller_request_id: c.var.callerRequestId,

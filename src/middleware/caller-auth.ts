@@ -1,9 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { type CallerKey, findCallerKey } from "../caller-keys";
-import { firstProblem, loadConfig } from "../config";
 import type { AppEnv } from "../env";
-import { ConfigError, GatewayError } from "../errors";
+import { GatewayError } from "../errors";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -25,10 +24,9 @@ function unauthorized(): never {
  */
 export function callerAuth(): MiddlewareHandler<AppEnv> {
   return bearerAuth<AppEnv>({
-    verifyToken: async (token, c) => {
-      const { callerKeys, report } = await loadConfig(c.env);
-      if (!callerKeys) throw new ConfigError(report.checks.GATEWAY_API_KEYS ?? firstProblem(report));
-      const caller = findCallerKey(callerKeys, token);
+    verifyToken: (token, c) => {
+      // A 503 naming GATEWAY_API_KEYS when it is unusable: no key could be judged.
+      const caller = findCallerKey(c.var.services.callerKeys(), token);
       if (!caller) return false;
       c.set("caller", caller);
       c.var.logFields.caller = caller.id;

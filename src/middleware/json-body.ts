@@ -25,17 +25,22 @@ export function jsonBody({ maxBytes = DEFAULT_MAX_BODY_BYTES }: JsonBodyOptions 
       requireJsonMediaType(c.req.header("Content-Type"));
       await next();
     },
-    bodyLimit({
-      maxSize: maxBytes,
-      onError: () => {
-        throw new GatewayError("PAYLOAD_TOO_LARGE", `The body is over ${maxBytes} bytes.`);
-      },
-    }),
+    limitBody({ maxBytes }),
     async (c, next) => {
       await parseJsonObject(() => c.req.json());
       await next();
     },
   );
+}
+
+/** 413 PAYLOAD_TOO_LARGE past `maxBytes` (Hono's bodyLimit, which counts a streamed body as it arrives). */
+export function limitBody({ maxBytes = DEFAULT_MAX_BODY_BYTES }: JsonBodyOptions = {}): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new GatewayError("PAYLOAD_TOO_LARGE", `The body is over ${maxBytes} bytes.`);
+    },
+  });
 }
 
 /** 415 unless the Content-Type is JSON. */

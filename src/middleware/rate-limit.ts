@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { type RateLimiterBinding, requireLimiter } from "../config";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
+import type { RateLimiterBinding } from "../settings/bindings";
 
 export interface RateLimitOptions {
   /** Which Workers Rate Limiting binding counts these requests. */
@@ -25,7 +25,7 @@ export function rateLimit({
 }: RateLimitOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     // A missing binding is a 503 naming it, never a 500.
-    const { success } = await requireLimiter(c.env, binding).limit({ key: key(c) });
+    const { success } = await c.var.services.limiter(binding).limit({ key: key(c) });
     if (!success) {
       throw new GatewayError("RATE_LIMITED", `Too many requests for this ${subject}; retry after ${periodSeconds} s.`, {
         headers: { "Retry-After": String(periodSeconds) },

@@ -2,7 +2,6 @@ import { renderApiReference } from "@scalar/client-side-rendering";
 import type { MiddlewareHandler } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { Hono } from "hono/tiny";
-import { apiDocsEnabled } from "../config";
 import type { AppEnv } from "../env";
 import { ERROR_DOCS_PATH, SPARKPAY_CODES_ANCHOR } from "../error-response";
 import { GatewayError } from "../errors";
@@ -10,7 +9,7 @@ import document from "../openapi.json";
 
 /** API_DOCS=off: the pages are not there at all (404, as for any unknown path). */
 const docsOn: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!apiDocsEnabled(c.env)) throw new GatewayError("NOT_FOUND", "No such route: the API reference is off here.");
+  if (!c.var.services.docsEnabled) throw new GatewayError("NOT_FOUND", "No such route: the API reference is off here.");
   await next();
 };
 

@@ -1,9 +1,8 @@
 import { Hono } from "hono/tiny";
 import { storeAnswers } from "../closes/store";
-import { loadConfig, requireCloseJobsDb } from "../config";
 import type { AppEnv } from "../env";
 import type { HealthReport } from "../schemas";
-import { clientFor } from "../sparkpay-client";
+import { problem } from "../settings/check";
 import { GATEWAY_VERSION } from "../version";
 
 const MIGRATIONS_MISSING =
@@ -17,23 +16,20 @@ const MIGRATIONS_MISSING =
  * last accepted. Problems are named, values never shown. 200 ready (every route works), 503 not.
  */
 export const health = new Hono<AppEnv>().get("/healthz", async (c) => {
-  const { report, settings } = await loadConfig(c.env);
+  const { services } = c.var;
+  const { report } = services;
   // Asked on every call (not cached with the settings): the migrations can be applied while the isolate lives.
   const checks = { ...report.checks };
-  if (checks.CLOSE_JOBS_DB === "ok" && !(await storeAnswers(requireCloseJobsDb(c.env))))
-    checks.CLOSE_JOBS_DB = MIGRATIONS_MISSING;
-  const ready = report.ready && checks.CLOSE_JOBS_DB === "ok";
-  const body: HealthReport = {
-    status: ready ? "ready" : "not_ready",
-    version: GATEWAY_VERSION,
-    checks,
-  };
-  if (settings) {
+  if (checks.CLOSE_JOBS_DB?.status === "ok" && !(await storeAnswers(services.closeJobsDb())))
+    checks.CLOSE_JOBS_DB = problem(MIGRATIONS_MISSING);
+  const ready = report.ready && checks.CLOSE_JOBS_DB?.status === "ok";
+  const body: HealthReport = { status: ready ? "ready" : "not_ready", version: GATEWAY_VERSION, checks };
+  try {
+    const { privateKeys } = services.settings();
     // The index only (1 = the first key in SPARKPAY_PRIVATE_KEY), never the key.
-    body.merchant_keys = {
-      configured: settings.privateKeys.length,
-      last_accepted: clientFor(settings).acceptedKey ?? null,
-    };
+    body.merchant_keys = { configured: privateKeys.length, last_accepted: services.sparkpay().acceptedKey ?? null };
+  } catch {
+    // Settings that stop closes: the checks above name them.
   }
   return c.json(body, ready ? 200 : 503);
 });

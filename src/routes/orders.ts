@@ -3,17 +3,16 @@ import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
-import { writeLog } from "../log";
 import { callerAuth } from "../middleware/caller-auth";
 import { invalidRequest } from "../middleware/invalid-request";
 import { jsonBody } from "../middleware/json-body";
 import { callerLimit, merchantLimit } from "../middleware/limits";
 import { merchantScope } from "../middleware/merchant-scope";
 import { orderPath } from "../middleware/order-path";
-import type { AttemptReport } from "../sparkpay/client";
+import type { AttemptReport, RequestContext } from "../sparkpay/client";
 import { CLOSE_ORDER_PATH, QUERY_ORDER_PATH_PREFIX } from "../sparkpay/constants";
+import { SparkPayError } from "../sparkpay/errors";
 import { type CloseOrderRequest, CloseOrderRequestSchema } from "../sparkpay/schemas";
-import { sparkPayClient } from "../sparkpay-client";
 
 /** Payment Order Query, the same path as SparkPay's. */
 export const QUERY_ORDER_ROUTE = `${QUERY_ORDER_PATH_PREFIX}:merchant_no/:request_no` as const;
@@ -23,29 +22,49 @@ export const CONFIRMED_HEADER = "X-Close-Confirmed-By";
 /** SparkPay's own request id of its last answer (already bounded by the transport), for the caller to quote. */
 export const SPARKPAY_REQUEST_ID = "X-SparkPay-Request-Id";
 
-/**
- * For each request sent to SparkPay: logs it (debug), sums what the request's log line reports, and sets
- * X-SparkPay-Request-Id to SparkPay's id of the latest answer.
- */
-function attemptLogger(c: Context<AppEnv>): (attempt: AttemptReport) => void {
-  const { logFields, logLevel, requestId } = c.var;
-  return (attempt) => {
-    logFields.upstream_ms = (logFields.upstream_ms ?? 0) + attempt.durationMs;
-    logFields.sparkpay_request_id = attempt.sparkpayRequestId ?? logFields.sparkpay_request_id;
-    // Set before the answer exists, so it goes on the success and on the error envelope alike.
-    if (attempt.sparkpayRequestId !== undefined) c.header(SPARKPAY_REQUEST_ID, attempt.sparkpayRequestId);
-    writeLog(logLevel, "debug", {
-      msg: "sparkpay attempt",
-      request_id: requestId,
-      operation: attempt.operation,
-      attempt: attempt.attempt,
-      key: attempt.key,
-      status: attempt.status,
-      error: attempt.error,
-      duration_ms: attempt.durationMs,
-      sparkpay_request_id: attempt.sparkpayRequestId,
-    });
+/** What every request to SparkPay carries from this request: its id, and a debug line per attempt for the log. */
+function requestContext(c: Context<AppEnv>): RequestContext {
+  const { logFields, requestId, services } = c.var;
+  return {
+    requestId,
+    onAttempt: (attempt: AttemptReport) => {
+      logFields.upstream_ms = (logFields.upstream_ms ?? 0) + attempt.durationMs;
+      services.logger.debug({
+        msg: "sparkpay attempt",
+        request_id: requestId,
+        operation: attempt.operation,
+        attempt: attempt.attempt,
+        key: attempt.key,
+        status: attempt.status,
+        error: attempt.error,
+        duration_ms: attempt.durationMs,
+        sparkpay_request_id: attempt.sparkpayRequestId,
+      });
+    },
   };
+}
+
+/**
+ * Runs a SparkPay operation and puts SparkPay's request id of its last answer on the response, whatever the outcome
+ * (the error envelope carries it too), and in the request's log line.
+ */
+async function withSparkPayRequestId<T extends { sparkpayRequestId: string | undefined }>(
+  c: Context<AppEnv>,
+  operation: () => Promise<T>,
+): Promise<T> {
+  const passOn = (id: string | undefined) => {
+    if (id === undefined) return;
+    c.header(SPARKPAY_REQUEST_ID, id);
+    c.var.logFields.sparkpay_request_id = id;
+  };
+  try {
+    const result = await operation();
+    passOn(result.sparkpayRequestId);
+    return result;
+  } catch (error) {
+    if (error instanceof SparkPayError) passOn(error.sparkpayRequestId);
+    throw error;
+  }
 }
 
 /**
@@ -64,11 +83,9 @@ export const orders = new Hono<AppEnv>()
     ),
     merchantLimit,
     async (c) => {
-      const client = await sparkPayClient(c.env);
-      const result = await client.closeOrder(c.req.valid("json"), {
-        requestId: c.var.requestId,
-        onAttempt: attemptLogger(c),
-      });
+      const client = c.var.services.sparkpay();
+      const order = c.req.valid("json");
+      const result = await withSparkPayRequestId(c, () => client.closeOrder(order, requestContext(c)));
       const { envelope, attempts, confirmedByQuery } = result;
       Object.assign(c.var.logFields, {
         upstream_status: 200,
@@ -81,11 +98,9 @@ export const orders = new Hono<AppEnv>()
     },
   )
   .get(QUERY_ORDER_ROUTE, orderPath<typeof QUERY_ORDER_ROUTE>(), async (c) => {
-    const client = await sparkPayClient(c.env);
-    const envelope = await client.queryOrder(c.req.valid("param"), {
-      requestId: c.var.requestId,
-      onAttempt: attemptLogger(c),
-    });
+    const client = c.var.services.sparkpay();
+    const order = c.req.valid("param");
+    const { envelope } = await withSparkPayRequestId(c, () => client.queryOrder(order, requestContext(c)));
     Object.assign(c.var.logFields, { upstream_status: 200, sparkpay_code: envelope.code });
     return c.json(envelope, 200);
   })

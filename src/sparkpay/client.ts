@@ -8,6 +8,7 @@ import {
   QUERY_ORDER_PATH_PREFIX,
 } from "./constants";
 import { SparkPayError, SparkPayInvalidResponseError, SparkPayNotClosedError } from "./errors";
+import { foldAscii } from "./identifiers";
 import { readResponse } from "./response-reader";
 import {
   attemptTimeoutMs,
@@ -21,6 +22,7 @@ import {
   type CloseOrderRequest,
   type CloseOrderResponse,
   CloseOrderResponseSchema,
+  type OrderRef,
   type QueryOrderResponse,
   QueryOrderResponseSchema,
 } from "./schemas";
@@ -52,16 +54,39 @@ export interface CloseOrderResult {
    * Payment Order Query then showed the order CLOSED.
    */
   confirmedByQuery: boolean;
+  /** SparkPay's own request id of the last answer (the close's, or the confirming query's). */
+  sparkpayRequestId: string | undefined;
+}
+
+export interface QueryOrderResult {
+  envelope: QueryOrderResponse;
+  sparkpayRequestId: string | undefined;
+}
+
+/** What an operation learnt on the way, whatever its outcome: SparkPay's id of its last answer. */
+interface Trace {
+  sparkpayRequestId?: string;
 }
 
 /** A success envelope naming an order: what both close and query answer with. */
 type OrderEnvelopeSchema = v.GenericSchema<unknown, { data: { request_no: string; merchant_no: string } }>;
 
-/** One operation in flight: the request, its deadline and its caller's context. */
+/** One operation in flight: the request, its deadline, its caller's context and what it has learnt so far. */
 interface Operation {
   request: SparkPayRequest;
   deadline: number;
   context: RequestContext;
+  trace: Trace;
+}
+
+/** Runs `operation`; a SparkPayError leaves carrying the last answer's id (see SparkPayError.sparkpayRequestId). */
+async function traced<T>(trace: Trace, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof SparkPayError) error.sparkpayRequestId = trace.sparkpayRequestId;
+    throw error;
+  }
 }
 
 /**
@@ -104,46 +129,54 @@ export class SparkPayClient {
     // Built once: these exact bytes are signed and sent, on every attempt.
     const body = JSON.stringify({ request_no: order.request_no, merchant_no: order.merchant_no });
     const request: SparkPayRequest = { operation: "close", method: "POST", path: CLOSE_ORDER_PATH, body };
-    try {
-      const { value: envelope, attempts } = await this.withRetries(
-        { request, deadline, context },
-        CloseOrderResponseSchema,
-        (data, attempt) => {
-          requireSameOrder(order, data, attempt);
-          requireNotContradictingClosed(data, attempt);
-        },
-      );
-      return { envelope, attempts, confirmedByQuery: false };
-    } catch (error) {
-      if (!(error instanceof SparkPayError) || !needsConfirmingQuery(error)) throw error;
-      const closed = await this.confirmClosed(order, context, deadline);
-      if (!closed) throw error;
-      const { request_no, merchant_no, merchant_order_no } = closed;
-      return {
-        envelope: { code: 0, message: "success", data: { request_no, merchant_no, merchant_order_no } },
-        attempts: error.attempts,
-        confirmedByQuery: true,
-      };
-    }
+    const trace: Trace = {};
+    return traced(trace, async () => {
+      try {
+        const { value: envelope, attempts } = await this.withRetries(
+          { request, deadline, context, trace },
+          CloseOrderResponseSchema,
+          (data, attempt) => {
+            requireSameOrder(order, data, attempt);
+            requireNotContradictingClosed(data, attempt);
+          },
+        );
+        return { envelope, attempts, confirmedByQuery: false, sparkpayRequestId: trace.sparkpayRequestId };
+      } catch (error) {
+        if (!(error instanceof SparkPayError) || !needsConfirmingQuery(error)) throw error;
+        const closed = await this.confirmClosed(order, context, deadline, trace);
+        if (!closed) throw error;
+        const { request_no, merchant_no, merchant_order_no } = closed;
+        return {
+          envelope: { code: 0, message: "success", data: { request_no, merchant_no, merchant_order_no } },
+          attempts: error.attempts,
+          confirmedByQuery: true,
+          sparkpayRequestId: trace.sparkpayRequestId,
+        };
+      }
+    });
   }
 
   /** Payment Order Query (`GET /v4/pay/orders/{merchant_no}/{request_no}`), retried like any safe read. */
-  async queryOrder(
-    order: CloseOrderRequest,
-    context: RequestContext = {},
-    deadline = this.now() + this.deadlineMs,
-  ): Promise<QueryOrderResponse> {
+  async queryOrder(order: OrderRef, context: RequestContext = {}): Promise<QueryOrderResult> {
+    const trace: Trace = {};
+    return traced(trace, async () => {
+      const envelope = await this.query(order, context, this.now() + this.deadlineMs, trace);
+      return { envelope, sparkpayRequestId: trace.sparkpayRequestId };
+    });
+  }
+
+  private async query(order: OrderRef, context: RequestContext, deadline: number, trace: Trace) {
     const { merchant_no, request_no } = order;
     const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(merchant_no)}/${encodeURIComponent(request_no)}`;
     const request: SparkPayRequest = { operation: "query", method: "GET", path, body: "" };
-    const sameOrder = (data: OrderData, attempt: number) => requireSameOrder(order, data, attempt);
-    return (await this.withRetries({ request, deadline, context }, QueryOrderResponseSchema, sameOrder)).value;
+    const sameOrder = (data: OrderRef, attempt: number) => requireSameOrder(order, data, attempt);
+    return (await this.withRetries({ request, deadline, context, trace }, QueryOrderResponseSchema, sameOrder)).value;
   }
 
-  private async confirmClosed(order: CloseOrderRequest, context: RequestContext, deadline: number) {
+  private async confirmClosed(order: OrderRef, context: RequestContext, deadline: number, trace: Trace) {
     if (!hasTimeForAttempt(this.now(), deadline)) return undefined;
     try {
-      const { data } = await this.queryOrder(order, context, deadline);
+      const { data } = await this.query(order, context, deadline, trace);
       return data.pay_status === PAY_STATUS_CLOSED ? data : undefined;
     } catch {
       return undefined; // the close's own error is the one worth reporting
@@ -190,13 +223,14 @@ export class SparkPayClient {
    * kept.
    */
   private async attempt<T extends v.GenericSchema>(
-    { request, deadline, context }: Operation,
+    { request, deadline, context, trace }: Operation,
     attempt: number,
     schema: T,
   ): Promise<v.InferOutput<T>> {
     const exchange = async (key: number) => {
       const timeoutMs = attemptTimeoutMs(this.timeoutMs, this.now(), deadline);
       const response = await this.transport.send(request, { attempt, key, timeoutMs, context });
+      trace.sparkpayRequestId = response.sparkpayRequestId ?? trace.sparkpayRequestId;
       try {
         const value = await readResponse(response, schema, this.validator, this.now());
         this.keyAccepted(key);
@@ -226,19 +260,12 @@ export class SparkPayClient {
   }
 }
 
-type OrderData = { request_no: string; merchant_no: string };
-
-/** ASCII letters only: SparkPay's request_no is [A-Za-z0-9_], so no other character may fold onto one. */
-function asciiLowerCase(text: string): string {
-  return text.replace(/[A-Z]/g, (letter) => String.fromCharCode(letter.charCodeAt(0) + 32));
-}
-
 /**
  * SparkPay treats request_no case-insensitively, so an answer may carry the casing it stored first;
  * only ASCII case folding, so a look-alike (the Kelvin sign for k) is a different order.
  */
-function requireSameOrder(order: CloseOrderRequest, data: OrderData, attempt: number): void {
-  const sameRequest = asciiLowerCase(data.request_no) === asciiLowerCase(order.request_no);
+function requireSameOrder(order: CloseOrderRequest, data: OrderRef, attempt: number): void {
+  const sameRequest = foldAscii(data.request_no) === foldAscii(order.request_no);
   if (!sameRequest || data.merchant_no !== order.merchant_no) {
     throw new SparkPayInvalidResponseError(
       "SparkPay's answer is for a different order than the one requested.",

@@ -5,6 +5,11 @@
  */
 export class SparkPayError extends Error {
   override name = "SparkPayError";
+  /**
+   * SparkPay's own request id of the last answer in the operation (of any attempt, or of the confirming query),
+   * for the caller to quote; set by SparkPayClient as the error leaves it.
+   */
+  sparkpayRequestId: string | undefined;
   constructor(
     message: string,
     /** How many requests had been sent to SparkPay for this operation when it failed. */
@@ -93,4 +98,26 @@ export class SparkPaySignatureError extends SparkPayError {
  */
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/**
+ * What a key's fix needs from wherever the key is stored. The protocol knows no secret store, so it names the need and
+ * the Worker words it for its deployment (e.g. `wrangler secret put`).
+ */
+export type KeyStorageHint = "store-key" | "store-whole-pem";
+
+/**
+ * A key that cannot be used: names the key (`setting`, as the caller calls it), the problem and the fix. A kind of
+ * ConfigError, so callers test one class.
+ */
+export class KeyFormatError extends ConfigError {
+  override name = "KeyFormatError";
+  constructor(
+    readonly setting: string,
+    readonly problem: string,
+    readonly fix: string,
+    readonly storageHint?: KeyStorageHint,
+  ) {
+    super(`${setting} ${problem} Fix: ${fix}`);
+  }
 }

@@ -1,5 +1,6 @@
 import { contents, readChildren, readElement, TAG_BIT_STRING, TAG_INTEGER, TAG_OCTET_STRING } from "./der";
-import { privateKeysDer, publicKeysDer } from "./keys";
+import { encodeHex } from "./hex";
+import { privateKeysDer, publicKeysDer } from "./key-formats";
 
 /**
  * Whether keys are halves of one pair, told by their RSA modulus read from the DER (no import, no
@@ -20,20 +21,21 @@ export function rsaModulus(der: Uint8Array, format: "pkcs8" | "spki"): string | 
   // RSAPrivateKey { version, modulus, … }; RSAPublicKey { modulus, publicExponent }.
   const modulus = fields?.[format === "pkcs8" ? 1 : 0];
   if (!modulus || modulus.tag !== TAG_INTEGER) return undefined;
-  const hex = [...contents(inner, modulus)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  return hex.replace(/^(00)+/, "");
+  return encodeHex(contents(inner, modulus)).replace(/^(00)+/, "");
+}
+
+/** A key text and what its errors call it. */
+export interface NamedKeys {
+  setting: string;
+  pem: string | undefined;
 }
 
 /**
- * True when a public key in `publicPem` (named `publicSetting` in errors) is the public half of a
- * merchant private key in SPARKPAY_PRIVATE_KEY. Both must parse (KeyFormatError otherwise).
+ * True when a public key in `publicKeys` is the public half of a private key in `privateKeys`. Both must parse
+ * (KeyFormatError otherwise, naming the setting).
  */
-export function pairsWithPrivateKey(
-  privatePem: string | undefined,
-  publicPem: string | undefined,
-  publicSetting: string,
-): boolean {
-  const own = new Set(privateKeysDer("SPARKPAY_PRIVATE_KEY", privatePem).map((der) => rsaModulus(der, "pkcs8")));
-  const candidates = publicKeysDer(publicSetting, publicPem).map((der) => rsaModulus(der, "spki"));
+export function pairsWithPrivateKey(privateKeys: NamedKeys, publicKeys: NamedKeys): boolean {
+  const own = new Set(privateKeysDer(privateKeys.setting, privateKeys.pem).map((der) => rsaModulus(der, "pkcs8")));
+  const candidates = publicKeysDer(publicKeys.setting, publicKeys.pem).map((der) => rsaModulus(der, "spki"));
   return candidates.some((modulus) => modulus !== undefined && own.has(modulus));
 }

@@ -1,17 +1,21 @@
 import * as v from "valibot";
 import { MAX_REFUSAL_CODE_LENGTH, MAX_REFUSAL_MESSAGE_LENGTH } from "./constants";
+import { IDENTIFIER_CHARACTERS, IDENTIFIER_MAX_LENGTH } from "./identifiers";
 
-/** SparkPay's identifier rule (from order creation): 1-64 letters, digits or underscore. */
-const IDENTIFIER_MAX_LENGTH = 64;
-const IDENTIFIER_PATTERN = /^[A-Za-z0-9_]+$/;
-
+/** SparkPay's identifier rule (./identifiers), with messages naming the field and the rule it breaks. */
 export function identifier(field: string) {
   return v.pipe(
     v.string(`${field} must be a string.`),
     v.minLength(1, `${field} must not be empty.`),
     v.maxLength(IDENTIFIER_MAX_LENGTH, `${field} must be at most ${IDENTIFIER_MAX_LENGTH} characters.`),
-    v.regex(IDENTIFIER_PATTERN, `${field} may contain only letters, digits and underscore.`),
+    v.regex(IDENTIFIER_CHARACTERS, `${field} may contain only letters, digits and underscore.`),
   );
+}
+
+/** Which order: what SparkPay's order operations are keyed by. */
+export interface OrderRef {
+  merchant_no: string;
+  request_no: string;
 }
 
 /** Body of `POST /v4/pay/orders/close`. `v.object` drops unknown keys, so they are never forwarded. */

@@ -25,7 +25,7 @@ import {
   versionsDeployArgs,
   versionsUploadArgs,
 } from "../../scripts/deploy/gradual";
-import { SECRET_NAMES } from "../../src/config";
+import { SECRET_NAMES } from "../../src/settings/report";
 
 const NEW = "0f3c2a1b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const OLD = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
@@ -265,16 +265,21 @@ describe("gradual: pure helpers", () => {
   });
 
   it("judges /healthz: only 200 with status ready passes", () => {
-    const ready = JSON.stringify({ status: "ready", version: "0.1.0", checks: { SPARKPAY_APP_ID: "ok" } });
+    const ready = JSON.stringify({ status: "ready", version: "0.1.0", checks: { SPARKPAY_APP_ID: { status: "ok" } } });
     const notReady = JSON.stringify({
       status: "not_ready",
-      checks: { SPARKPAY_APP_ID: "SPARKPAY_APP_ID is still the placeholder (replace-with-…)", LOG_LEVEL: "ok" },
+      checks: {
+        SPARKPAY_APP_ID: { status: "problem", message: "SPARKPAY_APP_ID is still the placeholder (replace-with-…)" },
+        LOG_LEVEL: { status: "warning", message: "LOG_LEVEL must be one of debug, info, warn, error" },
+        CLOSE_WEBHOOK_SECRET: { status: "unused", message: "not used: CLOSE_WEBHOOK_URL is not set" },
+      },
     });
     expect(judgeHealth(200, ready).ready).toBe(true);
     const verdict = judgeHealth(503, notReady);
     expect(verdict.ready).toBe(false);
     expect(verdict.reason).toContain("HTTP 503, not_ready; SPARKPAY_APP_ID: SPARKPAY_APP_ID is still the placeholder");
     expect(verdict.reason).not.toContain("LOG_LEVEL");
+    expect(verdict.reason).not.toContain("CLOSE_WEBHOOK_SECRET");
     expect(judgeHealth(200, JSON.stringify({ status: "not_ready" })).ready).toBe(false);
     expect(judgeHealth(503, ready).ready).toBe(false);
     expect(judgeHealth(200, "<html>error 1042</html>")).toEqual({

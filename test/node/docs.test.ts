@@ -4,9 +4,9 @@ import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { FAULT_MODES } from "../../sandbox/faults.mjs";
 import { COMPATIBILITY_DATE } from "../../scripts/local-gateway.mjs";
-import { SECRET_NAMES } from "../../src/config";
 import { GATEWAY_ERRORS } from "../../src/errors";
 import { RATE_LIMIT_PERIOD_S } from "../../src/middleware/rate-limit";
+import { SECRET_NAMES } from "../../src/settings/report";
 
 const readme = readFileSync("README.md", "utf8");
 const wranglerToml = readFileSync("wrangler.toml", "utf8");

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import * as gradual from "../../scripts/deploy/gradual";
-import { SECRET_NAMES } from "../../src/config";
+import { SECRET_NAMES } from "../../src/settings/report";
 
 type Step = {
   name?: string;

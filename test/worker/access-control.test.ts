@@ -2,6 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { callGateway, captureLogs, docUrl, type ErrorEnvelope, MERCHANT, sandboxCalls, uniqueId } from "./helpers";
 
+const OK = { status: "ok" };
+const problem = (message: unknown) => ({ status: "problem", message });
+
 const newKey = () => `gw_${crypto.randomUUID().replaceAll("-", "")}`;
 const closeBody = (merchantNo = MERCHANT) => JSON.stringify({ request_no: uniqueId("ORDER"), merchant_no: merchantNo });
 
@@ -121,25 +124,25 @@ describe("GET /healthz", () => {
       status: "ready",
       version: expect.any(String),
       checks: {
-        SPARKPAY_APP_ID: "ok",
-        SPARKPAY_BASE_URL: "ok",
-        SPARKPAY_TIMEOUT_MS: "ok",
-        SPARKPAY_MAX_RETRIES: "ok",
-        SPARKPAY_DEADLINE_MS: "ok",
-        SPARKPAY_MAX_RESPONSE_BYTES: "ok",
-        SPARKPAY_VERIFY_RESPONSES: "ok",
-        CLOSE_GIVE_UP_AFTER_S: "ok",
-        LOG_LEVEL: "ok",
-        API_DOCS: "ok",
-        SPARKPAY_PRIVATE_KEY: "ok",
-        SPARKPAY_PLATFORM_PUBLIC_KEY: "ok",
-        GATEWAY_API_KEYS: "ok",
-        CALLER_RATE_LIMITER: "ok",
-        MERCHANT_RATE_LIMITER: "ok",
-        CLOSE_JOBS_DB: "ok",
-        CLOSE_WORKFLOW: "ok",
-        CLOSE_WEBHOOK_URL: "ok",
-        CLOSE_WEBHOOK_SECRET: "ok",
+        SPARKPAY_APP_ID: OK,
+        SPARKPAY_BASE_URL: OK,
+        SPARKPAY_TIMEOUT_MS: OK,
+        SPARKPAY_MAX_RETRIES: OK,
+        SPARKPAY_DEADLINE_MS: OK,
+        SPARKPAY_MAX_RESPONSE_BYTES: OK,
+        SPARKPAY_VERIFY_RESPONSES: OK,
+        CLOSE_GIVE_UP_AFTER_S: OK,
+        LOG_LEVEL: OK,
+        API_DOCS: OK,
+        SPARKPAY_PRIVATE_KEY: OK,
+        SPARKPAY_PLATFORM_PUBLIC_KEY: OK,
+        GATEWAY_API_KEYS: OK,
+        CALLER_RATE_LIMITER: OK,
+        MERCHANT_RATE_LIMITER: OK,
+        CLOSE_JOBS_DB: OK,
+        CLOSE_WORKFLOW: OK,
+        CLOSE_WEBHOOK_URL: OK,
+        CLOSE_WEBHOOK_SECRET: OK,
       },
       merchant_keys: { configured: 1, last_accepted: expect.toBeOneOf([null, 1]) },
     });
@@ -157,17 +160,17 @@ describe("GET /healthz", () => {
     const { response } = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: broken });
     const text = await response.text();
     expect(response.status).toBe(503);
-    const { status, checks } = JSON.parse(text) as { status: string; checks: Record<string, string> };
+    const { status, checks } = JSON.parse(text) as { status: string; checks: Record<string, unknown> };
     expect(status).toBe("not_ready");
-    expect(checks).toMatchObject({
-      SPARKPAY_APP_ID: "ok",
-      SPARKPAY_TIMEOUT_MS: "SPARKPAY_TIMEOUT_MS must be a whole number.",
-      SPARKPAY_PRIVATE_KEY: expect.stringMatching(/RSA-1024 key; at least RSA-2048/),
-      SPARKPAY_PLATFORM_PUBLIC_KEY: expect.stringMatching(/holds a private key/),
-      GATEWAY_API_KEYS: expect.stringMatching(/entry 1 is malformed/),
-      MERCHANT_RATE_LIMITER: expect.stringMatching(/not bound/),
-      CALLER_RATE_LIMITER: "ok",
+    expect(checks).toEqual({
+      ...Object.fromEntries(Object.keys(checks).map((name) => [name, OK])),
+      SPARKPAY_TIMEOUT_MS: problem("SPARKPAY_TIMEOUT_MS must be a whole number."),
+      SPARKPAY_PRIVATE_KEY: problem(expect.stringMatching(/RSA-1024 key; at least RSA-2048/)),
+      SPARKPAY_PLATFORM_PUBLIC_KEY: problem(expect.stringMatching(/holds a private key/)),
+      GATEWAY_API_KEYS: problem(expect.stringMatching(/entry 1 is malformed/)),
+      MERCHANT_RATE_LIMITER: problem(expect.stringMatching(/not bound/)),
     });
+    expect(checks).toMatchObject({ SPARKPAY_APP_ID: OK, CALLER_RATE_LIMITER: OK });
     expect(text).not.toContain("tiny");
     expect(text).not.toMatch(/MII[A-Za-z0-9+/]{20}/);
   });
@@ -181,7 +184,12 @@ describe("GET /healthz", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
       status: "ready",
-      checks: { LOG_LEVEL: "LOG_LEVEL must be one of debug, info, warn, error; until fixed, info is used." },
+      checks: {
+        LOG_LEVEL: {
+          status: "warning",
+          message: "LOG_LEVEL must be one of debug, info, warn, error; until fixed, info is used.",
+        },
+      },
     });
   });
 

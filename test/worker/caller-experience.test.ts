@@ -174,7 +174,7 @@ describe("doc_url and the error reference", () => {
     expect(health.response.status).toBe(200);
     expect(await health.response.json()).toMatchObject({
       status: "ready",
-      checks: { API_DOCS: "API_DOCS must be on or off; until fixed, /docs is off." },
+      checks: { API_DOCS: { status: "warning", message: "API_DOCS must be on or off; until fixed, /docs is off." } },
     });
     const docs = await callGateway({ method: "GET", url: "https://gateway.test/docs", env: odd });
     expect(docs.response.status).toBe(404);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SparkPayClient, type SparkPayClientOptions } from "../../src/sparkpay/client";
 import { SparkPayServerError, SparkPayTimeoutError } from "../../src/sparkpay/errors";
-import { importPrivateKeys, importPublicKeys } from "../../src/sparkpay/keys";
+import { importPrivateKeys, importPublicKeys } from "../../src/sparkpay/key-import";
 import { createSigner } from "../../src/sparkpay/signer";
 import { createResponseValidator } from "../../src/sparkpay/validator";
 import { createVerifier } from "../../src/sparkpay/verifier";
@@ -22,8 +22,10 @@ async function policyClient({ requestMs = 0, privateKeys = env.SPARKPAY_PRIVATE_
   const client = new SparkPayClient({
     appId: env.SPARKPAY_APP_ID,
     userAgent: "policy-test/1",
-    signer: createSigner(await importPrivateKeys(privateKeys)),
-    validator: createResponseValidator(createVerifier(await importPublicKeys(env.SPARKPAY_PLATFORM_PUBLIC_KEY))),
+    signer: createSigner(await importPrivateKeys(privateKeys, "merchant key")),
+    validator: createResponseValidator(
+      createVerifier(await importPublicKeys(env.SPARKPAY_PLATFORM_PUBLIC_KEY, "platform key")),
+    ),
     fetch: async (input, init) => {
       try {
         return await fetch(input, init);

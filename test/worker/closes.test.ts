@@ -278,9 +278,9 @@ describe("durable closes: webhooks", () => {
     "a bad %s: /healthz not ready naming it, PUT refused naming it, POST close still closes",
     async (name, settings, message) => {
       const { response } = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: settings });
-      const health = (await response.json()) as { status: string; checks: Record<string, string> };
+      const health = (await response.json()) as { status: string; checks: Record<string, { message?: string }> };
       expect(response.status).toBe(503);
-      expect(health.checks[name]).toContain(message);
+      expect(health.checks[name]).toEqual({ status: "problem", message: expect.stringContaining(message) });
       expect(health.status).toBe("not_ready");
       expect(JSON.stringify(health)).not.toContain(env.CLOSE_WEBHOOK_SECRET!);
 
@@ -305,8 +305,11 @@ describe("durable closes: webhooks", () => {
         url: "https://gateway.test/healthz",
         env: { CLOSE_WEBHOOK_URL: url },
       });
-      const health = (await response.json()) as { checks: Record<string, string> };
-      expect(health.checks).toMatchObject({ CLOSE_WEBHOOK_URL: "ok", CLOSE_WEBHOOK_SECRET: "ok" });
+      const health = (await response.json()) as { checks: Record<string, unknown> };
+      expect(health.checks).toMatchObject({
+        CLOSE_WEBHOOK_URL: { status: "ok" },
+        CLOSE_WEBHOOK_SECRET: { status: "ok" },
+      });
     }
   });
 });
@@ -327,7 +330,10 @@ describe("durable closes: bindings", () => {
       }
       const health = await callGateway({ method: "GET", url: "https://gateway.test/healthz", env: unbound });
       expect(health.response.status).toBe(503);
-      expect(await health.response.json()).toMatchObject({ status: "not_ready", checks: { [binding]: message } });
+      expect(await health.response.json()).toMatchObject({
+        status: "not_ready",
+        checks: { [binding]: { status: "problem", message } },
+      });
       expect((await closeOrder(uniqueId("BIND"), { env: unbound })).response.status).toBe(200);
     },
   );
@@ -349,13 +355,16 @@ describe("durable closes: migrations", () => {
     expect(await health.response.json()).toMatchObject({
       status: "not_ready",
       checks: {
-        CLOSE_JOBS_DB: expect.stringMatching(/^CLOSE_JOBS_DB does not answer .*`wrangler d1 migrations apply/),
+        CLOSE_JOBS_DB: {
+          status: "problem",
+          message: expect.stringMatching(/^CLOSE_JOBS_DB does not answer .*`wrangler d1 migrations apply/),
+        },
       },
     });
     expect((await closeOrder(uniqueId("MIG"), { env: settings })).response.status).toBe(200);
     // The real database, migrated by the test setup, answers.
     const ready = await callGateway({ method: "GET", url: "https://gateway.test/healthz" });
-    expect(await ready.response.json()).toMatchObject({ status: "ready", checks: { CLOSE_JOBS_DB: "ok" } });
+    expect(await ready.response.json()).toMatchObject({ status: "ready", checks: { CLOSE_JOBS_DB: { status: "ok" } } });
   });
 });
 
@@ -562,7 +571,10 @@ describe("durable closes: refusals", () => {
       url: "https://gateway.test/healthz",
       env: { [name]: undefined },
     });
-    const health = (await response.json()) as { checks: Record<string, string> };
-    expect(health.checks[name]).toContain(`${name} is not bound`);
+    const health = (await response.json()) as { checks: Record<string, unknown> };
+    expect(health.checks[name]).toEqual({
+      status: "problem",
+      message: expect.stringContaining(`${name} is not bound`),
+    });
   });
 });

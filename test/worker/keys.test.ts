@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { importPrivateKeys, importPublicKeys, KeyFormatError } from "../../src/sparkpay/keys";
+import { merchantKeys, platformKeys } from "../../src/settings/keys";
+import { KeyFormatError } from "../../src/sparkpay/errors";
 
 /** The first (current) key of a SPARKPAY_PRIVATE_KEY value. */
-const importPrivateKey = async (raw: string) => (await importPrivateKeys(raw))[0]!;
+const importPrivateKey = async (raw: string) => (await merchantKeys(raw))[0]!;
 
 const keys = env.TEST_KEYS;
 const message = new TextEncoder().encode("1700000000\nnonce\n{}\n");
@@ -50,7 +51,7 @@ describe("merchant private key: accepted forms", () => {
   });
 
   it("takes a second key, for rotation, in order", async () => {
-    const [current, next] = await importPrivateKeys(keys.merchantPkcs8 + keys.otherMerchantPkcs8);
+    const [current, next] = await merchantKeys(keys.merchantPkcs8 + keys.otherMerchantPkcs8);
     const sign = async (key: CryptoKey) =>
       btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, message))));
     expect(await sign(current!)).toBe(await signWith(keys.merchantPkcs8));
@@ -131,7 +132,7 @@ describe("merchant private key: rejected forms", () => {
 
 describe("platform public keys", () => {
   const verifies = async (raw: string) => {
-    const [key] = await importPublicKeys(raw);
+    const [key] = await platformKeys(raw);
     const signature = await crypto.subtle.sign(
       "RSASSA-PKCS1-v1_5",
       await importPrivateKey(keys.merchantPkcs8),
@@ -150,7 +151,7 @@ describe("platform public keys", () => {
   });
 
   it("reads every PEM block, in order, for key rotation", async () => {
-    const both = await importPublicKeys(`${keys.platformPublic}\n${flattened(keys.rotatedPlatformPublic)}`);
+    const both = await platformKeys(`${keys.platformPublic}\n${flattened(keys.rotatedPlatformPublic)}`);
     expect(both).toHaveLength(2);
   });
 
@@ -176,6 +177,6 @@ describe("platform public keys", () => {
       /SparkPay dashboard/,
     ],
   ])("%s is rejected", async (_form, raw, problem, fix) => {
-    await expectRejected(importPublicKeys(raw), raw, problem, fix);
+    await expectRejected(platformKeys(raw), raw, problem, fix);
   });
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SparkPaySignatureError } from "../../src/sparkpay/errors";
-import { importPublicKeys } from "../../src/sparkpay/keys";
+import { importPublicKeys } from "../../src/sparkpay/key-import";
 import { signatureMessage, signatureMessageBytes } from "../../src/sparkpay/message";
 import { createNonce } from "../../src/sparkpay/nonce";
 import { createResponseValidator } from "../../src/sparkpay/validator";
@@ -57,7 +57,8 @@ async function signedBySandbox(
 describe("response verification", () => {
   const body =
     '{"code":0,"message":"success","data":{"request_no":"R_1","merchant_no":"M","merchant_order_no":"MO 订单"}}';
-  const verifierWith = async (...pems: string[]) => createVerifier(await importPublicKeys(pems.join("\n")));
+  const verifierWith = async (...pems: string[]) =>
+    createVerifier(await importPublicKeys(pems.join("\n"), "platform key"));
   // The clock is the second the sandbox signed in, less the skew it applied, so ±301 is exact.
   const check = async (headers: Headers, rawBody = body, pems = [env.TEST_KEYS.platformPublic], skew = 0) =>
     createResponseValidator(await verifierWith(...pems)).validate(

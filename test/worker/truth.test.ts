@@ -125,7 +125,10 @@ describe("misconfiguration: 503 naming the setting, never a 500, never ready", (
     const report = await health(broken);
     expect(report.status).toBe(503);
     expect(report.body.status).toBe("not_ready");
-    expect(Object.values(report.body.checks)).toContainEqual(expect.stringMatching(message));
+    expect(Object.values(report.body.checks)).toContainEqual({
+      status: "problem",
+      message: expect.stringMatching(message),
+    });
   });
 
   it("a base URL with a port and a trailing slash is fine", async () => {

@@ -13,6 +13,7 @@ import {
 } from "../../src/sparkpay/der";
 import {
   ConfigError,
+  KeyFormatError,
   SparkPayApiError,
   SparkPayConnectionError,
   SparkPayInvalidResponseError,
@@ -21,7 +22,6 @@ import {
   SparkPaySignatureError,
   SparkPayTimeoutError,
 } from "../../src/sparkpay/errors";
-import { KeyFormatError } from "../../src/sparkpay/keys";
 import { retryAfterSeconds } from "../../src/sparkpay/response-reader";
 
 const bytes = (...values: number[]) => Uint8Array.from(values);

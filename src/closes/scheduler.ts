@@ -1,0 +1,155 @@
+import { nowSeconds } from "../clock";
+import { GatewayError } from "../errors";
+import type { Logger } from "../log";
+import type { OrderRef } from "../sparkpay/schemas";
+import { type Actor, type CloseJob, publicJob, type StoredJob } from "./job";
+import { cancel, createJob, getJob, reschedule, transition } from "./store";
+import type { CloseParams } from "./workflow";
+
+/** How far ahead a close may be scheduled. */
+export const MAX_CLOSE_AHEAD_S = 30 * 24 * 3600;
+export const CLOSE_AT_RULE = `close_at must be an integer: Unix seconds, at most ${MAX_CLOSE_AHEAD_S / 86400} days ahead.`;
+
+/** What PUT did: the job as it is now, and whether this call created it. */
+export interface Scheduled {
+  job: CloseJob;
+  created: boolean;
+}
+
+export interface CloseSchedulerOptions {
+  db: D1Database;
+  workflow: Workflow;
+  logger: Logger;
+  /** Unix seconds; injected so tests can move time. */
+  now?: () => number;
+}
+
+function conflict(job: StoredJob, what: string): never {
+  throw new GatewayError("CLOSE_CONFLICT", `The order's close job is ${job.status}: ${what}.`);
+}
+
+function notFound(): never {
+  throw new GatewayError("NOT_FOUND", "This order has no close job.");
+}
+
+function paramsOf(job: StoredJob): CloseParams {
+  const { id: job_id, instance_id, merchant_no, request_no, close_at } = job;
+  return { job_id, instance_id, merchant_no, request_no, close_at };
+}
+
+/**
+ * The close-job state machine (README "Durable closes"): create (a job, and its Workflow instance), leave,
+ * reschedule (the job moves to a new instance; the old one is terminated), cancel, and what is refused. D1 holds
+ * the job (./store.ts: every change checks the state it starts from in the statement that makes it); this decides
+ * which change to ask for and keeps the Workflow instances in step with it.
+ */
+export class CloseScheduler {
+  private readonly db: D1Database;
+  private readonly workflow: Workflow;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor({ db, workflow, logger, now = nowSeconds }: CloseSchedulerOptions) {
+    this.db = db;
+    this.workflow = workflow;
+    this.logger = logger;
+    this.now = now;
+  }
+
+  /**
+   * PUT: with no job (or only a cancelled or failed one), a new job closing at `closeAt` (now when absent or past);
+   * a scheduled job moves to a different future `closeAt` and is otherwise left as it is; a closing job may be asked
+   * to close now but not moved (409); a closed job is left as it is.
+   */
+  async schedule(order: OrderRef, closeAt: number | undefined, by: Actor): Promise<Scheduled> {
+    const now = this.now();
+    if (closeAt !== undefined && closeAt > now + MAX_CLOSE_AHEAD_S) {
+      throw new GatewayError("INVALID_REQUEST", CLOSE_AT_RULE, { param: "close_at" });
+    }
+    const future = closeAt !== undefined && closeAt > now;
+    const at = future ? closeAt : now;
+    let job = await getJob(this.db, order.merchant_no, order.request_no);
+    if (!job || job.status === "cancelled" || job.status === "failed") {
+      const made = await createJob(this.db, { ...order, close_at: at, now, by });
+      if (made.created) {
+        await this.start(made.job);
+        return { job: publicJob(made.job), created: true };
+      }
+      job = made.job; // a racing PUT created it: answer as if it had come first
+    }
+    for (;;) {
+      if (job.status === "closed" || job.status === "cancelled" || job.status === "failed") {
+        return { job: publicJob(job), created: false };
+      }
+      if (job.status === "closing") {
+        if (future) conflict(job, "it can no longer be rescheduled");
+        return { job: publicJob(job), created: false };
+      }
+      // scheduled: no close_at, the same one, or "now" for a job already due leaves it as it is.
+      if (closeAt === undefined || at === job.close_at || (!future && job.close_at <= now)) {
+        return { job: publicJob(job), created: false };
+      }
+      const moved = await reschedule(this.db, job, at, now, by);
+      if (moved) {
+        await this.terminate(job.instance_id);
+        await this.start(moved);
+        return { job: publicJob(moved), created: false };
+      }
+      // No longer scheduled (it started closing, or another request moved it): decide again on what it is now.
+      const current = await getJob(this.db, order.merchant_no, order.request_no);
+      if (!current) throw new Error("close_jobs: the order lost its job.");
+      job = current;
+    }
+  }
+
+  /** GET: the order's current job; 404 when it never had one. */
+  async find(order: OrderRef): Promise<CloseJob> {
+    const job = await getJob(this.db, order.merchant_no, order.request_no);
+    if (!job) notFound();
+    return publicJob(job);
+  }
+
+  /** DELETE: cancels a scheduled job (a cancelled one is answered as it is); any other status is a 409. */
+  async cancel(order: OrderRef, by: Actor): Promise<CloseJob> {
+    const job = await getJob(this.db, order.merchant_no, order.request_no);
+    if (!job) notFound();
+    if (job.status === "cancelled") return publicJob(job);
+    if (job.status !== "scheduled") conflict(job, "only a scheduled close can be cancelled");
+    const after = await cancel(this.db, job, this.now(), by);
+    if (!after) notFound();
+    if (after.status !== "cancelled") conflict(after, "only a scheduled close can be cancelled");
+    await this.terminate(after.instance_id);
+    return publicJob(after);
+  }
+
+  /**
+   * Starts the job's instance. Should Workflows refuse, the job is marked `failed` (by the gateway, code
+   * CLOSE_JOBS_UNAVAILABLE) before the refusal (503, same code), so it does not sit `scheduled` with nothing to run
+   * it, and the next PUT starts a new job.
+   */
+  private async start(job: StoredJob): Promise<void> {
+    try {
+      await this.workflow.create({ id: job.instance_id, params: paramsOf(job) });
+    } catch (error) {
+      this.logger.error({
+        msg: "close job not started",
+        instance_id: job.instance_id,
+        error: error instanceof Error ? error.message : typeof error,
+      });
+      const message =
+        "Cloudflare Workflows did not start the close job; it is marked failed. PUT again to schedule it.";
+      const failure = { code: "CLOSE_JOBS_UNAVAILABLE", message };
+      await transition(this.db, job.instance_id, ["scheduled"], "failed", { error: failure }, this.now());
+      throw new GatewayError("CLOSE_JOBS_UNAVAILABLE", message);
+    }
+  }
+
+  /** Stops an instance that no longer runs a job; one that is gone or already finished is fine. */
+  private async terminate(instanceId: string): Promise<void> {
+    try {
+      await (await this.workflow.get(instanceId)).terminate();
+    } catch {
+      // Not found, or not running any more: it has nothing left to do either way (its job no longer names it).
+    }
+  }
+}

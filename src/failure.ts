@@ -1,0 +1,87 @@
+import { GatewayError } from "./errors";
+import {
+  ConfigError,
+  SparkPayApiError,
+  SparkPayConnectionError,
+  SparkPayError,
+  SparkPayInvalidResponseError,
+  SparkPayRateLimitError,
+  SparkPayServerError,
+  SparkPaySignatureError,
+  SparkPayTimeoutError,
+} from "./sparkpay/errors";
+
+/**
+ * What went wrong, in the gateway's words, for anyone who reports it: the HTTP answer (error-response.ts) and the
+ * close jobs' history and webhooks (closes/outcomes.ts). Nothing here is HTTP. Unknown errors never reveal their text.
+ */
+export interface Failure {
+  /** SparkPay's own code, unchanged, when SparkPay refused; else a gateway code (src/errors.ts). */
+  code: string | number;
+  message: string;
+  /**
+   * `gateway`: the gateway's own code. `sparkpay-refusal`: SparkPay refused with its own code. `sparkpay-limit`:
+   * SparkPay's call limit, with its own code.
+   */
+  source: "gateway" | "sparkpay-refusal" | "sparkpay-limit";
+  /** SparkPay's HTTP status, when SparkPay answered. */
+  upstreamStatus?: number;
+  /** Requests sent to SparkPay, when any were. */
+  attempts?: number;
+  /** SparkPay's Retry-After, when it sent one. */
+  retryAfterSeconds?: number;
+  /** The one input at fault, when there is one. */
+  param?: string;
+}
+
+/** For bugs: the error's own text could hold anything, so callers get only this and the request id. */
+export const INTERNAL_ERROR_MESSAGE = "The gateway failed unexpectedly; quote the request id when reporting it.";
+
+const gateway = (code: string, message: string, extra: Partial<Failure> = {}): Failure => ({
+  code,
+  message,
+  source: "gateway",
+  ...extra,
+});
+
+export function describeFailure(error: unknown): Failure {
+  if (error instanceof GatewayError) {
+    return gateway(error.code, error.message, error.param === undefined ? {} : { param: error.param });
+  }
+  if (error instanceof ConfigError) return gateway("GATEWAY_MISCONFIGURED", error.message);
+  if (!(error instanceof SparkPayError)) return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
+
+  const { attempts } = error;
+  const withAttempts = (message: string) =>
+    `${message.replace(/\.$/, "")} (${attempts} ${attempts === 1 ? "attempt" : "attempts"}).`;
+  if (error instanceof SparkPayRateLimitError) {
+    const upstream = {
+      upstreamStatus: error.httpStatus,
+      attempts,
+      ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    };
+    if (error.code === undefined) return gateway("UPSTREAM_RATE_LIMITED", error.message, upstream);
+    return { code: error.code, message: error.sparkpayMessage ?? error.message, source: "sparkpay-limit", ...upstream };
+  }
+  if (error instanceof SparkPayApiError) {
+    const { httpStatus, code, sparkpayMessage } = error;
+    return { code, message: sparkpayMessage, source: "sparkpay-refusal", upstreamStatus: httpStatus, attempts };
+  }
+  if (error instanceof SparkPayServerError) {
+    return gateway("UPSTREAM_SERVER_ERROR", withAttempts(error.message), {
+      upstreamStatus: error.httpStatus,
+      attempts,
+    });
+  }
+  if (error instanceof SparkPayTimeoutError)
+    return gateway("UPSTREAM_TIMEOUT", withAttempts(error.message), { attempts });
+  if (error instanceof SparkPayConnectionError) {
+    return gateway("UPSTREAM_UNREACHABLE", withAttempts("SparkPay could not be reached."), { attempts });
+  }
+  if (error instanceof SparkPaySignatureError)
+    return gateway("UPSTREAM_SIGNATURE_INVALID", error.message, { attempts });
+  if (error instanceof SparkPayInvalidResponseError) {
+    return gateway("UPSTREAM_INVALID_RESPONSE", error.message, { attempts });
+  }
+  return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
+}

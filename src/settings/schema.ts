@@ -1,0 +1,99 @@
+import * as v from "valibot";
+import {
+  DEFAULT_BASE_URL,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_TIMEOUT_MS,
+  MAX_MAX_RESPONSE_BYTES,
+  MAX_MAX_RETRIES,
+  MAX_TIMEOUT_MS,
+  MIN_MAX_RESPONSE_BYTES,
+  MIN_TIMEOUT_MS,
+} from "../sparkpay/constants";
+import { type Check, OK, problem } from "./check";
+import { isAllowedUrl, isUrl } from "./urls";
+import { present } from "./values";
+
+/** The plain settings (vars, not secrets or bindings): valibot schemas with messages that name the setting. */
+
+/** How long a close job keeps retrying after its close_at before it fails: default 72 h, 1 min to 30 days. */
+export const DEFAULT_GIVE_UP_AFTER_S = 259_200;
+const MIN_GIVE_UP_AFTER_S = 60;
+const MAX_GIVE_UP_AFTER_S = 2_592_000;
+
+function wholeNumber(setting: string, min: number, max: number, fallback: number) {
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,7}$/, `${setting} must be a whole number.`),
+      v.transform(Number),
+      v.minValue(min, `${setting} must be at least ${min}.`),
+      v.maxValue(max, `${setting} must be at most ${max}.`),
+    ),
+    String(fallback),
+  );
+}
+
+/** A setting that takes one of `choices`, in any letter case. */
+function choice<const T extends readonly [string, ...string[]]>(setting: string, choices: T, fallback: T[number]) {
+  const listed = choices.map((value) => `\`${value}\``).join(" or ");
+  return v.optional(
+    v.pipe(v.string(), v.toLowerCase(), v.picklist(choices, `${setting} must be ${listed}.`)),
+    fallback,
+  );
+}
+
+const PlainSettingsSchema = v.object({
+  SPARKPAY_APP_ID: v.pipe(
+    v.string("SPARKPAY_APP_ID is not set; it is the AppID of your SparkPay application."),
+    v.regex(/^[\x21-\x7e]{1,128}$/, "SPARKPAY_APP_ID must be 1-128 visible ASCII characters, as SparkPay shows it."),
+  ),
+  SPARKPAY_BASE_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(isUrl, "SPARKPAY_BASE_URL is not a URL."),
+      v.check(
+        (text) => isAllowedUrl(text, { path: false }),
+        "SPARKPAY_BASE_URL must be an https:// URL without credentials, query or fragment, and without a path: " +
+          "https://host[:port] (http:// only for a local sandbox on 127.0.0.1).",
+      ),
+    ),
+    DEFAULT_BASE_URL,
+  ),
+  SPARKPAY_TIMEOUT_MS: wholeNumber("SPARKPAY_TIMEOUT_MS", MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS),
+  SPARKPAY_MAX_RETRIES: wholeNumber("SPARKPAY_MAX_RETRIES", 0, MAX_MAX_RETRIES, DEFAULT_MAX_RETRIES),
+  SPARKPAY_DEADLINE_MS: wholeNumber("SPARKPAY_DEADLINE_MS", MIN_TIMEOUT_MS, 5 * MAX_TIMEOUT_MS, DEFAULT_DEADLINE_MS),
+  SPARKPAY_MAX_RESPONSE_BYTES: wholeNumber(
+    "SPARKPAY_MAX_RESPONSE_BYTES",
+    MIN_MAX_RESPONSE_BYTES,
+    MAX_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+  ),
+  SPARKPAY_VERIFY_RESPONSES: choice("SPARKPAY_VERIFY_RESPONSES", ["required", "off"], "required"),
+  CLOSE_GIVE_UP_AFTER_S: wholeNumber(
+    "CLOSE_GIVE_UP_AFTER_S",
+    MIN_GIVE_UP_AFTER_S,
+    MAX_GIVE_UP_AFTER_S,
+    DEFAULT_GIVE_UP_AFTER_S,
+  ),
+});
+
+export type PlainSettingName = keyof typeof PlainSettingsSchema.entries;
+export type PlainSettings = v.InferOutput<typeof PlainSettingsSchema>;
+export const PLAIN_SETTING_NAMES = Object.keys(PlainSettingsSchema.entries) as PlainSettingName[];
+
+/** The plain settings parsed (when every one is usable) and one check per setting. */
+export function parsePlainSettings(vars: Partial<Record<PlainSettingName, unknown>>): {
+  values: PlainSettings | undefined;
+  checks: Record<PlainSettingName, Check>;
+} {
+  const input = Object.fromEntries(PLAIN_SETTING_NAMES.map((name) => [name, present(vars[name])]));
+  const parsed = v.safeParse(PlainSettingsSchema, input, { abortPipeEarly: true });
+  const checks = Object.fromEntries(PLAIN_SETTING_NAMES.map((name) => [name, OK])) as Record<PlainSettingName, Check>;
+  for (const issue of parsed.issues ?? []) {
+    const name = String(issue.path?.[0]?.key) as PlainSettingName;
+    if (checks[name]?.status === "ok") checks[name] = problem(issue.message);
+  }
+  return { values: parsed.success ? parsed.output : undefined, checks };
+}
