@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { merchantKeys, platformKeys } from "../../src/settings/keys";
 import { KeyFormatError } from "../../src/sparkpay/errors";
+import { importPrivateKeys } from "../../src/sparkpay/key-import";
 
 /** The first (current) key of a SPARKPAY_PRIVATE_KEY value. */
 const importPrivateKey = async (raw: string) => (await merchantKeys(raw))[0]!;
@@ -179,4 +180,22 @@ describe("platform public keys", () => {
   ])("%s is rejected", async (_form, raw, problem, fix) => {
     await expectRejected(platformKeys(raw), raw, problem, fix);
   });
+});
+
+describe("the protocol's key import knows no deployment", () => {
+  it.each([
+    ["a missing key", "", "store-key"],
+    ["PEM armour cut short", env.TEST_KEYS.merchantPkcs8.split("-----END")[0]!, "store-whole-pem"],
+  ])(
+    "%s: the fix says what to store, a hint says it needs storing, nothing names a secret store",
+    async (_c, raw, hint) => {
+      const error = await importPrivateKeys(raw, "merchant key").then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(KeyFormatError);
+      expect(error).toMatchObject({ setting: "merchant key", storageHint: hint });
+      expect((error as Error).message).not.toMatch(/wrangler|\.dev\.vars|SPARKPAY_/);
+    },
+  );
 });
