@@ -24,10 +24,13 @@ const linkTargets = (text: string) =>
 const RUN_FIGURES = /req\/s|MiB|ms\/req|ops\/s/;
 
 describe("README", () => {
-  it("shows the client example exactly as the outsider fixture compiles and runs it", () => {
-    const example = readFileSync("test/fixtures/outsider/src/close-an-order.ts", "utf8").trimEnd();
-    expect(readme).toContain(`\`\`\`ts\n${example}\n\`\`\``);
-  });
+  it.each(["README.md", "packages/client/README.md"])(
+    "%s shows the client example exactly as the outsider fixture compiles and runs it",
+    (path) => {
+      const example = readFileSync("test/fixtures/outsider/src/close-an-order.mts", "utf8").trimEnd();
+      expect(readFileSync(path, "utf8")).toContain(`\`\`\`ts\n${example}\n\`\`\``);
+    },
+  );
 
   it("starts with the two commands a newcomer needs", () => {
     const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";

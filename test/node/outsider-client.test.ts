@@ -1,30 +1,54 @@
 /**
- * `sparkpay-edge-gateway/client` as an outside project uses it: test/fixtures/outsider, copied to a temp directory
- * with the package linked into its node_modules (as `npm install` of its file: dependency would), compiled by `tsc`
- * on its own config alone and run with node against the deploy bundle in workerd, with the sandbox as SparkPay.
- * The built client itself (dist/client) is also driven directly, through a fake fetch, for what the gateway cannot
- * easily be made to answer.
+ * The client package (packages/client, `sparkpay-edge-gateway/client`) as outside projects use it, against the deploy
+ * bundle in workerd with the sandbox as SparkPay:
+ * - test/fixtures/outsider, copied to a temp directory with the package linked into its node_modules (as
+ *   `npm install` of its file: dependency would), compiled by `tsc` on its own strict config alone (ES2022, no ambient
+ *   types) and run with node;
+ * - a project made by `npm init -y` ("type": "commonjs") that follows the package's README: installs it by path, adds
+ *   TypeScript and Node's types, takes `tsc --init`'s config plus the README's one change, compiles the example, runs it;
+ * - the package installed from a git URL (`::path:packages/client` at a commit id), and as `npm pack` would publish it.
+ * The package's committed build (dist/) is also driven directly, through a fake fetch and inside a Worker.
  */
 import { type ExecFileException, execFile, execFileSync, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import type * as Client from "sparkpay-edge-gateway/client";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createSandbox, SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mjs";
 import { buildDeployBundle } from "../../scripts/build-bundle.mjs";
 import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen.mjs";
 import { migrationStatements } from "../../scripts/lib/migrations.mjs";
 import { COMPATIBILITY_DATE, freeLoopbackPort, startLocalGateway } from "../../scripts/local-gateway.mjs";
-import type * as Client from "../../src/client/index";
+// The only gateway symbols the client's types are checked against (at the end of this file).
 import type { CloseJob } from "../../src/closes/job";
 import type { GATEWAY_ERRORS } from "../../src/errors";
 import type { ErrorEnvelope } from "../../src/schemas";
 import type { CloseOrderResponse, QueryOrderResponse } from "../../src/sparkpay/schemas";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const PACKAGE = join(ROOT, "packages/client");
+const BUILT = join(PACKAGE, "dist");
+const PACKAGE_NAME = "sparkpay-edge-gateway";
 const FIXTURE = join(ROOT, "test/fixtures/outsider");
+/** The README example (README.md and packages/client/README.md show it byte for byte: test/node/docs.test.ts). */
+const EXAMPLE = join(FIXTURE, "src/close-an-order.mts");
+const TSC = join(ROOT, "node_modules/.bin/tsc");
+/** What `npm pack` puts in the package, and so what a git URL installs. */
+const PACKED = ["README.md", "dist/index.d.ts", "dist/index.js", "dist/types.d.ts", "dist/types.js", "package.json"];
 const MERCHANT = "M_SANDBOX_001";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -39,16 +63,18 @@ let tsc: { status: number | null; output: string; files: string[] };
 let client: typeof Client;
 let mf: Miniflare | undefined;
 let gatewayUrl: string;
+/** Temp directories to remove at the end (none holds a link into the repository). */
+const scratch: string[] = [];
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON lines the fixture printed; the assertions check their shape
+// biome-ignore lint/suspicious/noExplicitAny: JSON lines the script printed; the assertions check their shape
 type Line = Record<string, any>;
 
-/** Runs one of the fixture's compiled scripts with node, as its owner would; its JSON lines and exit code. */
-function runFixture(script: string, env: Record<string, string>): Promise<{ code: number; lines: Line[] }> {
+/** Runs a compiled script with node, as its owner would; its JSON lines and exit code. */
+function runScript(script: string, env: Record<string, string>): Promise<{ code: number; lines: Line[] }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [join(fixture, "dist", script)],
+      [script],
       { env: { PATH: process.env.PATH ?? "", GATEWAY_URL: gatewayUrl, GATEWAY_API_KEY: callerKey, ...env } },
       (error: ExecFileException | null, stdout, stderr) => {
         if (error && typeof error.code !== "number") return reject(error);
@@ -60,12 +86,56 @@ function runFixture(script: string, env: Record<string, string>): Promise<{ code
   });
 }
 
+/** The README example's lines for a first run on a fresh order. */
+const firstRun = (orderNo: string) => ({
+  code: 0,
+  lines: [
+    { step: "close", order: `MO_${orderNo}`, confirmedBy: "close" },
+    { step: "schedule", status: "scheduled", created: true },
+    { step: "read", status: "scheduled" },
+    { step: "cancel", status: "cancelled" },
+    { step: "query", pay_status: "CLOSED" },
+  ],
+});
+
+/** The environment of a user's shell: none of the npm_* settings that `npm test` hands its children. */
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+
+/** A command run as the user would in `cwd`; its exit status and everything it printed. */
+function sh(cwd: string, command: string, args: string[]) {
+  const result = spawnSync(command, args, { cwd, env: userEnv, encoding: "utf8" });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+const npm = (cwd: string, ...args: string[]) => sh(cwd, "npm", [...args, "--no-audit", "--no-fund"]);
+
+/** A new empty directory for a project made by `npm init -y`, removed at the end. */
+function npmInitProject(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  expect(npm(dir, "init", "-y").status).toBe(0);
+  return dir;
+}
+
+/** The packages in a project's node_modules (scopes opened), without npm's own dotfiles. */
+function installedPackages(project: string): string[] {
+  const top = readdirSync(join(project, "node_modules")).filter((name) => !name.startsWith("."));
+  return top.flatMap((name) =>
+    name.startsWith("@") ? readdirSync(join(project, "node_modules", name)).map((inner) => `${name}/${inner}`) : [name],
+  );
+}
+
+/** Every file under `dir`, relative and sorted. */
+const filesUnder = (dir: string) =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
+
 const sandboxOrder = (requestNo: string) => sandbox.orders.get(`${MERCHANT}/${requestNo.toLowerCase()}`);
 
 beforeAll(async () => {
-  // The package's `exports` point into dist/client: build it as `npm ci` (prepare) does, so it is never stale.
-  execFileSync("npm", ["run", "--silent", "build:client"], { cwd: ROOT, stdio: "pipe" });
-  client = (await import(pathToFileURL(join(ROOT, "dist/client/index.js")).href)) as typeof Client;
+  // The committed build, through the package's `exports`, as any project imports it.
+  client = await import("sparkpay-edge-gateway/client");
 
   fixture = mkdtempSync(join(tmpdir(), "gw-outsider-"));
   cpSync(FIXTURE, fixture, {
@@ -73,9 +143,9 @@ beforeAll(async () => {
     filter: (path) => !/[/\\](node_modules|dist)([/\\]|$)/.test(path.slice(FIXTURE.length)),
   });
   mkdirSync(join(fixture, "node_modules"));
-  symlinkSync(ROOT, join(fixture, "node_modules", "sparkpay-edge-gateway"), "dir");
+  symlinkSync(PACKAGE, join(fixture, "node_modules", PACKAGE_NAME), "dir");
   // The gateway's own tsc, but only the fixture's config: its types must stand alone.
-  const compiled = spawnSync(join(ROOT, "node_modules/.bin/tsc"), ["-p", fixture, "--listFiles"], { encoding: "utf8" });
+  const compiled = spawnSync(TSC, ["-p", fixture, "--listFiles"], { encoding: "utf8" });
   const output = compiled.stdout + compiled.stderr;
   tsc = { status: compiled.status, output, files: output.split("\n").filter((line) => isAbsolute(line)) };
 
@@ -106,9 +176,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mf?.dispose();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   if (!fixture) return;
-  // The link first, on its own: removing the copy must never reach the repository it points to.
-  unlinkSync(join(fixture, "node_modules", "sparkpay-edge-gateway"));
+  // The link first, on its own: removing the copy must never reach the package it points to.
+  unlinkSync(join(fixture, "node_modules", PACKAGE_NAME));
   rmSync(fixture, { recursive: true, force: true });
 });
 
@@ -120,33 +191,24 @@ describe("the client, as an outside project uses it", { timeout: 60_000 }, () =>
       (file) =>
         !file.startsWith(realpathSync(fixture)) &&
         !file.startsWith(join(root, "node_modules/typescript/lib/")) &&
-        !file.startsWith(join(root, "dist/client/")),
+        !file.startsWith(`${realpathSync(BUILT)}/`),
     );
     // Nothing else: no @types, no workers-types, no gateway source.
     expect(outside).toEqual([]);
-    expect(tsc.files).toContain(join(root, "dist/client/index.d.ts"));
+    expect(tsc.files).toContain(join(realpathSync(BUILT), "index.d.ts"));
     expect(tsc.files.filter((file) => file.includes("/typescript/lib/lib.dom"))).toEqual([]);
   });
 
   it("runs the README example: close, schedule, read, cancel, query; and again: a repeat close resolves", async () => {
     const orderNo = `OUTSIDER_${run}`;
-    const first = await runFixture("close-an-order.js", { ORDER_NO: orderNo });
-    expect(first).toEqual({
-      code: 0,
-      lines: [
-        { step: "close", order: `MO_${orderNo}`, confirmedBy: "close" },
-        { step: "schedule", status: "scheduled", created: true },
-        { step: "read", status: "scheduled" },
-        { step: "cancel", status: "cancelled" },
-        { step: "query", pay_status: "CLOSED" },
-      ],
-    });
+    const first = await runScript(join(fixture, "dist/close-an-order.mjs"), { ORDER_NO: orderNo });
+    expect(first).toEqual(firstRun(orderNo));
     expect(sandboxOrder(orderNo)?.pay_status).toBe("CLOSED");
     // Never scheduled to close: it was cancelled first.
     expect(sandboxOrder(`${orderNo}_LATER`)).toBeUndefined();
 
     // SparkPay refuses the second close (already closed); the gateway's order query settles it.
-    const again = await runFixture("close-an-order.js", { ORDER_NO: orderNo });
+    const again = await runScript(join(fixture, "dist/close-an-order.mjs"), { ORDER_NO: orderNo });
     expect(again.code).toBe(0);
     expect(again.lines[0]).toEqual({ step: "close", order: `MO_${orderNo}`, confirmedBy: "order-query" });
     // A cancelled job is replaced by a new one.
@@ -157,7 +219,7 @@ describe("the client, as an outside project uses it", { timeout: 60_000 }, () =>
     ["FAULT_RATELIMITED", { status: 429, code: 40011, next: "send again in 1 s" }],
     ["FAULT_HTTP503", { status: 502, code: "UPSTREAM_SERVER_ERROR", next: "repeat the close" }],
   ])("runs the README example's failure path: %s", async (fault, expected) => {
-    const { code, lines } = await runFixture("close-an-order.js", { ORDER_NO: `${fault}_${run}` });
+    const { code, lines } = await runScript(join(fixture, "dist/close-an-order.mjs"), { ORDER_NO: `${fault}_${run}` });
     expect(code).toBe(1);
     expect(lines).toEqual([
       {
@@ -172,7 +234,7 @@ describe("the client, as an outside project uses it", { timeout: 60_000 }, () =>
 
   it("rejects with a GatewayClientError carrying what a caller needs, for each kind of failure", async () => {
     const closedPort = await freeLoopbackPort();
-    const { code, lines } = await runFixture("error-cases.js", {
+    const { code, lines } = await runScript(join(fixture, "dist/error-cases.js"), {
       ORDER_NO: `ERRORS_${run}`,
       CLOSED_URL: `http://127.0.0.1:${closedPort}`,
     });
@@ -261,21 +323,145 @@ export default {
   },
 };`;
 
-describe("the package as installed from git", () => {
-  it("holds the built client: npm packs dist/client although git ignores dist/", () => {
-    const packed = JSON.parse(
-      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: ROOT, encoding: "utf8" }),
-    ) as Array<{ files: Array<{ path: string }> }>;
-    const files = packed[0]!.files.map(({ path }) => path);
-    expect(files).toEqual(expect.arrayContaining(["dist/client/index.js", "dist/client/index.d.ts", "package.json"]));
-    expect(files.filter((path) => path.startsWith("src/") || path.startsWith(".dev"))).toEqual([]);
+describe("the package as it is published", () => {
+  it("holds the build of src/ exactly as `npm run build:client` makes it (run that after changing src/)", () => {
+    const fresh = mkdtempSync(join(tmpdir(), "gw-client-build-"));
+    scratch.push(fresh);
+    execFileSync(TSC, ["-p", PACKAGE, "--outDir", fresh], { stdio: "pipe" });
+    expect(filesUnder(BUILT)).toEqual(filesUnder(fresh));
+    for (const file of filesUnder(fresh))
+      expect(readFileSync(join(BUILT, file), "utf8"), `packages/client/dist/${file} is stale`).toBe(
+        readFileSync(join(fresh, file), "utf8"),
+      );
+  });
+
+  it("packs only the built JS, its .d.ts, the README and package.json; depends on nothing, runs no script", () => {
+    const [packed] = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json"], { cwd: PACKAGE, env: userEnv, encoding: "utf8" }),
+    ) as Array<{ name: string; files: Array<{ path: string }> }>;
+    expect(packed!.name).toBe(PACKAGE_NAME);
+    expect(packed!.files.map(({ path }) => path).sort()).toEqual(PACKED);
+    const manifest = JSON.parse(readFileSync(join(PACKAGE, "package.json"), "utf8"));
+    for (const field of ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies", "scripts"])
+      expect(manifest, field).not.toHaveProperty(field);
+  });
+});
+
+/** The package README's ```sh blocks. */
+const readmeCommands = [...readFileSync(join(PACKAGE, "README.md"), "utf8").matchAll(/```sh\n([\s\S]*?)```/g)].map(
+  (match) => match[1]!.trim().split("\n"),
+);
+/** The root's own pins, so that the user's `npm install` of them comes from npm's cache when it can. */
+const rootDevDependencies = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).devDependencies;
+
+describe("the package in a project made by `npm init -y`, following its README", { timeout: 60_000 }, () => {
+  let project: string;
+  let clientInstall: { status: number | null; output: string; packages: string[] };
+  let initConfig: string;
+  let compiled: { status: number | null; output: string };
+
+  beforeAll(() => {
+    // The README's steps, in order. Only the path differs, and the versions are the gateway's own.
+    expect(readmeCommands[0]).toEqual([
+      "npm init -y",
+      "npm install /path/to/sparkpay-edge-gateway/packages/client",
+      "npm install --save-dev typescript @types/node",
+      "npx tsc --init",
+    ]);
+    project = npmInitProject("gw-npm-init-");
+    // --offline: the package must need nothing from the registry.
+    const installed = npm(project, "install", "--offline", PACKAGE);
+    clientInstall = { ...installed, packages: installedPackages(project) };
+    const tools = [`typescript@${rootDevDependencies.typescript}`, `@types/node@${rootDevDependencies["@types/node"]}`];
+    const devInstall = npm(project, "install", "--prefer-offline", "--save-dev", ...tools);
+    expect(devInstall.status, devInstall.output).toBe(0);
+    const tscInit = sh(project, join(project, "node_modules/.bin/tsc"), ["--init"]);
+    expect(tscInit.status, tscInit.output).toBe(0);
+    initConfig = readFileSync(join(project, "tsconfig.json"), "utf8");
+    // The README's one change to that config.
+    writeFileSync(join(project, "tsconfig.json"), initConfig.replace('"types": [],', '"types": ["node"],'));
+    cpSync(EXAMPLE, join(project, "close-an-order.mts"));
+    compiled = sh(project, join(project, "node_modules/.bin/tsc"), []);
+  }, 120_000);
+
+  it("installs by path as a link to the package, with nothing else: no registry, no script, no warning", () => {
+    expect(JSON.parse(readFileSync(join(project, "package.json"), "utf8")).type).toBe("commonjs");
+    expect(clientInstall.status, clientInstall.output).toBe(0);
+    expect(clientInstall.output).not.toMatch(/npm warn/i);
+    expect(clientInstall.packages).toEqual([PACKAGE_NAME]);
+    expect(realpathSync(join(project, "node_modules", PACKAGE_NAME))).toBe(realpathSync(PACKAGE));
+  });
+
+  it("compiles the example with the tsconfig `tsc --init` writes, changed only as the README says", () => {
+    const readme = readFileSync(join(PACKAGE, "README.md"), "utf8");
+    expect(readme).toContain('change `"types": []` to `"types": ["node"]`');
+    expect(readme).toContain("Save the example below as `close-an-order.mts`");
+    expect(initConfig.match(/"types": \[\],/g)).toHaveLength(1);
+    expect(initConfig).toMatch(/"module": "nodenext"/);
+    expect(compiled, compiled.output).toEqual({ status: 0, output: "" });
+  });
+
+  it("runs the example as the README says: close, schedule, read, cancel, query", async () => {
+    expect(readmeCommands[1]).toEqual([
+      "npx tsc",
+      "GATEWAY_URL=http://127.0.0.1:8787 GATEWAY_API_KEY=<caller key> node close-an-order.mjs",
+    ]);
+    const orderNo = `NPM_INIT_${run}`;
+    expect(await runScript(join(project, "close-an-order.mjs"), { ORDER_NO: orderNo })).toEqual(firstRun(orderNo));
+    expect(sandboxOrder(orderNo)?.pay_status).toBe("CLOSED");
+  });
+});
+
+describe("the package installed from a git URL at a commit id, with ::path:packages/client", {
+  timeout: 60_000,
+}, () => {
+  let project: string;
+  let install: { status: number | null; output: string };
+  let spec: string;
+
+  beforeAll(() => {
+    // A repository laid out as the gateway's: its root package.json (the Worker's dependencies, workspaces) and the
+    // package, as they are in this working tree.
+    const repo = mkdtempSync(join(tmpdir(), "gw-client-repo-"));
+    scratch.push(repo);
+    cpSync(join(ROOT, "package.json"), join(repo, "package.json"));
+    cpSync(PACKAGE, join(repo, "packages/client"), { recursive: true });
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=test", "-c", "user.email=test@example.invalid", ...args], {
+        cwd: repo,
+        encoding: "utf8",
+      }).trim();
+    git("init", "-q");
+    git("add", "-A");
+    git("commit", "-q", "--no-gpg-sign", "-m", "the client package");
+    spec = `git+file://${repo}#${git("rev-parse", "HEAD")}::path:packages/client`;
+    project = npmInitProject("gw-git-url-");
+    install = npm(project, "install", "--offline", spec);
+  }, 60_000);
+
+  it("installs the packed package alone: no registry, no script, no warning", () => {
+    expect(install.status, install.output).toBe(0);
+    expect(install.output).not.toMatch(/npm warn/i);
+    expect(installedPackages(project)).toEqual([PACKAGE_NAME]);
+    expect(filesUnder(join(project, "node_modules", PACKAGE_NAME))).toEqual(PACKED);
+    expect(JSON.parse(readFileSync(join(project, "package.json"), "utf8")).dependencies).toEqual({
+      [PACKAGE_NAME]: spec,
+    });
+  });
+
+  it("is imported there as sparkpay-edge-gateway/client", () => {
+    const script = `import("${PACKAGE_NAME}/client").then((m) => console.log(Object.keys(m).sort().join(" ")))`;
+    expect(sh(project, process.execPath, ["-e", script])).toEqual({
+      status: 0,
+      output: "GatewayClientError createGatewayClient\n",
+    });
   });
 });
 
 describe("the built client in workerd", { timeout: 30_000 }, () => {
   it("closes an order from inside a Worker, and rejects with GatewayClientError there too", async () => {
     const orderNo = `WORKERD_${run}`;
-    const built = (file: string) => readFileSync(join(ROOT, "dist/client", file), "utf8");
+    const built = (file: string) => readFileSync(join(BUILT, file), "utf8");
     const worker = new Miniflare({
       modulesRoot: "/outsider",
       modules: [
@@ -311,7 +497,7 @@ function fake(answer: (url: string) => Response = () => Response.json({})) {
   return { requests, fetch };
 }
 
-describe("the built client (dist/client), against a fake fetch", () => {
+describe("the built client (packages/client/dist), against a fake fetch", () => {
   it("sends each call to its route, path parameters encoded, with the key, a body only when there is one", async () => {
     const { requests, fetch } = fake();
     const gateway = client.createGatewayClient({ baseUrl: "https://gw.example/sparkpay//", apiKey: "gw_key", fetch });

@@ -1,121 +1,88 @@
 /**
- * The gateway's bodies as plain types, for callers. They mirror the valibot schemas in src/ (a test compares them),
- * but import nothing: a caller's project compiles them with no Worker, DOM or Node types.
+ * The gateway's bodies as plain types, for callers. They mirror the gateway's valibot schemas (a test in the gateway's
+ * repository compares them), but import nothing: a caller's project compiles them with no Worker, DOM or Node types.
  */
-
 /** An order, as SparkPay names it: the merchant and the merchant's payment request number. */
 export interface OrderRef {
-  merchant_no: string;
-  request_no: string;
+    merchant_no: string;
+    request_no: string;
 }
-
 /** PUT /v1/closes: when to close, in Unix seconds (absent or past: now; at most 30 days ahead). */
 export interface ScheduleCloseRequest extends OrderRef {
-  close_at?: number;
+    close_at?: number;
 }
-
 /** SparkPay's documentation shows its success code both as 0 and as "0"; both pass through. */
 export type SuccessCode = 0 | "0";
-
 /** The closed order. SparkPay may add fields at any time; they pass through. */
 export interface CloseOrderData {
-  request_no: string;
-  merchant_no: string;
-  merchant_order_no: string;
-  [field: string]: unknown;
+    request_no: string;
+    merchant_no: string;
+    merchant_order_no: string;
+    [field: string]: unknown;
 }
-
 /** POST /v4/pay/orders/close: SparkPay's envelope, verified and validated by the gateway. */
 export interface CloseOrderResponse {
-  code: SuccessCode;
-  message: string;
-  data: CloseOrderData;
-  [field: string]: unknown;
+    code: SuccessCode;
+    message: string;
+    data: CloseOrderData;
+    [field: string]: unknown;
 }
-
 /** Payment Order Query's data: only what the gateway relies on is certain, the rest passes through. */
 export interface QueryOrderData extends CloseOrderData {
-  pay_status: string;
+    pay_status: string;
 }
-
 /** GET /v4/pay/orders/{merchant_no}/{request_no}. */
 export interface QueryOrderResponse {
-  code: SuccessCode;
-  message: string;
-  data: QueryOrderData;
-  [field: string]: unknown;
+    code: SuccessCode;
+    message: string;
+    data: QueryOrderData;
+    [field: string]: unknown;
 }
-
 export type JobStatus = "scheduled" | "closing" | "closed" | "failed" | "cancelled";
-
 /** How a close was established: SparkPay's own answer, or Payment Order Query showing CLOSED. */
 export type ConfirmedBy = "close" | "order-query";
-
 /** Who made a change: a caller (the first 6 bytes of its key's SHA-256, in hex) or the gateway. */
 export type Actor = `caller:${string}` | "gateway";
-
 export interface HistoryEntry {
-  at: number;
-  status: JobStatus;
-  by: Actor;
-  code?: string | number;
+    at: number;
+    status: JobStatus;
+    by: Actor;
+    code?: string | number;
 }
-
 /** A durable close job (/v1/closes). Times are Unix seconds. */
 export interface CloseJob {
-  merchant_no: string;
-  request_no: string;
-  status: JobStatus;
-  close_at: number;
-  created_at: number;
-  updated_at: number;
-  attempts: number;
-  closed_at?: number;
-  confirmed_by?: ConfirmedBy;
-  /** Why the job failed (or what its last round met): a gateway code or SparkPay's. */
-  error?: { code: string | number; message: string };
-  history: HistoryEntry[];
+    merchant_no: string;
+    request_no: string;
+    status: JobStatus;
+    close_at: number;
+    created_at: number;
+    updated_at: number;
+    attempts: number;
+    closed_at?: number;
+    confirmed_by?: ConfirmedBy;
+    /** Why the job failed (or what its last round met): a gateway code or SparkPay's. */
+    error?: {
+        code: string | number;
+        message: string;
+    };
+    history: HistoryEntry[];
 }
-
 /** Every failure the gateway answers with. */
 export interface ErrorEnvelope {
-  code: string | number;
-  message: string;
-  request_id: string;
-  /** The one input at fault: a body or path field, or a header name. */
-  param?: string;
-  /** The code's entry in the gateway's error reference (absent when the gateway's API_DOCS is off). */
-  doc_url?: string;
+    code: string | number;
+    message: string;
+    request_id: string;
+    /** The one input at fault: a body or path field, or a header name. */
+    param?: string;
+    /** The code's entry in the gateway's error reference (absent when the gateway's API_DOCS is off). */
+    doc_url?: string;
 }
-
 /** The codes the gateway itself answers with; any other code is SparkPay's own, passed through. */
-export type GatewayErrorCode =
-  | "INVALID_JSON"
-  | "INVALID_REQUEST"
-  | "UNAUTHORIZED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "METHOD_NOT_ALLOWED"
-  | "CLOSE_CONFLICT"
-  | "PAYLOAD_TOO_LARGE"
-  | "UNSUPPORTED_MEDIA_TYPE"
-  | "RATE_LIMITED"
-  | "UPSTREAM_RATE_LIMITED"
-  | "INTERNAL_ERROR"
-  | "UPSTREAM_UNREACHABLE"
-  | "UPSTREAM_SERVER_ERROR"
-  | "UPSTREAM_INVALID_RESPONSE"
-  | "UPSTREAM_SIGNATURE_INVALID"
-  | "GATEWAY_MISCONFIGURED"
-  | "CLOSE_JOBS_UNAVAILABLE"
-  | "UPSTREAM_TIMEOUT";
-
+export type GatewayErrorCode = "INVALID_JSON" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CLOSE_CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "UPSTREAM_RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_SERVER_ERROR" | "UPSTREAM_INVALID_RESPONSE" | "UPSTREAM_SIGNATURE_INVALID" | "GATEWAY_MISCONFIGURED" | "CLOSE_JOBS_UNAVAILABLE" | "UPSTREAM_TIMEOUT";
 /**
  * The client's own codes (HTTP status 0 for the first two): no answer came (`NETWORK_ERROR`), none came in time
  * (`TIMEOUT`), or what came was not the gateway's JSON (`INVALID_GATEWAY_RESPONSE`, e.g. a proxy's HTML page).
  */
 export type ClientErrorCode = "NETWORK_ERROR" | "TIMEOUT" | "INVALID_GATEWAY_RESPONSE";
-
 /** A GatewayClientError's code: the gateway's, the client's, or SparkPay's (a number, or text SparkPay sent). */
-// `string & {}` keeps editors suggesting the named codes while any other text stays allowed.
 export type ErrorCode = GatewayErrorCode | ClientErrorCode | number | (string & {});
