@@ -23,16 +23,30 @@ describe("OpenAPI document", () => {
     expect(committed).toBe(renderOpenApiDocument());
   });
 
+  // Hono lists every handler of every route (middleware included) in app.routes; OpenAPI writes :name as {name}.
+  const openApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}");
+  const served = app.routes
+    .filter((route) => route.method !== "ALL")
+    .map((route) => `${route.method.toLowerCase()} ${openApiPath(route.path)}`);
+
   it("describes every route the app serves", () => {
-    const served = app.routes
-      .filter((route) => route.method !== "ALL")
-      // Hono writes path parameters as :name, OpenAPI as {name}.
-      .map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, "{$1}")}`);
     expect(served.length).toBeGreaterThanOrEqual(3);
     for (const route of served) {
       const [method, path] = route.split(" ") as [string, string];
       expect(document.paths[path]?.[method], route).toBeDefined();
     }
+  });
+
+  it("describes nothing the app does not serve", () => {
+    const documented = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method} ${path}`),
+    );
+    expect(documented.length).toBeGreaterThanOrEqual(3);
+    for (const operation of documented) expect(served, operation).toContain(operation);
+    // A route's catch-all (its 405 for other methods) belongs to a documented path; `/*` is the app's middleware.
+    const catchAlls = app.routes.filter((route) => route.method === "ALL" && route.path !== "/*");
+    expect(catchAlls.length).toBeGreaterThanOrEqual(1);
+    for (const route of catchAlls) expect(Object.keys(document.paths)).toContain(openApiPath(route.path));
   });
 
   it("names every gateway error code and every status it can answer with", () => {
