@@ -42,7 +42,7 @@ export const SPARKPAY_CODES_ANCHOR = "sparkpay-codes";
 
 /** The doc_url of an error code; none while API_DOCS is off, so it never points at a 404. */
 function docUrl(c: Context<AppEnv>, code: string | number): string | undefined {
-  if (!c.var.services?.docsEnabled) return undefined;
+  if (!c.get("services")?.docsEnabled) return undefined;
   const anchor = typeof code === "string" && Object.hasOwn(GATEWAY_ERRORS, code) ? code : SPARKPAY_CODES_ANCHOR;
   return `${new URL(c.req.url).origin}${ERROR_DOCS_PATH}#${anchor}`;
 }
@@ -51,16 +51,17 @@ function docUrl(c: Context<AppEnv>, code: string | number): string | undefined {
 export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   const { status, code, message, upstreamStatus, attempts, headers, param } = describeError(error);
   // logFields is missing only if the error came before the access log started.
-  if (c.var.logFields) Object.assign(c.var.logFields, { error_code: code, upstream_status: upstreamStatus, attempts });
+  if (c.get("logFields"))
+    Object.assign(c.get("logFields"), { error_code: code, upstream_status: upstreamStatus, attempts });
   if (code === "INTERNAL_ERROR") {
     // The error's name only: its message could hold anything, and stacks stay out of responses.
-    (c.var.services?.logger ?? new Logger()).error({
+    (c.get("services")?.logger ?? new Logger()).error({
       msg: "unhandled error",
-      request_id: c.var.requestId,
+      request_id: c.get("requestId"),
       error: error instanceof Error ? error.name : typeof error,
     });
   }
-  const body: ErrorEnvelope = { code, message, request_id: c.var.requestId };
+  const body: ErrorEnvelope = { code, message, request_id: c.get("requestId") };
   if (param !== undefined) body.param = param;
   const doc = docUrl(c, code);
   if (doc !== undefined) body.doc_url = doc;

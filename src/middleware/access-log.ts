@@ -39,16 +39,16 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
     await next();
     const status = c.res.status;
     const level: LogLevel = status >= 500 ? "error" : status >= 400 ? "warn" : "info";
-    c.var.services.logger.write(level, {
+    c.get("services").logger.write(level, {
       msg: "request",
-      request_id: c.var.requestId,
-      caller_request_id: c.var.callerRequestId,
+      request_id: c.get("requestId"),
+      caller_request_id: c.get("callerRequestId"),
       method: c.req.method,
       // The last matched route is the handler's pattern ("/*" when nothing matched).
       route: routePath(c, -1),
       status,
       duration_ms: Date.now() - started,
-      ...c.var.logFields,
+      ...c.get("logFields"),
     });
   };
 }

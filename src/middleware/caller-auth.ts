@@ -26,10 +26,10 @@ export function callerAuth(): MiddlewareHandler<AppEnv> {
   return bearerAuth<AppEnv>({
     verifyToken: (token, c) => {
       // A 503 naming GATEWAY_API_KEYS when it is unusable: no key could be judged.
-      const caller = findCallerKey(c.var.services.callerKeys(), token);
+      const caller = findCallerKey(c.get("services").callerKeys(), token);
       if (!caller) return false;
       c.set("caller", caller);
-      c.var.logFields.caller = caller.id;
+      c.get("logFields").caller = caller.id;
       return true;
     },
     noAuthenticationHeader: { message: unauthorized },

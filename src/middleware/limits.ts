@@ -7,12 +7,12 @@ import { rateLimit } from "./rate-limit";
  */
 export const callerLimit = rateLimit({
   binding: "CALLER_RATE_LIMITER",
-  key: (c) => callerLimitKey(c.var.caller),
+  key: (c) => callerLimitKey(c.get("caller")),
   subject: "caller key",
 });
 
 export const merchantLimit = rateLimit({
   binding: "MERCHANT_RATE_LIMITER",
-  key: (c) => `merchant:${c.var.merchantNo}`,
+  key: (c) => `merchant:${c.get("merchantNo")}`,
   subject: "merchant_no",
 });

@@ -20,8 +20,8 @@ export function merchantScope<E extends Env, P extends string, I extends Input>(
   return async (c, next) => {
     const merchantNo = merchantNoOf(c);
     c.set("merchantNo", merchantNo);
-    c.var.logFields.merchant_no = merchantNo;
-    if (!mayActFor(c.var.caller, merchantNo)) {
+    c.get("logFields").merchant_no = merchantNo;
+    if (!mayActFor(c.get("caller"), merchantNo)) {
       throw new GatewayError("FORBIDDEN", "This caller key may not act for this merchant_no.", {
         param: "merchant_no",
       });

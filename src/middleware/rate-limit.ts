@@ -25,7 +25,10 @@ export function rateLimit({
 }: RateLimitOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     // A missing binding is a 503 naming it, never a 500.
-    const { success } = await c.var.services.limiter(binding).limit({ key: key(c) });
+    const { success } = await c
+      .get("services")
+      .limiter(binding)
+      .limit({ key: key(c) });
     if (!success) {
       throw new GatewayError("RATE_LIMITED", `Too many requests for this ${subject}; retry after ${periodSeconds} s.`, {
         headers: { "Retry-After": String(periodSeconds) },

@@ -23,7 +23,7 @@ export function requestIds(): MiddlewareHandler {
   return every(requestId({ headerName: "" }), async (c, next) => {
     const inbound = c.req.header(REQUEST_ID_HEADER);
     c.set("callerRequestId", inbound && CALLER_REQUEST_ID.test(inbound) ? inbound : undefined);
-    c.header(REQUEST_ID_HEADER, c.var.requestId);
+    c.header(REQUEST_ID_HEADER, c.get("requestId"));
     await next();
   });
 }

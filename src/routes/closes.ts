@@ -35,20 +35,23 @@ async function readCloseAt(c: Context<AppEnv>): Promise<number | undefined> {
  */
 export const closes = new Hono<AppEnv>()
   .put(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), limitBody(), async (c) => {
-    const { services } = c.var;
+    const services = c.get("services");
     const scheduler = services.closeScheduler();
     // A job is never accepted with a promise of a webhook the gateway could not send (503 naming the setting).
     services.webhooks();
     const closeAt = await readCloseAt(c);
-    const { job, created } = await scheduler.schedule(c.req.valid("param"), closeAt, `caller:${c.var.caller.id}`);
-    Object.assign(c.var.logFields, { close_status: job.status });
+    const { job, created } = await scheduler.schedule(c.req.valid("param"), closeAt, `caller:${c.get("caller").id}`);
+    Object.assign(c.get("logFields"), { close_status: job.status });
     return c.json(job, created ? 202 : 200);
   })
   .get(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), async (c) => {
-    return c.json(await c.var.services.closeScheduler().find(c.req.valid("param")), 200);
+    return c.json(await c.get("services").closeScheduler().find(c.req.valid("param")), 200);
   })
   .delete(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), async (c) => {
-    const job = await c.var.services.closeScheduler().cancel(c.req.valid("param"), `caller:${c.var.caller.id}`);
+    const job = await c
+      .get("services")
+      .closeScheduler()
+      .cancel(c.req.valid("param"), `caller:${c.get("caller").id}`);
     return c.json(job, 200);
   })
   .all(CLOSES_ROUTE, (c) => {

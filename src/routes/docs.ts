@@ -9,7 +9,8 @@ import document from "../openapi.json";
 
 /** API_DOCS=off: the pages are not there at all (404, as for any unknown path). */
 const docsOn: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!c.var.services.docsEnabled) throw new GatewayError("NOT_FOUND", "No such route: the API reference is off here.");
+  if (!c.get("services").docsEnabled)
+    throw new GatewayError("NOT_FOUND", "No such route: the API reference is off here.");
   await next();
 };
 

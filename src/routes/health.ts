@@ -16,7 +16,7 @@ const MIGRATIONS_MISSING =
  * last accepted. Problems are named, values never shown. 200 ready (every route works), 503 not.
  */
 export const health = new Hono<AppEnv>().get("/healthz", async (c) => {
-  const { services } = c.var;
+  const services = c.get("services");
   const { report } = services;
   // Asked on every call (not cached with the settings): the migrations can be applied while the isolate lives.
   const checks = { ...report.checks };

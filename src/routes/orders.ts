@@ -24,7 +24,9 @@ export const SPARKPAY_REQUEST_ID = "X-SparkPay-Request-Id";
 
 /** What every request to SparkPay carries from this request: its id, and a debug line per attempt for the log. */
 function requestContext(c: Context<AppEnv>): RequestContext {
-  const { logFields, requestId, services } = c.var;
+  const logFields = c.get("logFields");
+  const requestId = c.get("requestId");
+  const services = c.get("services");
   return {
     requestId,
     onAttempt: (attempt: AttemptReport) => {
@@ -55,7 +57,7 @@ async function withSparkPayRequestId<T extends { sparkpayRequestId: string | und
   const passOn = (id: string | undefined) => {
     if (id === undefined) return;
     c.header(SPARKPAY_REQUEST_ID, id);
-    c.var.logFields.sparkpay_request_id = id;
+    c.get("logFields").sparkpay_request_id = id;
   };
   try {
     const result = await operation();
@@ -83,11 +85,11 @@ export const orders = new Hono<AppEnv>()
     ),
     merchantLimit,
     async (c) => {
-      const client = c.var.services.sparkpay();
+      const client = c.get("services").sparkpay();
       const order = c.req.valid("json");
       const result = await withSparkPayRequestId(c, () => client.closeOrder(order, requestContext(c)));
       const { envelope, attempts, confirmedByQuery } = result;
-      Object.assign(c.var.logFields, {
+      Object.assign(c.get("logFields"), {
         upstream_status: 200,
         sparkpay_code: envelope.code,
         attempts,
@@ -98,10 +100,10 @@ export const orders = new Hono<AppEnv>()
     },
   )
   .get(QUERY_ORDER_ROUTE, orderPath<typeof QUERY_ORDER_ROUTE>(), async (c) => {
-    const client = c.var.services.sparkpay();
+    const client = c.get("services").sparkpay();
     const order = c.req.valid("param");
     const { envelope } = await withSparkPayRequestId(c, () => client.queryOrder(order, requestContext(c)));
-    Object.assign(c.var.logFields, { upstream_status: 200, sparkpay_code: envelope.code });
+    Object.assign(c.get("logFields"), { upstream_status: 200, sparkpay_code: envelope.code });
     return c.json(envelope, 200);
   })
   .all(CLOSE_ORDER_PATH, (c) => {
