@@ -54,4 +54,16 @@ describe("OpenAPI document", () => {
     expect(closes.delete!.responses["409"]).toBeDefined();
     expect(closes.get!.responses["404"]).toBeDefined();
   });
+
+  it("describes no property as a union (anyOf/oneOf) of its own: reference pages print such a description twice", () => {
+    const unionsWithDescriptions: string[] = [];
+    const walk = (node: unknown, at: string) => {
+      if (!node || typeof node !== "object") return;
+      const schema = node as Record<string, unknown>;
+      if (schema.description !== undefined && (schema.anyOf || schema.oneOf)) unionsWithDescriptions.push(at);
+      for (const [key, value] of Object.entries(schema)) walk(value, `${at}/${key}`);
+    };
+    walk((JSON.parse(committed) as { components: unknown }).components, "#/components");
+    expect(unionsWithDescriptions).toEqual([]);
+  });
 });
