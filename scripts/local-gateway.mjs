@@ -89,9 +89,10 @@ const UNLIMITED = { simple: { limit: 100_000_000, period: /** @type {60} */ (60)
  *   worker?: {
  *     d1Databases?: Record<string, string>,
  *     workflows?: Record<string, { name: string, className: string }>,
+ *     assets?: import("miniflare").WorkerOptions["assets"],
  *   },
  * }} options `worker`: more options for the gateway Worker, e.g. `d1Databases` and `workflows` (the soak's durable
- *   phase).
+ *   phase) or `assets` (the API reference's files: test/browser).
  */
 export async function startLocalGateway({ scriptPath, upstream, bindings = {}, onStdio, inspector = false, worker }) {
   /** @type {import("miniflare").WorkerOptions} */

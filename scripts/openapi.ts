@@ -32,13 +32,27 @@ import { GATEWAY_VERSION } from "../src/version";
 
 export const OPENAPI_FILE = fileURLToPath(new URL("../src/openapi.json", import.meta.url));
 
+type PropertySchema = { description?: string; anyOf?: Array<Record<string, unknown>>; [keyword: string]: unknown };
+
+/**
+ * A union of bare types (`string | number`) or of constants (`0 | "0"`) as one schema (`type: [...]`, `enum: [...]`)
+ * instead of `anyOf`: reference pages (Scalar) print a described `anyOf` property's description again under each
+ * alternative, so `code` read twice.
+ */
+function flattenUnion({ anyOf, ...rest }: PropertySchema): PropertySchema {
+  const only = (key: string) => anyOf?.every((member) => Object.keys(member).length === 1 && key in member);
+  if (anyOf && only("type")) return { type: anyOf.map((member) => member.type), ...rest };
+  if (anyOf && only("const")) return { enum: anyOf.map((member) => member.const), ...rest };
+  return anyOf ? { anyOf, ...rest } : rest;
+}
+
 function jsonSchema(schema: GenericSchema, descriptions: Record<string, string> = {}) {
   const { $schema: _dialect, ...converted } = toJsonSchema(schema, {
     target: "draft-2020-12",
     errorMode: "ignore",
-  }) as { $schema?: string; properties: Record<string, { description?: string }> };
+  }) as { $schema?: string; properties: Record<string, PropertySchema> };
   for (const [property, description] of Object.entries(descriptions))
-    converted.properties[property].description = description;
+    converted.properties[property] = { ...flattenUnion(converted.properties[property]), description };
   return converted;
 }
 

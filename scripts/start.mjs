@@ -8,6 +8,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
 import { SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
 import { WRANGLER_ENV } from "./build-bundle.mjs";
@@ -28,6 +29,17 @@ if (target.replace(/\/$/, "") !== sandboxUrl) {
     `Note: ${DEV_VARS} sets SPARKPAY_BASE_URL to ${target || "nothing"}, not this sandbox (${sandboxUrl}); ` +
       `the gateway will talk to ${target || "wrangler.toml's SparkPay"}. Move ${DEV_VARS} aside to start fresh.`,
   );
+}
+
+// The API reference's files (wrangler.toml [assets]), built fresh so /openapi.json is the current document.
+try {
+  execFileSync("node_modules/.bin/tsx", ["scripts/build-assets.ts"], { stdio: ["ignore", "ignore", "inherit"] });
+} catch {
+  if (!existsSync("assets")) {
+    console.error("Could not build assets/ (npm run build:assets, above), which wrangler dev needs.");
+    process.exit(1);
+  }
+  console.warn("Could not rebuild assets/ (npm run build:assets, above): /docs serves the last build.");
 }
 
 // The durable closes' tables in the local D1 (.wrangler/state), as `wrangler d1 migrations apply` does remotely;

@@ -1,24 +1,22 @@
-import { renderApiReference } from "@scalar/client-side-rendering";
 import type { MiddlewareHandler } from "hono";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../env";
-import { ERROR_DOCS_PATH, SPARKPAY_CODES_ANCHOR } from "../error-response";
+import { ERROR_DOCS_PATH } from "../error-response";
 import { GatewayError } from "../errors";
-import document from "../openapi.json";
+import { DOCS_FILES_PREFIX, ERROR_PAGE_FILE_PATH } from "./assets";
+import { referencePage } from "./reference-page";
+import { fetchAsset } from "./serve-asset";
 
-/** API_DOCS=off: the pages are not there at all (404, as for any unknown path). */
+export { SCALAR_BUNDLE } from "./assets";
+
+const notFound = () => new GatewayError("NOT_FOUND", "No such route: the API reference is off here.");
+
+/** API_DOCS=off: the pages and their files are not there at all (404, as for any unknown path). */
 const docsOn: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!c.get("services").docsEnabled)
-    throw new GatewayError("NOT_FOUND", "No such route: the API reference is off here.");
+  if (!c.get("services").docsEnabled) throw notFound();
   await next();
 };
-
-/**
- * Scalar's standalone bundle, pinned to one version's file: a new release can neither change nor break the page
- * unseen. (Its stylesheets, fonts and images load as the bundle decides; scripts only as below.)
- */
-export const SCALAR_BUNDLE = "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js";
 
 /** Framing, plugins, <base> and form posts are refused on both pages. */
 const PAGE_POLICY = {
@@ -28,77 +26,51 @@ const PAGE_POLICY = {
   objectSrc: ["'none'"],
 };
 /**
- * The reference runs only the scripts that carry this response's nonce (the bundle's tag and the call that starts
- * it) and what they load: a caller may type a key into the page, so no other script may run on this origin.
+ * The reference loads everything from this origin: its script, the OpenAPI document, and "Test Request", which
+ * calls this gateway (connect-src 'self'), so nothing a caller types into the page (a key) can be sent elsewhere.
+ * Scripts run only by this response's nonce (the bundle's tag and the call that starts it; 'strict-dynamic' lets the
+ * bundle add what it needs). Styles: Scalar's components put their own <style> elements and style attributes into
+ * the page, which carry no nonce, so inline styles are allowed; they cannot run code.
  */
 const referenceHeaders = secureHeaders({
-  contentSecurityPolicy: { ...PAGE_POLICY, scriptSrc: [NONCE, "'strict-dynamic'"] },
+  contentSecurityPolicy: {
+    ...PAGE_POLICY,
+    defaultSrc: ["'self'"],
+    scriptSrc: [NONCE, "'strict-dynamic'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+  },
   xFrameOptions: "DENY",
 });
-/** The error list is static HTML with inline styles: nothing else may load. */
+/** The error list is static HTML with inline styles and the favicon: nothing else may load. */
 const errorPageHeaders = secureHeaders({
-  contentSecurityPolicy: { ...PAGE_POLICY, defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"] },
+  contentSecurityPolicy: {
+    ...PAGE_POLICY,
+    defaultSrc: ["'none'"],
+    imgSrc: ["'self'"],
+    styleSrc: ["'unsafe-inline'"],
+  },
   xFrameOptions: "DENY",
 });
-
-/** Description text as HTML: escaped, with `code` spans. */
-const proseToHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`).replace(/`([^`]+)`/g, "<code>$1</code>");
-
-/** The error reference doc_url points into: one row per gateway code, each an anchor, then SparkPay's codes. */
-function errorReferencePage(): string {
-  const examples: Record<string, { value: { message: string } }> = document.components.examples;
-  const rows = Object.entries(document["x-error-codes"])
-    .map(
-      ([code, status]) =>
-        `<tr id="${code}"><td><a href="#${code}"><code>${code}</code></a></td><td>${status}</td>` +
-        `<td>${proseToHtml(examples[code]?.value.message ?? "")}</td></tr>`,
-    )
-    .join("\n");
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${proseToHtml(document.info.title)}: error codes</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
-tr:target{background:#fff6d5}</style></head><body>
-<h1>Error codes</h1>
-<p>Every failure is one JSON envelope <code>{code, message, request_id, param?, doc_url?}</code>. <code>param</code>
-names the one input at fault; <code>request_id</code> (also the <code>X-Request-Id</code> header) finds the request in
-the gateway's logs; <code>X-SparkPay-Request-Id</code>, when present, is what SparkPay's support asks for.
-The full API: <a href="/docs">/docs</a>.</p>
-<table><thead><tr><th>code</th><th>HTTP</th><th>when</th></tr></thead><tbody>
-${rows}
-</tbody></table>
-<h2 id="${SPARKPAY_CODES_ANCHOR}">SparkPay's codes</h2>
-<p>A numeric code (or any code not listed above) is SparkPay's own: SparkPay refused the request, and its HTTP status,
-code and message pass through unchanged (e.g. 400 <code>40008</code> "merchant number does not exist"; 429
-<code>40011</code>, SparkPay's call limit). A refusal of the gateway's own credentials (SparkPay's HTTP 401 or 403)
-is answered 502: fix the gateway's keys or AppID, not the caller's.</p>
-</body></html>`;
-}
-
-/** Built on its first request, never at start-up (cold starts stay lean). */
-let errorPage: string | undefined;
 
 /**
- * GET /docs (the API reference, rendered in the browser by Scalar from this gateway's OpenAPI document) and
- * GET /docs/errors (every error code), without authentication, like /openapi.json; API_DOCS=off turns both off.
+ * GET /docs (the API reference, rendered in the browser by Scalar from /openapi.json), GET /docs/errors (every error
+ * code, built with the assets) and the page's own files under /docs/assets/, without authentication, like
+ * /openapi.json; API_DOCS=off turns them all off. The files come from Workers Static Assets, not the Worker bundle.
  */
 export const docs = new Hono<AppEnv>()
-  // Scalar's own renderer, the one @scalar/hono-api-reference wraps, called directly because that wrapper also
-  // imports Hono's full router bundle (about 2.5 KiB gzip of Worker) for a helper we do not use. The document is
-  // inlined, so the page shows exactly what /openapi.json serves; the page carries this response's nonce.
-  .get("/docs", docsOn, referenceHeaders, (c) =>
-    c.html(
-      renderApiReference({
-        config: { content: document },
-        pageTitle: document.info.title,
-        cdn: SCALAR_BUNDLE,
-        nonce: c.get("secureHeadersNonce"),
-      }),
-    ),
-  )
-  .get(ERROR_DOCS_PATH, docsOn, errorPageHeaders, (c) => {
-    errorPage ??= errorReferencePage();
-    return c.html(errorPage);
+  .get("/docs", docsOn, referenceHeaders, (c) => c.html(referencePage(c.get("secureHeadersNonce") ?? "")))
+  .get(ERROR_DOCS_PATH, docsOn, errorPageHeaders, async (c) => {
+    const page = await fetchAsset(c, ERROR_PAGE_FILE_PATH);
+    if (!page) throw notFound();
+    return page;
+  })
+  // The Scalar bundle and the favicon: files of the page, not API routes (so not in the OpenAPI document). Only
+  // GET and HEAD; whatever assets/ holds under this prefix and nothing else.
+  .use(`${DOCS_FILES_PREFIX}*`, docsOn, async (c, next) => {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") return next();
+    const file = await fetchAsset(c, new URL(c.req.url).pathname);
+    if (!file) return next();
+    return file;
   });

@@ -1,11 +1,21 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { FAULT_MODES } from "../../sandbox/faults.mjs";
+import { fetchScalarBundle } from "../../scripts/assets/scalar-bundle";
+import { ASSETS_DIR, buildAssets } from "../../scripts/build-assets";
 import { COMPATIBILITY_DATE } from "../../scripts/local-gateway.mjs";
 import { GATEWAY_ERRORS } from "../../src/errors";
 import { RATE_LIMIT_PERIOD_S } from "../../src/middleware/rate-limit";
+import {
+  ERROR_PAGE_FILE_PATH,
+  FAVICON_PATH,
+  OPENAPI_FILE_PATH,
+  SCALAR_BUNDLE,
+  SCALAR_VERSION,
+} from "../../src/routes/assets";
 import { SECRET_NAMES } from "../../src/settings/report";
 
 const readme = readFileSync("README.md", "utf8");
@@ -106,7 +116,44 @@ describe("wrangler.toml", () => {
     },
   );
 
+  it.each([undefined, "staging", "production"])(
+    "environment %s: the API reference's files are static assets that only the Worker's routes serve",
+    (env) => {
+      const { assets } = unstable_readConfig({ config: "wrangler.toml", env });
+      expect(assets).toMatchObject({
+        binding: "ASSETS",
+        run_worker_first: true,
+        html_handling: "none",
+        not_found_handling: "none",
+      });
+      expect(resolve(assets!.directory!)).toBe(ASSETS_DIR);
+    },
+  );
+
   it("uses the compatibility date the local runs use", () => {
     expect(unstable_readConfig({ config: "wrangler.toml" }).compatibility_date).toBe(COMPATIBILITY_DATE);
+  });
+});
+
+describe("npm run build:assets", () => {
+  it("writes every file the Worker serves, from the committed document and Scalar's pinned tarball", () => {
+    const root = mkdtempSync(join(tmpdir(), "gw-assets-"));
+    try {
+      buildAssets(root);
+      const file = (path: string) => readFileSync(join(root, path));
+      expect(JSON.parse(file(OPENAPI_FILE_PATH).toString())).toEqual(
+        JSON.parse(readFileSync("src/openapi.json", "utf8")),
+      );
+      expect(file(ERROR_PAGE_FILE_PATH).toString()).toContain('<tr id="UPSTREAM_TIMEOUT">');
+      expect(file(FAVICON_PATH).toString()).toMatch(/^<svg /);
+      expect(file(SCALAR_BUNDLE).toString()).toContain(`@scalar/api-reference@${SCALAR_VERSION}`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses Scalar's tarball when its integrity is not the pinned one", () => {
+    const wrong = `sha512-${"A".repeat(86)}==`;
+    expect(() => fetchScalarBundle(SCALAR_VERSION, wrong)).toThrow(/integrity is sha512-.* not the pinned sha512-A+==/);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { OPENAPI_FILE, renderOpenApiDocument } from "../../scripts/openapi";
 import app from "../../src/app";
 import { GATEWAY_ERRORS } from "../../src/errors";
+import { DOCS_FILES_PREFIX } from "../../src/routes/assets";
 
 const committed = readFileSync(OPENAPI_FILE, "utf8");
 const document = JSON.parse(committed) as {
@@ -43,8 +44,11 @@ describe("OpenAPI document", () => {
     );
     expect(documented.length).toBeGreaterThanOrEqual(3);
     for (const operation of documented) expect(served, operation).toContain(operation);
-    // A route's catch-all (its 405 for other methods) belongs to a documented path; `/*` is the app's middleware.
-    const catchAlls = app.routes.filter((route) => route.method === "ALL" && route.path !== "/*");
+    // A route's catch-all (its 405 for other methods) belongs to a documented path; `/*` is the app's middleware, and
+    // the reference page's own files (its script, its favicon) are files, not API operations.
+    const catchAlls = app.routes.filter(
+      (route) => route.method === "ALL" && route.path !== "/*" && !route.path.startsWith(DOCS_FILES_PREFIX),
+    );
     expect(catchAlls.length).toBeGreaterThanOrEqual(1);
     for (const route of catchAlls) expect(Object.keys(document.paths)).toContain(openApiPath(route.path));
   });
@@ -67,5 +71,17 @@ describe("OpenAPI document", () => {
     expect(closes.put!.responses["409"]).toBeDefined();
     expect(closes.delete!.responses["409"]).toBeDefined();
     expect(closes.get!.responses["404"]).toBeDefined();
+  });
+
+  it("describes no property as a union (anyOf/oneOf) of its own: reference pages print such a description twice", () => {
+    const unionsWithDescriptions: string[] = [];
+    const walk = (node: unknown, at: string) => {
+      if (!node || typeof node !== "object") return;
+      const schema = node as Record<string, unknown>;
+      if (schema.description !== undefined && (schema.anyOf || schema.oneOf)) unionsWithDescriptions.push(at);
+      for (const [key, value] of Object.entries(schema)) walk(value, `${at}/${key}`);
+    };
+    walk((JSON.parse(committed) as { components: unknown }).components, "#/components");
+    expect(unionsWithDescriptions).toEqual([]);
   });
 });

@@ -127,17 +127,28 @@ describe("doc_url and the error reference", () => {
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
     const csp = response.headers.get("content-security-policy") ?? "";
     expect(csp).toContain("frame-ancestors 'none'");
-    // Only this response's nonce runs scripts, and both of the page's scripts carry it; the bundle is pinned.
+    // Only this response's nonce runs scripts, and all of the page's scripts carry it; the bundle is pinned.
     const nonce = /script-src 'nonce-([A-Za-z0-9+/=]+)' 'strict-dynamic'/.exec(csp)?.[1];
     expect(nonce).toBeDefined();
     const html = await response.text();
     expect([...html.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag)).toEqual([
+      `<script nonce="${nonce}">`, // zod's settings, before the bundle loads
       `<script src="${SCALAR_BUNDLE}" nonce="${nonce}">`,
       `<script type="text/javascript" nonce="${nonce}">`,
     ]);
     expect(SCALAR_BUNDLE).toMatch(/@scalar\/api-reference@\d+\.\d+\.\d+\//);
     expect(html).toContain("Scalar.createApiReference('#app'");
-    // The document is inlined into a script as JSON, which does not escape "</script>": it must hold no "</".
+    // The page is not the document: Scalar loads it from this origin's /openapi.json, which serves it unchanged.
+    expect(html).toContain('"url":"/openapi.json"');
+    expect(html.length).toBeLessThan(4096);
+    const served = await callGateway({
+      method: "GET",
+      url: "https://gateway.test/openapi.json",
+      headers: { Authorization: "" },
+    });
+    const servedDocument = (await served.response.json()) as typeof document;
+    expect(servedDocument).toEqual(document);
+    // It holds no "</", so it could still be inlined into a script as JSON (which does not escape "</script>").
     expect(JSON.stringify(document)).not.toContain("</");
     const again = await callGateway({ method: "GET", url: "https://gateway.test/docs" });
     expect(again.response.headers.get("content-security-policy")).not.toContain(nonce);
@@ -153,7 +164,7 @@ describe("doc_url and the error reference", () => {
         "/docs/errors",
       ]),
     );
-    for (const path of paths) expect(html).toContain(JSON.stringify(path));
+    for (const path of paths) expect(JSON.stringify(servedDocument.paths)).toContain(JSON.stringify(path));
   });
 
   it("API_DOCS=off: no /docs, no /docs/errors, no doc_url; closes unaffected", async () => {
