@@ -10,16 +10,8 @@
  * listable, 2 usage mistake.
  */
 import { SECRET_NAMES, webhooksWanted } from "../../src/config";
-import {
-  isMain,
-  parseJsonAfterNotices,
-  readOptions,
-  runMain,
-  runWrangler,
-  targetWorker,
-  type Wrangler,
-  type WranglerResult,
-} from "./common";
+import { isMain, readOptions, runCli } from "../lib/cli";
+import { parseJsonAfterNotices, runWrangler, targetWorker, type Wrangler, type WranglerResult } from "./common";
 
 const USAGE = "Usage: node --import tsx scripts/deploy/check-secrets.ts -- --env staging|production";
 
@@ -99,9 +91,9 @@ export async function checkSecrets(
 }
 
 if (isMain(import.meta.url)) {
-  runMain(async () => {
+  runCli("check-secrets", USAGE, async () => {
     const values = readOptions(process.argv.slice(2), { env: { type: "string" } });
     const target = targetWorker(values.env);
     return checkSecrets({ ...target, required: requiredSecrets(target.vars) }, runWrangler);
-  }, USAGE);
+  });
 }

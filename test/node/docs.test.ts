@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 import { FAULT_MODES } from "../../sandbox/faults.mjs";
-import { COMPATIBILITY_DATE } from "../../scripts/local-gateway.mjs";
+import { COMPATIBILITY_DATE } from "../../scripts/local-gateway";
 import { SECRET_NAMES } from "../../src/config";
 import { GATEWAY_ERRORS } from "../../src/errors";
 import { RATE_LIMIT_PERIOD_S } from "../../src/middleware/rate-limit";

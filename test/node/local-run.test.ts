@@ -82,7 +82,7 @@ describe("npm start", { timeout: 90_000 }, () => {
       const [gatewayPort, sandboxPort] = [await freePort(), await freePort()];
       const run = start(
         root,
-        ["scripts/start.mjs", "--var", "LOG_LEVEL:debug", "--port", String(gatewayPort)],
+        ["--import", "tsx", "scripts/start.ts", "--var", "LOG_LEVEL:debug", "--port", String(gatewayPort)],
         { SANDBOX_PORT: String(sandboxPort) },
         new RegExp(`Gateway ready on http://127\\.0\\.0\\.1:${gatewayPort}`),
       );
@@ -113,7 +113,12 @@ describe("npm run sandbox", { timeout: 30_000 }, () => {
   it("serves the sandbox alone with the development keys, for npm run dev, and stops on SIGINT", async () => {
     const root = freshProject();
     const sandboxPort = await freePort();
-    const run = start(root, ["scripts/sandbox.mjs"], { SANDBOX_PORT: String(sandboxPort) }, /npm run dev/);
+    const run = start(
+      root,
+      ["--import", "tsx", "scripts/sandbox.ts"],
+      { SANDBOX_PORT: String(sandboxPort) },
+      /npm run dev/,
+    );
     await run.seen;
     expect(readFileSync(join(root, ".dev.vars"), "utf8")).toContain(
       `SPARKPAY_BASE_URL=http://127.0.0.1:${sandboxPort}`,

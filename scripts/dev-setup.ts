@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * Development settings for `npm start` and `npm run sandbox`: a merchant key pair, a sandbox
  * platform key pair and a caller key, written to git-ignored files. The gateway's half goes to
@@ -9,7 +8,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { SANDBOX_APP_ID } from "../sandbox/sparkpay-sandbox.mjs";
-import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen.mjs";
+import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen";
 
 export const DEV_VARS = ".dev.vars";
 export const SANDBOX_FILE = ".dev.sandbox.json";
@@ -18,13 +17,17 @@ export const SANDBOX_PORT = Number(process.env.SANDBOX_PORT ?? 8788);
 export const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8787);
 
 /** dotenv double-quoted value: real newlines are kept (dotenv reads multi-line quoted values). */
-const quoted = (/** @type {string} */ value) => `"${value.trim()}"`;
+const quoted = (value: string) => `"${value.trim()}"`;
 
-/**
- * @typedef {{ appId: string, merchantPublicKey: string, platformPrivateKey: string, callerKey: string }} SandboxSide
- * @returns {{ created: boolean, callerKey: string, sandbox: SandboxSide }}
- */
-export function ensureDevSetup() {
+/** The sandbox's half of the development keys, as .dev.sandbox.json holds it. */
+export interface SandboxSide {
+  appId: string;
+  merchantPublicKey: string;
+  platformPrivateKey: string;
+  callerKey: string;
+}
+
+export function ensureDevSetup(): { created: boolean; callerKey: string; sandbox: SandboxSide } {
   const haveVars = existsSync(DEV_VARS);
   const haveSandbox = existsSync(SANDBOX_FILE);
   if (haveVars && !haveSandbox) {
@@ -36,7 +39,7 @@ export function ensureDevSetup() {
     );
   }
   if (haveVars && haveSandbox) {
-    const sandbox = JSON.parse(readFileSync(SANDBOX_FILE, "utf8"));
+    const sandbox = JSON.parse(readFileSync(SANDBOX_FILE, "utf8")) as SandboxSide;
     return { created: false, callerKey: sandbox.callerKey, sandbox };
   }
   const merchant = generateRsaKeyPair();

@@ -1,9 +1,8 @@
-// @ts-check
 /**
  * `npm run sandbox`: the SparkPay sandbox alone on 127.0.0.1:$SANDBOX_PORT (default 8788), with the
  * development keys in .dev.vars, for `npm run dev` (wrangler dev) against it. Ctrl-C stops it.
  */
-import { onStopSignals, startLocalSandbox } from "./lib/local-sandbox.mjs";
+import { onStopSignals, startLocalSandbox } from "./lib/local-sandbox";
 
 const { server, url } = await startLocalSandbox();
 console.log(`

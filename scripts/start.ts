@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * `npm start [-- <wrangler dev options>]`: the gateway (wrangler dev) and the local SparkPay sandbox,
  * both on 127.0.0.1. Creates development keys on first run (.dev.vars, which points the gateway at
@@ -10,9 +9,9 @@ import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
 import { SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
-import { WRANGLER_ENV } from "./build-bundle.mjs";
-import { DEV_VARS, GATEWAY_PORT, HOST } from "./dev-setup.mjs";
-import { onStopSignals, startLocalSandbox } from "./lib/local-sandbox.mjs";
+import { WRANGLER_ENV } from "./build-bundle";
+import { DEV_VARS, GATEWAY_PORT, HOST } from "./dev-setup";
+import { onStopSignals, startLocalSandbox } from "./lib/local-sandbox";
 
 const READY_TIMEOUT_MS = 60_000;
 
@@ -38,16 +37,15 @@ try {
     env: { ...WRANGLER_ENV, CI: "1" },
   });
 } catch (error) {
-  const stderr = /** @type {{ stderr?: Buffer }} */ (error).stderr?.toString() ?? "";
+  const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? "";
   console.error(`Could not apply the D1 migrations locally; /v1/closes will fail until they are.\n${stderr}`);
 }
 
 /**
  * The caller's extra arguments for wrangler dev, and the gateway's port: `--port N` among them moves the gateway
  * (as GATEWAY_PORT does) instead of reaching wrangler twice, which it refuses.
- * @param {string[]} args
  */
-function wranglerArguments(args) {
+function wranglerArguments(args: string[]): { port: number; rest: string[] } {
   const at = args.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
   if (at === -1) return { port: GATEWAY_PORT, rest: args };
   const inline = args[at]?.startsWith("--port=");
@@ -72,9 +70,10 @@ const wrangler = spawn(
 
 let stopping = false;
 /** Signals wrangler's whole process group; false once no process of it is left. */
-function signalGroup(/** @type {NodeJS.Signals | 0} */ signal) {
+function signalGroup(signal: NodeJS.Signals | 0): boolean {
+  if (wrangler.pid === undefined) return false; // never started: and kill(-0) would signal our own group
   try {
-    process.kill(-(/** @type {number} */ (wrangler.pid)), signal);
+    process.kill(-wrangler.pid, signal);
     return true;
   } catch {
     return false;
@@ -108,7 +107,7 @@ async function waitForHealth() {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!stopping && Date.now() < deadline) {
     const report = await fetch(`${gatewayUrl}/healthz`).then(
-      async (response) => /** @type {{ status: string, checks: Record<string, string> }} */ (await response.json()),
+      async (response) => (await response.json()) as { status: string; checks: Record<string, string> },
       () => undefined,
     );
     if (report) return report;
