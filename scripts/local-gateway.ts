@@ -5,10 +5,10 @@
  * `npm run bench`.
  */
 import { execFileSync } from "node:child_process";
-import { type AddressInfo, createServer } from "node:net";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { Miniflare, type MiniflareOptions, type WorkerOptions } from "miniflare";
+import { freeLoopbackPort } from "./lib/ports.ts";
 
 /** The workerd processes this Node process has started. */
 function workerdPids(): Set<number> {
@@ -64,18 +64,6 @@ export async function startMiniflare(options: MiniflareOptions): Promise<Started
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const pid = [...workerdPids()].find((candidate) => !before.has(candidate)) ?? 0;
   return { mf, url, pid };
-}
-
-/** A loopback port free right now: listen on port 0, read the port the OS gave, close. */
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve(undefined));
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(() => resolve(undefined)));
-  return port;
 }
 
 export const COMPATIBILITY_DATE = "2026-05-03";

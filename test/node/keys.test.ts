@@ -53,26 +53,23 @@ const printedCommands = (out: string) =>
     .filter((line) => /^ {3,5}(npx |npm |cat |mv |rm |curl )/.test(line))
     .map((line) => line.trim());
 
-/**
- * docs/keys.md's copy of a runbook: the text between `<!-- runbook: NAME … -->` and `<!-- /runbook -->`, in a
- * text block, where the printed public key stands as DOC_PEM and a caller id as `<old id>`.
- */
+/** How docs/keys.md shows what differs from run to run: the printed public key, and a caller id. */
 const DOC_PEM = "-----BEGIN PUBLIC KEY-----\n(the public key, as printed)\n-----END PUBLIC KEY-----\n";
-function documentedRunbook(name: string): string {
+const DOC_ID = "<old id>";
+/**
+ * Expects `out` to end with docs/keys.md's copy of the runbook `name` (the text block between
+ * `<!-- runbook: NAME … -->` and `<!-- /runbook -->`), word for word, once the run's own key and id read as the doc's.
+ */
+function expectDocumentedRunbook(out: string, name: string, run: { publicKeyPem?: string; callerId?: string }) {
   const doc = readFileSync("docs/keys.md", "utf8");
   const section = new RegExp(
     `<!-- runbook: ${name}\\b[^\\n]*-->\\n\`\`\`text\\n([\\s\\S]*?)\\n\`\`\`\\n<!-- /runbook -->`,
   ).exec(doc);
   expect(section, `docs/keys.md has no runbook ${name}`).not.toBeNull();
-  return section![1]!;
-}
-/** What a run printed from the runbook's first line on, with the run's own public key and caller id as the doc has them. */
-function printedRunbook(out: string, runbook: string, values: { publicKeyPem?: string; callerId?: string }): string {
-  let text = out;
-  if (values.publicKeyPem) text = text.replaceAll(values.publicKeyPem, DOC_PEM);
-  if (values.callerId) text = text.replaceAll(values.callerId, "<old id>");
-  const firstLine = runbook.split("\n")[0]!;
-  return text.slice(text.indexOf(firstLine)).trimEnd();
+  const runbook = section![1]!;
+  let printed = run.publicKeyPem ? out.replaceAll(run.publicKeyPem, DOC_PEM) : out;
+  if (run.callerId) printed = printed.replaceAll(run.callerId, DOC_ID);
+  expect(printed.slice(printed.indexOf(runbook.split("\n")[0]!)).trimEnd()).toBe(runbook);
 }
 
 /** The env file's settings as wrangler (and so the doctor) reads them: wrangler's own dotenv. */
@@ -232,9 +229,7 @@ describe("npm run keys -- --env staging, then --rotate and --caller-key", { time
   });
 
   it("prints the steps docs/keys.md shows (its runbook: install), word for word", () => {
-    const runbook = documentedRunbook("install");
-    const publicKeyPem = read(root, "keys/staging/merchant_public.pem");
-    expect(printedRunbook(output, runbook, { publicKeyPem })).toBe(runbook);
+    expectDocumentedRunbook(output, "install", { publicKeyPem: read(root, "keys/staging/merchant_public.pem") });
   });
 
   it("prints a doctor command that reads .dev.vars.staging (not .dev.vars) and says all good", async () => {
@@ -294,9 +289,9 @@ describe("npm run keys -- --env staging, then --rotate and --caller-key", { time
     });
 
     it("prints the runbook docs/keys.md shows (its runbook: rotate), word for word", () => {
-      const runbook = documentedRunbook("rotate");
-      const publicKeyPem = read(root, "keys/staging/merchant_public.next.pem");
-      expect(printedRunbook(rotation, runbook, { publicKeyPem })).toBe(runbook);
+      expectDocumentedRunbook(rotation, "rotate", {
+        publicKeyPem: read(root, "keys/staging/merchant_public.next.pem"),
+      });
     });
 
     it("prints doctor commands that say all good against the current and against the next public key", async () => {
@@ -369,9 +364,8 @@ describe("npm run keys -- --env staging, then --rotate and --caller-key", { time
     });
 
     it("prints the runbook docs/keys.md shows (its runbook: caller-key), word for word", async () => {
-      const runbook = documentedRunbook("caller-key");
       const [oldId] = await parseCallerKeys(old);
-      expect(printedRunbook(result.out, runbook, { callerId: oldId!.id })).toBe(runbook);
+      expectDocumentedRunbook(result.out, "caller-key", { callerId: oldId!.id });
     });
 
     it("refuses a second one while one is under way", () => {

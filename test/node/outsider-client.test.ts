@@ -16,7 +16,8 @@ import { createSandbox, SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mj
 import { buildDeployBundle } from "../../scripts/build-bundle";
 import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen";
 import { migrationStatements } from "../../scripts/lib/migrations";
-import { COMPATIBILITY_DATE, freeLoopbackPort, startLocalGateway } from "../../scripts/local-gateway";
+import { freeLoopbackPort } from "../../scripts/lib/ports";
+import { COMPATIBILITY_DATE, startLocalGateway } from "../../scripts/local-gateway";
 import type * as Client from "../../src/client/index";
 import type { CloseJob } from "../../src/closes/job";
 import type { GATEWAY_ERRORS } from "../../src/errors";
