@@ -16,7 +16,7 @@
 import { openLab } from "./bench/lab";
 import { bundleSize, coldStarts, cryptoLimit, durableCloses, synchronousCloses } from "./bench/phases";
 import { report } from "./bench/report";
-import { isMain, runCli } from "./lib/cli";
+import { EXIT, isMain, runCli } from "./lib/cli";
 
 async function main(): Promise<number> {
   const lab = await openLab();
@@ -41,7 +41,7 @@ async function main(): Promise<number> {
     const bundle = bundleSize(lab.bundle);
     await lab.close();
     console.log(report({ closes, puts, crypto, coldStarts: cold, bundle }));
-    return 0;
+    return EXIT.ok;
   } finally {
     await lab.close();
   }
