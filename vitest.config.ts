@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { createSandbox, SANDBOX_APP_ID } from "./sandbox/sparkpay-sandbox.mjs";
-import { COMPATIBILITY_DATE, SANDBOX_OUTBOUND_WORKER, sandboxOutboundWorker } from "./scripts/local-gateway.mjs";
-import { keepUnlessGatewayLogLine, quietDroppedConnectionLogs } from "./test/support/quiet-workerd.mjs";
-import { generateTestKeys } from "./test/support/test-keys.mjs";
-import { createWebhookReceiver, WEBHOOK_HOST, WEBHOOK_URL } from "./test/support/webhook-receiver.mjs";
+import { COMPATIBILITY_DATE, SANDBOX_OUTBOUND_WORKER, sandboxOutboundWorker } from "./scripts/local-gateway.ts";
+import { keepUnlessGatewayLogLine, quietDroppedConnectionLogs } from "./test/support/quiet-workerd.ts";
+import { generateTestKeys } from "./test/support/test-keys.ts";
+import { createWebhookReceiver, WEBHOOK_HOST, WEBHOOK_URL } from "./test/support/webhook-receiver.ts";
 
 // Fresh keys for every run: nothing secret is committed, and a fresh clone needs no .dev.vars.
 const keys = generateTestKeys();

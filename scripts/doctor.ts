@@ -10,7 +10,6 @@
  * Exit 0 when nothing is wrong (warnings allowed), 1 when something is, 2 for a usage mistake.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { experimental_readRawConfig, unstable_getVarsForDev, unstable_readConfig } from "wrangler";
 import type { GatewayEnv } from "../src/env";
 import { RATE_LIMITER_BINDINGS } from "../src/settings/bindings";
@@ -19,6 +18,7 @@ import { loadSettings, SECRET_NAMES, SETTING_NAMES } from "../src/settings/repor
 import { WEBHOOK_SETTINGS, webhooksWanted } from "../src/settings/webhooks";
 import { pairsWithPrivateKey } from "../src/sparkpay/key-pairs";
 import { readKeyBlocks } from "../src/sparkpay/pem";
+import { isMain, readOptions, runCli, UsageError } from "./lib/cli";
 
 const USAGE =
   "Usage: npm run doctor -- [--env staging|production] [--env-file FILE] [--merchant-public-key FILE] [--vars-only]";
@@ -33,30 +33,18 @@ const sayCheck = (setting: string, check: Check = { status: "ok" }) =>
     ? say("ok", setting, "")
     : say(check.status === "warning" ? "WARN" : "FAIL", setting, check.message);
 
-/** A usage mistake: one line naming what is valid, exit 2. */
+/** A usage mistake: one line naming what is valid, then the usage; exit 2. */
 function usageError(message: string): never {
-  console.error(`doctor: ${message}\n${USAGE}`);
-  process.exit(2);
+  throw new UsageError(message);
 }
 
 function readArguments() {
-  // `npm run doctor` puts a "--" before the arguments: Node 20 would otherwise take `--env-file`
-  // after the script name as its own option (and exit 9 on a missing file).
-  const args = process.argv.slice(2);
-  if (args[0] === "--") args.shift();
-  try {
-    return parseArgs({
-      args,
-      options: {
-        env: { type: "string" },
-        "env-file": { type: "string", multiple: true },
-        "merchant-public-key": { type: "string" },
-        "vars-only": { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (error) {
-    return usageError(error instanceof Error ? error.message : String(error));
-  }
+  return readOptions(process.argv.slice(2), {
+    env: { type: "string" },
+    "env-file": { type: "string", multiple: true },
+    "merchant-public-key": { type: "string" },
+    "vars-only": { type: "boolean", default: false },
+  });
 }
 
 async function main() {
@@ -205,4 +193,4 @@ async function main() {
   process.exitCode = failures === 0 ? 0 : 1;
 }
 
-await main();
+if (isMain(import.meta.url)) runCli("doctor", USAGE, main);

@@ -29,6 +29,7 @@ import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
 import { CLOSE_ORDER_PATH } from "../src/sparkpay/constants";
 import { CloseOrderRequestSchema, CloseOrderResponseSchema, QueryOrderResponseSchema } from "../src/sparkpay/schemas";
 import { GATEWAY_VERSION } from "../src/version";
+import { EXIT, isMain, readOptions, runCli } from "./lib/cli";
 
 export const OPENAPI_FILE = fileURLToPath(new URL("../src/openapi.json", import.meta.url));
 
@@ -471,17 +472,21 @@ export function renderOpenApiDocument(): string {
   return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const rendered = renderOpenApiDocument();
-  if (process.argv.includes("--check")) {
-    const current = readFileSync(OPENAPI_FILE, "utf8");
-    if (current !== rendered) {
-      console.error("src/openapi.json is out of date: run `npm run openapi`.");
-      process.exit(1);
+if (isMain(import.meta.url)) {
+  runCli("openapi", "Usage: npm run openapi [-- --check]", () => {
+    const { check } = readOptions(process.argv.slice(2), { check: { type: "boolean", default: false } });
+    const rendered = renderOpenApiDocument();
+    if (check) {
+      const current = readFileSync(OPENAPI_FILE, "utf8");
+      if (current !== rendered) {
+        console.error("src/openapi.json is out of date: run `npm run openapi`.");
+        return EXIT.failure;
+      }
+      console.log("src/openapi.json is up to date.");
+    } else {
+      writeFileSync(OPENAPI_FILE, rendered);
+      console.log("Wrote src/openapi.json.");
     }
-    console.log("src/openapi.json is up to date.");
-  } else {
-    writeFileSync(OPENAPI_FILE, rendered);
-    console.log("Wrote src/openapi.json.");
-  }
+    return EXIT.ok;
+  });
 }

@@ -11,16 +11,8 @@
  */
 import { SECRET_NAMES } from "../../src/settings/report";
 import { webhooksWanted } from "../../src/settings/webhooks";
-import {
-  isMain,
-  parseJsonAfterNotices,
-  readOptions,
-  runMain,
-  runWrangler,
-  targetWorker,
-  type Wrangler,
-  type WranglerResult,
-} from "./common";
+import { isMain, readOptions, runCli } from "../lib/cli";
+import { parseJsonAfterNotices, runWrangler, targetWorker, type Wrangler, type WranglerResult } from "./common";
 
 const USAGE = "Usage: node --import tsx scripts/deploy/check-secrets.ts -- --env staging|production";
 
@@ -100,9 +92,9 @@ export async function checkSecrets(
 }
 
 if (isMain(import.meta.url)) {
-  runMain(async () => {
+  runCli("check-secrets", USAGE, async () => {
     const values = readOptions(process.argv.slice(2), { env: { type: "string" } });
     const target = targetWorker(values.env);
     return checkSecrets({ ...target, required: requiredSecrets(target.vars) }, runWrangler);
-  }, USAGE);
+  });
 }

@@ -1,14 +1,13 @@
 /**
- * What the deploy scripts share: their arguments, wrangler.toml's environments, and running the
- * project's own (pinned) wrangler.
+ * What the deploy scripts share: wrangler.toml's environments, and running the project's own (pinned) wrangler.
+ * Their options, usage mistakes and exit codes are scripts/lib/cli.ts's.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { type ParseArgsConfig, parseArgs } from "node:util";
 import { experimental_readRawConfig, unstable_readConfig } from "wrangler";
+import { UsageError } from "../lib/cli";
 
 export const CONFIG_PATH = "wrangler.toml";
 
@@ -22,22 +21,6 @@ export interface WranglerResult {
 }
 /** Runs `wrangler <args>`; the deploy scripts take it as a parameter, so tests can pass a stand-in. */
 export type Wrangler = (args: string[]) => Promise<WranglerResult>;
-
-/** A usage mistake: exit 2, as `npm run doctor` does. */
-export class UsageError extends Error {}
-
-/**
- * The script's options. Scripts are run as `node --import tsx script.ts -- --env X`: without the
- * "--", Node 20 takes an `--env-file` anywhere in argv as its own option.
- */
-export function readOptions<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T) {
-  const args = argv[0] === "--" ? argv.slice(1) : argv;
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
 
 /** The wrangler environment named by --env, checked against wrangler.toml, and its Worker's name. */
 export function targetWorker(env: string | undefined): {
@@ -106,33 +89,4 @@ export function parseJsonAfterNotices(stdout: string, opener: "[" | "{"): unknow
     }
   }
   return undefined;
-}
-
-/** Whether this module is the script node was started with (not imported by a test). */
-export function isMain(moduleUrl: string): boolean {
-  const started = process.argv[1];
-  if (!started) return false;
-  try {
-    return realpathSync(started) === realpathSync(fileURLToPath(moduleUrl));
-  } catch {
-    return false;
-  }
-}
-
-/** Runs a script's main: exit with its code, 2 for a usage mistake, 1 for anything unexpected. */
-export function runMain(main: () => Promise<number>, usage: string): void {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      if (error instanceof UsageError) {
-        console.error(`${error.message}\n${usage}`);
-        process.exitCode = 2;
-      } else {
-        console.error(error);
-        process.exitCode = 1;
-      }
-    },
-  );
 }

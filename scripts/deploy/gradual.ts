@@ -13,16 +13,8 @@
  * Needs CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID. Exit 0 rolled out, 1 not (rolled back),
  * 2 usage mistake (found before anything is uploaded).
  */
-import {
-  isMain,
-  parseJsonAfterNotices,
-  readOptions,
-  runMain,
-  runWrangler,
-  targetWorker,
-  UsageError,
-  type Wrangler,
-} from "./common";
+import { isMain, readOptions, runCli, UsageError } from "../lib/cli";
+import { parseJsonAfterNotices, runWrangler, targetWorker, type Wrangler } from "./common";
 
 const USAGE =
   "Usage: node --import tsx scripts/deploy/gradual.ts -- --env staging|production --url https://… " +
@@ -265,7 +257,7 @@ export async function rollOut(
 }
 
 if (isMain(import.meta.url)) {
-  runMain(async () => {
+  runCli("gradual", USAGE, async () => {
     const values = readOptions(process.argv.slice(2), {
       env: { type: "string" },
       url: { type: "string" },
@@ -281,5 +273,5 @@ if (isMain(import.meta.url)) {
       { env, workerName, url, steps, tag: values.tag, message: values.message },
       { wrangler: runWrangler, get: getHealth, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), log: console.log },
     );
-  }, USAGE);
+  });
 }

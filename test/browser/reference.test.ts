@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { createSandbox, SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mjs";
 import { buildAssets } from "../../scripts/build-assets";
-import { buildDeployBundle } from "../../scripts/build-bundle.mjs";
-import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen.mjs";
-import { startLocalGateway } from "../../scripts/local-gateway.mjs";
+import { buildDeployBundle } from "../../scripts/build-bundle";
+import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen";
+import { startLocalGateway } from "../../scripts/local-gateway";
 import openapiDocument from "../../src/openapi.json";
 import { CHROMIUM_ARGS, findChromium } from "./chromium";
 

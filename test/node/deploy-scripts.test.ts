@@ -11,7 +11,7 @@ import {
   secretsVerdict,
   workerNotFound,
 } from "../../scripts/deploy/check-secrets";
-import { readOptions, targetWorker, UsageError, type WranglerResult } from "../../scripts/deploy/common";
+import { targetWorker, type WranglerResult } from "../../scripts/deploy/common";
 import {
   currentVersionId,
   healthzUrl,
@@ -25,6 +25,7 @@ import {
   versionsDeployArgs,
   versionsUploadArgs,
 } from "../../scripts/deploy/gradual";
+import { readOptions, UsageError } from "../../scripts/lib/cli";
 import { SECRET_NAMES } from "../../src/settings/report";
 
 const NEW = "0f3c2a1b-4d5e-4f60-8a7b-9c0d1e2f3a4b";

@@ -6,7 +6,7 @@ import { unstable_readConfig } from "wrangler";
 import { FAULT_MODES } from "../../sandbox/faults.mjs";
 import { fetchScalarBundle } from "../../scripts/assets/scalar-bundle";
 import { ASSETS_DIR, buildAssets } from "../../scripts/build-assets";
-import { COMPATIBILITY_DATE } from "../../scripts/local-gateway.mjs";
+import { COMPATIBILITY_DATE } from "../../scripts/local-gateway";
 import { GATEWAY_ERRORS } from "../../src/errors";
 import { RATE_LIMIT_PERIOD_S } from "../../src/middleware/rate-limit";
 import {

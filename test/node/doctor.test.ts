@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen.mjs";
+import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen";
 
 // `npm run doctor`, as a person runs it, on fresh keys.
 const dir = mkdtempSync(join(tmpdir(), "gw-doctor-"));

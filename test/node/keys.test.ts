@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { unstable_getVarsForDev } from "wrangler";
-import { parseEnvFile } from "../../scripts/lib/env-file.mjs";
+import { parseEnvFile } from "../../scripts/lib/env-file";
 import { parseCallerKeys } from "../../src/caller-keys";
 
 // `npm run keys`, as a person runs it, on fresh keys, each in a project of its own (wrangler.toml and
 // node_modules, as in the repository), then every printed doctor command run as printed.
-const KEYS = join(process.cwd(), "scripts/keys.mjs");
+const KEYS = join(process.cwd(), "scripts/keys.ts");
 const DOCTOR = join(process.cwd(), "scripts/doctor.ts");
 const PLACEHOLDER = "replace-with-the-platform-public-key-from-your-sparkpay-dashboard";
 /** What `npm start` leaves in .dev.vars: a sandbox setup the doctor must not read for a real Worker. */
@@ -30,7 +30,7 @@ function project(): string {
 
 /** `npm run keys -- <args>` in `cwd`. */
 const keys = (cwd: string, args: string[]) => {
-  const result = spawnSync("node", [KEYS, ...args], { cwd, encoding: "utf8" });
+  const result = spawnSync("node", ["--import", "tsx", KEYS, ...args], { cwd, encoding: "utf8" });
   return { code: result.status, out: result.stdout, err: result.stderr };
 };
 
@@ -52,6 +52,25 @@ const printedCommands = (out: string) =>
     .split("\n")
     .filter((line) => /^ {3,5}(npx |npm |cat |mv |rm |curl )/.test(line))
     .map((line) => line.trim());
+
+/** How docs/keys.md shows what differs from run to run: the printed public key, and a caller id. */
+const DOC_PEM = "-----BEGIN PUBLIC KEY-----\n(the public key, as printed)\n-----END PUBLIC KEY-----\n";
+const DOC_ID = "<old id>";
+/**
+ * Expects `out` to end with docs/keys.md's copy of the runbook `name` (the text block between
+ * `<!-- runbook: NAME … -->` and `<!-- /runbook -->`), word for word, once the run's own key and id read as the doc's.
+ */
+function expectDocumentedRunbook(out: string, name: string, run: { publicKeyPem?: string; callerId?: string }) {
+  const doc = readFileSync("docs/keys.md", "utf8");
+  const section = new RegExp(
+    `<!-- runbook: ${name}\\b[^\\n]*-->\\n\`\`\`text\\n([\\s\\S]*?)\\n\`\`\`\\n<!-- /runbook -->`,
+  ).exec(doc);
+  expect(section, `docs/keys.md has no runbook ${name}`).not.toBeNull();
+  const runbook = section![1]!;
+  let printed = run.publicKeyPem ? out.replaceAll(run.publicKeyPem, DOC_PEM) : out;
+  if (run.callerId) printed = printed.replaceAll(run.callerId, DOC_ID);
+  expect(printed.slice(printed.indexOf(runbook.split("\n")[0]!)).trimEnd()).toBe(runbook);
+}
 
 /** The env file's settings as wrangler (and so the doctor) reads them: wrangler's own dotenv. */
 function settingsAsWranglerReadsThem(root: string, env?: string): Record<string, unknown> {
@@ -209,6 +228,10 @@ describe("npm run keys -- --env staging, then --rotate and --caller-key", { time
     ]);
   });
 
+  it("prints the steps docs/keys.md shows (its runbook: install), word for word", () => {
+    expectDocumentedRunbook(output, "install", { publicKeyPem: read(root, "keys/staging/merchant_public.pem") });
+  });
+
   it("prints a doctor command that reads .dev.vars.staging (not .dev.vars) and says all good", async () => {
     pastePlatformKey(root, ".dev.vars.staging");
     const result = await doctor(root, printedDoctorRuns(output)[0]!);
@@ -263,6 +286,12 @@ describe("npm run keys -- --env staging, then --rotate and --caller-key", { time
         "mv keys/staging/merchant_private.next.pem keys/staging/merchant_private.pem",
         "mv keys/staging/merchant_public.next.pem keys/staging/merchant_public.pem",
       ]);
+    });
+
+    it("prints the runbook docs/keys.md shows (its runbook: rotate), word for word", () => {
+      expectDocumentedRunbook(rotation, "rotate", {
+        publicKeyPem: read(root, "keys/staging/merchant_public.next.pem"),
+      });
     });
 
     it("prints doctor commands that say all good against the current and against the next public key", async () => {
@@ -334,6 +363,11 @@ describe("npm run keys -- --env staging, then --rotate and --caller-key", { time
       ]);
     });
 
+    it("prints the runbook docs/keys.md shows (its runbook: caller-key), word for word", async () => {
+      const [oldId] = await parseCallerKeys(old);
+      expectDocumentedRunbook(result.out, "caller-key", { callerId: oldId!.id });
+    });
+
     it("refuses a second one while one is under way", () => {
       const envFile = read(root, ".dev.vars.staging");
       const again = keys(root, ["--caller-key", "--env", "staging"]);
@@ -382,17 +416,19 @@ describe("npm run keys -- --caller-key with several keys", () => {
 describe("npm run keys: usage mistakes", () => {
   it.each([
     [["--env", "qa"], /^keys: --env must be one of staging, production .*got "qa"\.$/],
-    [["--env", "staging", "--bogus"], /^keys: Unknown option '--bogus'\. Usage: npm run keys -- /],
-    [["--rotate", "--caller-key"], /^keys: --rotate or --caller-key, not both\./],
-    [["staging"], /^keys: Unexpected argument 'staging'\. Usage: /],
-    [["--replace", "0123456789ab"], /^keys: --replace goes with --caller-key\./],
-  ])("%j: one line, exit 2, nothing written", (args, message) => {
+    [["--env", "staging", "--bogus"], /^keys: Unknown option '--bogus'\.$/],
+    [["--rotate", "--caller-key"], /^keys: --rotate or --caller-key, not both\.$/],
+    [["staging"], /^keys: Unexpected argument 'staging'\.$/],
+    [["--replace", "0123456789ab"], /^keys: --replace goes with --caller-key\.$/],
+  ])("%j: one line naming the mistake, then the usage; exit 2, nothing written", (args, message) => {
     const root = project();
     const result = keys(root, args);
     expect(result.code).toBe(2);
     expect(result.out).toBe("");
-    expect(result.err.trimEnd().split("\n")).toHaveLength(1);
-    expect(result.err.trimEnd()).toMatch(message);
+    const [line, usage, ...more] = result.err.trimEnd().split("\n");
+    expect(line).toMatch(message);
+    expect(usage).toMatch(/^Usage: npm run keys -- \[--env staging\|production\] /);
+    expect(more).toEqual([]);
     expect(existsSync(join(root, "keys"))).toBe(false);
   });
 });

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
-import { createServer } from "node:net";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { freeLoopbackPort as freePort } from "../../scripts/lib/ports";
 
 // `npm start` and `npm run sandbox` as a newcomer runs them, in a fresh copy of the project.
 
@@ -18,21 +19,25 @@ function freshProject(): string {
   return root;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** What the tests started; whatever still runs when a test ends (failed or not) is stopped, never left behind. */
 const running: ChildProcess[] = [];
+const listeners: Server[] = [];
 afterEach(() => {
   for (const child of running.splice(0))
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  for (const server of listeners.splice(0)) server.close();
 });
+
+/** Something else listening on 127.0.0.1:`port`, as another npm start would. */
+const occupy = (port: number) =>
+  new Promise<void>((resolve) => listeners.push(createServer().listen(port, "127.0.0.1", () => resolve())));
+
+const START = ["--import", "tsx", "scripts/start.ts"];
+/** `npm run sandbox` on `port`, resolved once it has said how to run the gateway beside it. */
+const startSandbox = (root: string, port: number) =>
+  start(root, ["--import", "tsx", "scripts/sandbox.ts"], { SANDBOX_PORT: String(port) }, /npm run dev/);
+/** The first curl npm start prints, as printed. */
+const printedCloseCurl = (output: string) => /^ {2}curl -sS -i -X POST [\s\S]*?-d '.*'$/m.exec(output)?.[0];
 
 /** Starts a script and collects its output; resolves once `ready` appears in it, else fails showing the output. */
 function start(cwd: string, args: string[], env: Record<string, string>, ready: RegExp, readyWithinMs = 75_000) {
@@ -66,6 +71,25 @@ const exited = (child: ChildProcess) =>
     child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve),
   );
 
+/** A command run to its end (node unless named): its exit code and what it printed on each stream. */
+const runToEnd = (cwd: string, args: string[], env: Record<string, string> = {}, file = "node") =>
+  new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = execFile(file, args, { cwd, env: { ...process.env, ...env }, timeout: 60_000 }, (_e, out, err) =>
+      resolve({ code: child.exitCode, out, err }),
+    );
+    running.push(child);
+  });
+
+/** What a close with the development caller key answers, from the gateway on `port`. */
+async function closeOrder(root: string, port: number, requestNo: string) {
+  const callerKey = /^GATEWAY_API_KEYS=(.+)$/m.exec(readFileSync(join(root, ".dev.vars"), "utf8"))![1]!;
+  return fetch(`http://127.0.0.1:${port}/v4/pay/orders/close`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ request_no: requestNo, merchant_no: "M_SANDBOX_001" }),
+  });
+}
+
 async function listening(port: number): Promise<boolean> {
   return fetch(`http://127.0.0.1:${port}/`).then(
     () => true,
@@ -82,7 +106,7 @@ describe("npm start", { timeout: 90_000 }, () => {
       const [gatewayPort, sandboxPort] = [await freePort(), await freePort()];
       const run = start(
         root,
-        ["scripts/start.mjs", "--var", "LOG_LEVEL:debug", "--port", String(gatewayPort)],
+        [...START, "--var", "LOG_LEVEL:debug", "--port", String(gatewayPort)],
         { SANDBOX_PORT: String(sandboxPort) },
         new RegExp(`Gateway ready on http://127\\.0\\.0\\.1:${gatewayPort}`),
       );
@@ -100,6 +124,18 @@ describe("npm start", { timeout: 90_000 }, () => {
       expect(await response.json()).toMatchObject({ data: { merchant_order_no: "MO_LOCAL_RUN_1" } });
       await expect.poll(() => run.output()).toMatch(/"msg":"sparkpay attempt"/); // --var LOG_LEVEL:debug
       expect(run.output()).not.toMatch(/experimental/);
+      // The committed worker-configuration.d.ts is what wrangler dev expects with npm start's .dev.vars.
+      expect(run.output()).not.toMatch(/types might be out of date/i);
+      // The printed curl runs as printed and shows the headers the README points at: X-Request-Id, and on the
+      // second run X-Close-Confirmed-By (SparkPay refused the repeat; Payment Order Query says CLOSED).
+      const curl = printedCloseCurl(run.output());
+      expect(curl).toBeDefined();
+      const first = await runToEnd(root, ["-c", curl!], {}, "bash");
+      expect(first.out).toMatch(/^HTTP\/1\.1 200 /);
+      expect(first.out).toMatch(/^x-request-id: \S+/im);
+      const second = await runToEnd(root, ["-c", curl!], {}, "bash");
+      expect(second.out).toMatch(/^HTTP\/1\.1 200 /);
+      expect(second.out).toMatch(/^x-close-confirmed-by: order-query\r?$/im);
 
       run.child.kill("SIGTERM");
       expect(await exited(run.child)).toBe(0);
@@ -109,11 +145,134 @@ describe("npm start", { timeout: 90_000 }, () => {
   );
 });
 
+describe("npm start, run again", { timeout: 180_000 }, () => {
+  it("takes a new --port and SANDBOX_PORT: .dev.vars is pointed at the new sandbox, every other line kept", async () => {
+    const root = freshProject();
+    const [gateway1, sandbox1, gateway2, sandbox2] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    const first = start(
+      root,
+      [...START, "--port", String(gateway1)],
+      { SANDBOX_PORT: String(sandbox1) },
+      /Gateway ready on/,
+    );
+    await first.seen;
+    first.child.kill("SIGTERM");
+    expect(await exited(first.child)).toBe(0);
+    const before = readFileSync(join(root, ".dev.vars"), "utf8");
+    expect(before).toContain(`SPARKPAY_BASE_URL=http://127.0.0.1:${sandbox1}\n`);
+    // A setting of the user's own, which the second run must keep.
+    const mine = `${before}LOG_LEVEL=debug\n`;
+    writeFileSync(join(root, ".dev.vars"), mine);
+
+    const second = start(
+      root,
+      [...START, "--port", String(gateway2)],
+      { SANDBOX_PORT: String(sandbox2) },
+      new RegExp(
+        `Gateway ready on http://127\\.0\\.0\\.1:${gateway2}, talking to the sandbox on http://127\\.0\\.0\\.1:${sandbox2}`,
+      ),
+    );
+    await second.seen;
+    expect(second.output()).toContain(
+      `Pointed SPARKPAY_BASE_URL in .dev.vars at this sandbox (it was http://127.0.0.1:${sandbox1}).`,
+    );
+    expect(readFileSync(join(root, ".dev.vars"), "utf8")).toBe(
+      mine.replace(`SPARKPAY_BASE_URL=http://127.0.0.1:${sandbox1}`, `SPARKPAY_BASE_URL=http://127.0.0.1:${sandbox2}`),
+    );
+    const health = (await (await fetch(`http://127.0.0.1:${gateway2}/healthz`)).json()) as { status: string };
+    expect(health.status).toBe("ready");
+    const response = await closeOrder(root, gateway2, "LOCAL_RUN_AGAIN_1");
+    expect(response.status).toBe(200); // the first close after the move goes to the sandbox that runs, not a 502
+    expect(await listening(gateway1)).toBe(false);
+    second.child.kill("SIGTERM");
+    expect(await exited(second.child)).toBe(0);
+  });
+
+  it("leaves worker-configuration.d.ts up to date as .ci/run checks it, with or without .dev.vars", async () => {
+    const root = freshProject();
+    const check = () => runToEnd(root, ["--import", "tsx", "scripts/cf-typegen.ts", "--check"]);
+    const without = await check();
+    expect(without.err).toBe("");
+    expect(without.code).toBe(0);
+    const sandboxPort = await freePort();
+    const sandbox = startSandbox(root, sandboxPort);
+    await sandbox.seen; // it writes .dev.vars as npm start does
+    const withDevVars = await check();
+    expect(withDevVars.err).toBe("");
+    expect(withDevVars.code).toBe(0);
+    expect(readFileSync(join(root, "worker-configuration.d.ts"), "utf8")).toBe(
+      readFileSync("worker-configuration.d.ts", "utf8"),
+    );
+  });
+});
+
+describe("npm start with a port already taken", { timeout: 60_000 }, () => {
+  it.each([
+    [
+      "the gateway's (--port)",
+      "gateway",
+      /^npm start: port (\d+) on 127\.0\.0\.1 \(the gateway\) is already taken\b.*`npm start -- --port \d+`\.$/,
+    ],
+    [
+      "the sandbox's (SANDBOX_PORT)",
+      "sandbox",
+      /^npm start: port (\d+) on 127\.0\.0\.1 \(the sandbox\) is already taken\b.*`SANDBOX_PORT=\d+ npm start`\.$/,
+    ],
+  ] as const)(
+    "%s: one line naming the port and what to do, exit 1, nothing left running",
+    async (_name, which, line) => {
+      const root = freshProject();
+      const [gatewayPort, sandboxPort] = [await freePort(), await freePort()];
+      const taken = which === "gateway" ? gatewayPort : sandboxPort;
+      await occupy(taken);
+      const result = await runToEnd(root, [...START, "--port", String(gatewayPort)], {
+        SANDBOX_PORT: String(sandboxPort),
+      });
+      expect(result.code).toBe(1);
+      const lines = result.err.trimEnd().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(line);
+      expect(line.exec(lines[0]!)![1]).toBe(String(taken));
+      expect(result.out).not.toMatch(/Gateway ready|wrangler/i);
+      expect(await listening(which === "gateway" ? sandboxPort : gatewayPort)).toBe(false);
+    },
+  );
+});
+
+describe("npm ci in a fresh clone", { timeout: 60_000 }, () => {
+  it("warns only about packages the README names", async () => {
+    const root = mkdtempSync(join(tmpdir(), "gw-npm-ci-"));
+    for (const file of ["package.json", "package-lock.json"]) copyFileSync(file, join(root, file));
+    const result = await new Promise<string>((resolve) =>
+      execFile(
+        "npm",
+        ["ci", "--dry-run", "--ignore-scripts", "--no-audit", "--no-fund"],
+        { cwd: root },
+        (_e, out, err) => resolve(`${out}\n${err}`),
+      ),
+    );
+    expect(result).toMatch(/added \d+ packages/);
+    // EBADENGINE names each package on a line of its own; any other warning starts with the package's name.
+    const warned = [
+      ...[...result.matchAll(/^npm warn EBADENGINE +package: '(@?[^@']+)@/gm)].map((m) => m[1]!),
+      ...[...result.matchAll(/^npm warn (?!EBADENGINE)\S+ (@?[^@\s]+)@/gm)].map((m) => m[1]!),
+    ];
+    const readme = readFileSync("README.md", "utf8");
+    expect(warned.length).toBeGreaterThan(0); // today: Scalar's packages want Node 22
+    expect([...new Set(warned)].filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+  });
+});
+
 describe("npm run sandbox", { timeout: 30_000 }, () => {
   it("serves the sandbox alone with the development keys, for npm run dev, and stops on SIGINT", async () => {
     const root = freshProject();
     const sandboxPort = await freePort();
-    const run = start(root, ["scripts/sandbox.mjs"], { SANDBOX_PORT: String(sandboxPort) }, /npm run dev/);
+    const run = startSandbox(root, sandboxPort);
     await run.seen;
     expect(readFileSync(join(root, ".dev.vars"), "utf8")).toContain(
       `SPARKPAY_BASE_URL=http://127.0.0.1:${sandboxPort}`,

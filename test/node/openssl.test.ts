@@ -6,9 +6,9 @@ import { join } from "node:path";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mjs";
-import { buildDeployBundle } from "../../scripts/build-bundle.mjs";
-import { startLocalGateway } from "../../scripts/local-gateway.mjs";
-import { generateTestKeys } from "../support/test-keys.mjs";
+import { buildDeployBundle } from "../../scripts/build-bundle";
+import { startLocalGateway } from "../../scripts/local-gateway";
+import { generateTestKeys } from "../support/test-keys";
 
 // The deploy bundle, in workerd, signs a real request; the openssl command line checks it.
 const keys = generateTestKeys();

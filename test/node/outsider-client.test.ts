@@ -29,10 +29,11 @@ import { Miniflare } from "miniflare";
 import type * as Client from "sparkpay-edge-gateway/client";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { createSandbox, SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mjs";
-import { buildDeployBundle } from "../../scripts/build-bundle.mjs";
-import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen.mjs";
-import { migrationStatements } from "../../scripts/lib/migrations.mjs";
-import { COMPATIBILITY_DATE, freeLoopbackPort, startLocalGateway } from "../../scripts/local-gateway.mjs";
+import { buildDeployBundle } from "../../scripts/build-bundle";
+import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen";
+import { migrationStatements } from "../../scripts/lib/migrations";
+import { freeLoopbackPort } from "../../scripts/lib/ports";
+import { COMPATIBILITY_DATE, startLocalGateway } from "../../scripts/local-gateway";
 // The only gateway symbols the client's types are checked against (at the end of this file).
 import type { CloseJob } from "../../src/closes/job";
 import type { GATEWAY_ERRORS } from "../../src/errors";

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { serveSandbox } from "../../sandbox/server.mjs";
 import { createSandbox, SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mjs";
-import { generateTestKeys } from "../support/test-keys.mjs";
+import { generateTestKeys } from "../support/test-keys";
 
 // The sandbox is the oracle every gateway test trusts, so its own strictness is tested here,
 // with requests signed directly by node:crypto.

@@ -1,8 +1,12 @@
 /**
  * The workflows' properties, not their text: who runs what, in which order, with which secrets,
- * against which Worker. The `if:` expressions are evaluated, not matched.
+ * against which Worker. The `if:` expressions are evaluated, not matched, and each deploy job is read
+ * as GitHub runs it: the reusable workflow it calls, with the job's inputs filled in.
  */
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { data, Evaluator, Lexer, Parser } from "@actions/expressions";
+import { truthy } from "@actions/expressions/result";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import * as gradual from "../../scripts/deploy/gradual";
@@ -19,6 +23,10 @@ type Step = {
 };
 type Job = {
   if?: string;
+  /** A job that runs a reusable workflow: its path, inputs and secrets. */
+  uses?: string;
+  with?: Record<string, unknown>;
+  secrets?: unknown;
   environment?: string;
   concurrency?: unknown;
   env?: Record<string, unknown>;
@@ -37,89 +45,63 @@ const read = (file: string) => readFileSync(`.github/workflows/${file}`, "utf8")
 const ci = parse(read("ci.yml")) as Workflow;
 const deployText = read("deploy.yml");
 const deploy = parse(deployText) as Workflow;
+/** The reusable workflows deploy.yml's jobs call (`uses: ./.github/workflows/<file>`), by path, with their text. */
+const called = new Map(
+  [...new Set(Object.values(deploy.jobs).flatMap((job) => (job.uses ? [job.uses] : [])))].map((uses) => {
+    const file = /^\.\/\.github\/workflows\/([\w.-]+\.ya?ml)$/.exec(uses)?.[1];
+    if (!file) throw new Error(`${uses}: not a workflow of this repository`);
+    const text = read(file);
+    return [uses, { file, text, workflow: parse(text) as Workflow }] as const;
+  }),
+);
+/** deploy.yml and the workflows it calls: where secrets and expressions may appear. */
+const deployTexts = [deployText, ...[...called.values()].map((c) => c.text)];
+
+/**
+ * A deploy.yml job as GitHub runs it: for a job that calls a reusable workflow, that workflow's one job with the
+ * caller's inputs filled in (its `env` on top of the called workflow's); otherwise the job itself.
+ */
+function runningJob(name: string): { job: Job; env: Record<string, unknown> } {
+  const caller = deploy.jobs[name]!;
+  if (!caller.uses) return { job: caller, env: { ...deploy.env, ...caller.env } };
+  const { workflow } = called.get(caller.uses)!;
+  const jobs = Object.values(workflow.jobs);
+  if (jobs.length !== 1) throw new Error(`${caller.uses} has ${jobs.length} jobs; the test reads one`);
+  const job = withInputs(jobs[0]!, caller.with ?? {});
+  return { job, env: { ...workflow.env, ...job.env } };
+}
 const ENVIRONMENTS = ["staging", "production"] as const;
 const CLOUDFLARE_SECRETS = ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"];
 const PINNED_WRANGLER = JSON.parse(readFileSync("package.json", "utf8")).devDependencies.wrangler as string;
 
 // ---------------------------------------------------------------------------------------------
-// GitHub expressions: a small evaluator for the forms the workflows use (||, &&, !, ==, !=,
-// parentheses, 'strings', context paths, startsWith/endsWith/contains), with GitHub's
-// case-insensitive string comparison.
+// GitHub expressions, evaluated by GitHub's own expression library (@actions/expressions)
 // ---------------------------------------------------------------------------------------------
-type Value = string | number | boolean | null;
-type Context = Record<string, Record<string, Value>>;
+type Context = Record<string, Record<string, unknown>>;
 
-function evaluate(expression: string, context: Context): Value {
-  const tokens = expression.match(/'(?:[^']|'')*'|\|\||&&|==|!=|[()!,]|[A-Za-z_][\w.-]*|\d+|\S/g) ?? [];
-  let at = 0;
-  const peek = () => tokens[at];
-  const take = (expected?: string) => {
-    const token = tokens[at++];
-    if (token === undefined || (expected !== undefined && token !== expected))
-      throw new Error(`expected ${expected ?? "more"} in ${expression}, got ${token}`);
-    return token;
-  };
-  const truthy = (v: Value) => v !== null && v !== false && v !== 0 && v !== "";
-  const text = (v: Value) => (v === null ? "" : String(v)).toLowerCase();
-  const equal = (a: Value, b: Value) =>
-    typeof a === "string" && typeof b === "string" ? a.toLowerCase() === b.toLowerCase() : a === b;
-  const functions: Record<string, (a: Value, b: Value) => boolean> = {
-    startswith: (a, b) => text(a).startsWith(text(b)),
-    endswith: (a, b) => text(a).endsWith(text(b)),
-    contains: (a, b) => text(a).includes(text(b)),
-  };
-  const primary = (): Value => {
-    const token = take();
-    if (token === "(") {
-      const value = or();
-      take(")");
-      return value;
-    }
-    if (token === "!") return !truthy(primary());
-    if (token.startsWith("'")) return token.slice(1, -1).replaceAll("''", "'");
-    if (/^\d+$/.test(token)) return Number(token);
-    if (token === "true" || token === "false") return token === "true";
-    if (token === "null") return null;
-    if (peek() === "(") {
-      const fn = functions[token.toLowerCase()];
-      if (!fn) throw new Error(`unknown function ${token}`);
-      take("(");
-      const first = or();
-      take(",");
-      const second = or();
-      take(")");
-      return fn(first, second);
-    }
-    const [scope, ...path] = token.split(".");
-    if (!(scope! in context) || path.length !== 1) throw new Error(`unknown context ${token}`);
-    return context[scope!]![path[0]!] ?? null;
-  };
-  const comparison = (): Value => {
-    const left = primary();
-    if (peek() === "==") return take() && equal(left, primary());
-    if (peek() === "!=") return take() && !equal(left, primary());
-    return left;
-  };
-  const and = (): Value => {
-    let value = comparison();
-    while (peek() === "&&") {
-      take();
-      const right = comparison();
-      value = truthy(value) ? right : value;
-    }
-    return value;
-  };
-  function or(): Value {
-    let value = and();
-    while (peek() === "||") {
-      take();
-      const right = and();
-      value = truthy(value) ? value : right;
-    }
-    return value;
+/** The value of a GitHub expression (the text inside `${{ }}`, or a job's `if:`) with `context`. */
+function evaluate(expression: string, context: Context): data.ExpressionData {
+  const parsed = new Parser(new Lexer(expression).lex().tokens, Object.keys(context), []).parse();
+  return new Evaluator(parsed, JSON.parse(JSON.stringify(context), data.reviver) as data.Dictionary).evaluate();
+}
+
+/**
+ * `value` with every `${{ … }}` that reads only `inputs` replaced by its value, as GitHub does for a called workflow;
+ * any other expression (secrets, vars) is kept as written. Strings, arrays and objects, all the way down.
+ */
+function withInputs<T>(value: T, inputs: Record<string, unknown>): T {
+  if (typeof value === "string") {
+    return value.replace(/\$\{\{([\s\S]*?)\}\}/g, (whole, expression: string) => {
+      try {
+        return evaluate(expression, { inputs }).coerceString();
+      } catch {
+        return whole; // names another context: GitHub fills it in at run time
+      }
+    }) as T;
   }
-  const value = or();
-  if (at !== tokens.length) throw new Error(`unparsed rest of ${expression}: ${tokens.slice(at).join(" ")}`);
+  if (Array.isArray(value)) return value.map((item) => withInputs(item, inputs)) as T;
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withInputs(item, inputs)])) as T;
   return value;
 }
 
@@ -152,7 +134,7 @@ function jobsRun(workflow: Workflow, event: string, ref: string, environment?: s
     inputs: environment === undefined ? {} : { environment },
   };
   return Object.entries(workflow.jobs)
-    .filter(([, job]) => job.if === undefined || Boolean(evaluate(job.if.replace(/^\$\{\{|\}\}$/g, ""), context)))
+    .filter(([, job]) => job.if === undefined || truthy(evaluate(job.if.replace(/^\$\{\{|\}\}$/g, ""), context)))
     .map(([name]) => name);
 }
 
@@ -161,6 +143,9 @@ function jobsRun(workflow: Workflow, event: string, ref: string, environment?: s
 // ---------------------------------------------------------------------------------------------
 /** Shell words of a run line, double quotes removed (the runs here use no other quoting). */
 const words = (run: string) => [...run.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+/** `$NAME` / `${NAME}` in a word, resolved against the variables a step sees (the job's, then its own). */
+const resolve = (word: string, variables: Record<string, unknown>) =>
+  word.replace(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g, (whole, name: string) => String(variables[name] ?? whole));
 /** Everything a step hands to a command: its run line, action inputs and environment. */
 const stepText = (step: Step) => JSON.stringify([step.run ?? "", step.with ?? {}, step.env ?? {}]);
 const runs = (step: Step, pattern: RegExp) => pattern.test(step.run ?? "");
@@ -182,10 +167,36 @@ const option = (args: string[], name: string) => {
   const i = args.findIndex((word) => word === name || word.startsWith(`${name}=`));
   return i === -1 ? undefined : args[i]!.includes("=") ? args[i]!.split("=").slice(1).join("=") : args[i + 1];
 };
-/** `$NAME` / `${NAME}` in a run line, resolved against the step's env. */
-const resolve = (word: string, step: Step) =>
-  word.replace(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g, (whole, name: string) => String(step.env?.[name] ?? whole));
 const index = (job: Job, predicate: (step: Step) => boolean) => job.steps.findIndex(predicate);
+
+/**
+ * What GitHub's own workflow parser (@actions/workflow-parser) says about a workflow file: its errors, and how many
+ * jobs it read. In a child process: the parser imports its schema as JSON without an import attribute, which Node
+ * refuses and tsx's loader allows.
+ */
+const GITHUB_PARSER = `
+  import { readFileSync } from "node:fs";
+  import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from "@actions/workflow-parser";
+  const file = process.argv[1];
+  const parsed = parseWorkflow({ name: file, content: readFileSync(file, "utf8") }, new NoOperationTraceWriter());
+  const template = parsed.value ? await convertWorkflowTemplate(parsed.context, parsed.value) : undefined;
+  const errors = [...parsed.context.errors.getErrors().map((e) => e.message), ...(template?.errors ?? []).map((e) => e.Message)];
+  console.log(JSON.stringify({ errors, jobs: template?.jobs.length ?? 0 }));
+`;
+const githubParser = (file: string) =>
+  JSON.parse(
+    execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", GITHUB_PARSER, file], {
+      encoding: "utf8",
+    }),
+  ) as { errors: string[]; jobs: number };
+
+describe.each(readdirSync(".github/workflows").filter((file) => /\.ya?ml$/.test(file)))("%s", (file) => {
+  it("is a workflow GitHub accepts: its own parser finds no error", () => {
+    const { errors, jobs } = githubParser(`.github/workflows/${file}`);
+    expect(errors).toEqual([]);
+    expect(jobs).toBeGreaterThan(0);
+  });
+});
 
 describe("ci.yml", () => {
   it("runs .ci/run on every push and pull request, on Node 20", () => {
@@ -223,26 +234,59 @@ describe("deploy.yml: when each job runs", () => {
     expect(Object.keys(deploy.jobs).sort()).toEqual([...ENVIRONMENTS].sort());
   });
 
-  it("reads the repository only", () => {
+  it("reads the repository only, and so do the workflows it calls", () => {
     expect(deploy.permissions).toEqual({ contents: "read" });
+    for (const { workflow } of called.values()) expect(workflow.permissions).toEqual({ contents: "read" });
+  });
+});
+
+describe("deploy.yml: one deploy job for both environments", () => {
+  it("both call the same reusable workflow, each with its own environment as input", () => {
+    const uses = ENVIRONMENTS.map((name) => deploy.jobs[name]!.uses);
+    expect(uses[0]).toBeDefined();
+    expect(new Set(uses).size).toBe(1);
+    for (const name of ENVIRONMENTS) expect(deploy.jobs[name]!.with?.environment).toBe(name);
+  });
+
+  it("the called workflow starts only when called, and takes the environment and the rollout steps", () => {
+    for (const { workflow } of called.values()) {
+      expect(Object.keys(workflow.on)).toEqual(["workflow_call"]);
+      for (const [event, ref] of [
+        ["push", "refs/heads/main"],
+        ["push", "refs/tags/v1.2.0"],
+        ["pull_request", "refs/pull/7/merge"],
+        ["workflow_dispatch", "refs/heads/main"],
+      ] as const)
+        expect(workflowStarts(workflow, event, ref)).toBe(false);
+      const inputs = workflow.on.workflow_call.inputs;
+      expect(inputs.environment).toMatchObject({ type: "string", required: true });
+      expect(inputs.steps).toMatchObject({ type: "string", required: true });
+    }
   });
 });
 
 describe("deploy.yml: secrets stay in Cloudflare", () => {
-  it("references no secret but the Cloudflare token and account id", () => {
+  it("references no secret but the Cloudflare token and account id, in it or in the workflows it calls", () => {
     const expressions = [
-      ...[...deployText.matchAll(/\$\{\{([\s\S]*?)\}\}/g)].map((m) => m[1]!),
-      ...Object.values(deploy.jobs).flatMap((job) => [job.if ?? "", ...job.steps.map((step) => step.if ?? "")]),
+      ...deployTexts.flatMap((text) => [...text.matchAll(/\$\{\{([\s\S]*?)\}\}/g)].map((m) => m[1]!)),
+      ...Object.values(deploy.jobs).map((job) => job.if ?? ""),
+      ...ENVIRONMENTS.map((name) => runningJob(name).job).flatMap((job) => [
+        job.if ?? "",
+        ...job.steps.map((step) => step.if ?? ""),
+      ]),
     ];
     const secretUses = expressions.flatMap((expression) => [...expression.matchAll(/\bsecrets\b(\s*\.\s*\w+)?/g)]);
     expect(secretUses.length).toBeGreaterThan(0);
     for (const use of secretUses) expect(CLOUDFLARE_SECRETS).toContain(use[1]?.replace(/[\s.]/g, ""));
-    expect(deployText).not.toMatch(/secrets\s*:\s*inherit/);
+    for (const text of deployTexts) expect(text).not.toMatch(/secrets\s*:\s*inherit/);
   });
 
   it.each(ENVIRONMENTS)("%s: hands no gateway secret to any step, by input, env or wrangler", (name) => {
-    const job = deploy.jobs[name]!;
-    expect(JSON.stringify([deploy.env ?? {}, job.env ?? {}])).not.toMatch(/CLOUDFLARE_API_TOKEN/);
+    const caller = deploy.jobs[name]!;
+    const { job, env } = runningJob(name);
+    expect(JSON.stringify([deploy.env ?? {}, caller.env ?? {}, env])).not.toMatch(/CLOUDFLARE_API_TOKEN/);
+    for (const secret of SECRET_NAMES) expect(JSON.stringify(caller.with ?? {})).not.toContain(secret);
+    for (const passed of Object.keys(caller.secrets ?? {})) expect(CLOUDFLARE_SECRETS).toContain(passed);
     for (const step of job.steps) {
       expect(step.with ?? {}).not.toHaveProperty("secrets");
       for (const secret of SECRET_NAMES) expect(stepText(step)).not.toContain(secret);
@@ -252,7 +296,10 @@ describe("deploy.yml: secrets stay in Cloudflare", () => {
 });
 
 describe.each(ENVIRONMENTS)("deploy.yml: the %s job", (name) => {
-  const job = deploy.jobs[name]!;
+  const caller = deploy.jobs[name]!;
+  const { job, env: jobEnv } = runningJob(name);
+  /** A step's run line as the shell gets it: its words, each variable the step sees filled in. */
+  const argsOf = (step: Step) => words(step.run ?? "").map((word) => resolve(word, { ...jobEnv, ...step.env }));
   const ciRun = index(job, (step) => step.run?.trim() === ".ci/run");
   const doctor = index(job, (step) => runs(step, /\bnpm run doctor\b/));
   const secretCheck = index(job, (step) => runs(step, /scripts\/deploy\/check-secrets\.ts\b/));
@@ -264,6 +311,7 @@ describe.each(ENVIRONMENTS)("deploy.yml: the %s job", (name) => {
     expect(job.concurrency).toBeTruthy();
     expect(JSON.stringify(job.concurrency)).toContain(name);
     expect(job["continue-on-error"]).toBeUndefined();
+    expect(caller["continue-on-error"]).toBeUndefined();
     for (const step of job.steps) {
       expect(step["continue-on-error"]).toBeUndefined();
       expect(step.run ?? "").not.toMatch(/\|\|\s*(true\b|:(\s|$))|;\s*exit 0\b|set \+e/);
@@ -280,7 +328,7 @@ describe.each(ENVIRONMENTS)("deploy.yml: the %s job", (name) => {
   it("runs the doctor on its own environment's vars only, offline, before any upload", () => {
     expect(doctor).toBeGreaterThan(ciRun);
     expect(doctor).toBeLessThan(upload);
-    const args = words(job.steps[doctor]!.run!);
+    const args = argsOf(job.steps[doctor]!);
     expect(args).toContain("--vars-only");
     expect(option(args, "--env")).toBe(name);
     expect(touchesCloudflare(job.steps[doctor]!)).toBe(false);
@@ -289,12 +337,12 @@ describe.each(ENVIRONMENTS)("deploy.yml: the %s job", (name) => {
   it("checks the secrets exist on its own Worker before any upload", () => {
     expect(secretCheck).toBeGreaterThan(ciRun);
     expect(secretCheck).toBeLessThan(upload);
-    expect(option(words(job.steps[secretCheck]!.run!), "--env")).toBe(name);
+    expect(option(argsOf(job.steps[secretCheck]!), "--env")).toBe(name);
   });
 
   it("names its own environment in every --env", () => {
     const envs = job.steps.flatMap((step) => {
-      const fromRun = step.run ? words(step.run) : [];
+      const fromRun = argsOf(step);
       const fromAction = usesWranglerAction(step) ? words(String(step.with?.command ?? "")) : [];
       return [...fromRun, ...fromAction].flatMap((word, i, all) =>
         word === "--env" || word === "-e" ? [all[i + 1]] : word.startsWith("--env=") ? [word.slice(6)] : [],
@@ -318,9 +366,9 @@ describe.each(ENVIRONMENTS)("deploy.yml: the %s job", (name) => {
       ? "uploads a version, deploys a share first, checks /healthz after each step, rolls back and fails if not ready"
       : "uploads a version, deploys it, checks /healthz, rolls back and fails if not ready",
     async () => {
-      const args = words(rollout!.run!);
+      const args = argsOf(rollout!);
       expect(option(args, "--env")).toBe(name);
-      expect(resolve(option(args, "--url")!, rollout!)).toBe("${{ vars.GATEWAY_URL }}");
+      expect(option(args, "--url")).toBe("${{ vars.GATEWAY_URL }}");
       const steps = gradual.parseSteps(option(args, "--steps") ?? "100");
       if (name === "production") expect(steps[0]).toBeLessThan(100);
       expect(steps.at(-1)).toBe(100);
@@ -389,7 +437,7 @@ describe.each(ENVIRONMENTS)("deploy.yml: the %s job", (name) => {
     for (const step of job.steps) {
       if (usesWranglerAction(step)) expect(step.with?.wranglerVersion).toBe(PINNED_WRANGLER);
       // npx runs node_modules/.bin/wrangler from `npm ci`, never a fresh download of another version.
-      const args = words(step.run ?? "");
+      const args = argsOf(step);
       args.forEach((word, i) => {
         if (!/^wrangler(@|$)/.test(word)) return;
         expect(word).toBe("wrangler");

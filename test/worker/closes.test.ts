@@ -5,6 +5,7 @@ import { instanceId, instanceIdPrefix, orderKey } from "../../src/closes/ids";
 import type { CloseJob } from "../../src/closes/job";
 import { cancel, createJob, reschedule } from "../../src/closes/store";
 import type { CloseParams } from "../../src/closes/workflow";
+import type { Delivery } from "../support/webhook-receiver";
 import { callGateway, closeOrder, type ErrorEnvelope, MERCHANT, sandboxOrder, uniqueId } from "./helpers";
 
 const DAY = 86_400;
@@ -58,15 +59,6 @@ async function runToEnd(requestNo: string, start: () => Promise<unknown>, genera
 }
 
 const CALLER_BY = expect.stringMatching(/^caller:[0-9a-f]{12}$/);
-
-interface Delivery {
-  event_id: string | null;
-  path: string;
-  content_type: string | null;
-  signature: string | null;
-  body: string;
-  status: number;
-}
 
 /** What the test webhook receiver got for the order. */
 async function deliveries(requestNo: string): Promise<Delivery[]> {

@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * The benchmark's SparkPay stand-in (a child process of `npm run bench`): answers every request with
  * one close envelope, signed afresh with the platform key each time. The gateway refuses a signed

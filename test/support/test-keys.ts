@@ -1,14 +1,13 @@
-// @ts-check
 /**
  * Keys for the tests, generated fresh for every run with node:crypto (no key is ever committed),
  * in every format the gateway must accept or reject.
  */
 import { execFileSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, type KeyExportOptions, type KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen.mjs";
+import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen.ts";
 
 /** A self-signed certificate, the way platform keys sometimes arrive; made with the openssl CLI. */
 function certificatePem() {
@@ -46,11 +45,8 @@ export function generateTestKeys() {
   const otherMerchant = generateRsaKeyPair();
   const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
   const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const pem = (
-    /** @type {import("node:crypto").KeyObject} */ key,
-    /** @type {any} */ type,
-    /** @type {any} */ extra = {},
-  ) => /** @type {string} */ (key.export({ type, format: "pem", ...extra }));
+  const pem = (key: KeyObject, type: KeyExportOptions<"pem">["type"], extra: Partial<KeyExportOptions<"pem">> = {}) =>
+    key.export({ type, format: "pem", ...extra } as KeyExportOptions<"pem">) as string;
   return {
     merchant,
     platform,

@@ -1,4 +1,3 @@
-// @ts-check
 // Key material for `npm run keys`, `npm start`, the tests, soak and bench: node:crypto only, and
 // nothing from the sandbox (production tooling must not import the fake SparkPay).
 import { generateKeyPairSync, randomBytes } from "node:crypto";
@@ -7,8 +6,8 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 export function generateRsaKeyPair() {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   return {
-    privateKeyPem: /** @type {string} */ (privateKey.export({ type: "pkcs8", format: "pem" })),
-    publicKeyPem: /** @type {string} */ (publicKey.export({ type: "spki", format: "pem" })),
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }) as string,
     privateKey,
     publicKey,
   };

@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * The tests drop connections on purpose (the sandbox's reset, lost and unreachable faults), and
  * workerd logs each dropped connection the gateway then handles as an uncaught "Network connection
@@ -26,15 +25,14 @@ const DROPPED_CONNECTION_NOISE = [
   /^exception = workerd\/api\/web-socket\.c\+\+:\d+: disconnected: WebSocket peer disconnected$/,
 ];
 
-export function quietDroppedConnectionLogs() {
+export function quietDroppedConnectionLogs(): void {
   for (const stream of [process.stdout, process.stderr]) stream.write = withoutNoise(stream.write.bind(stream));
 }
 
-/** @param {typeof process.stdout.write} write @returns {typeof process.stdout.write} */
-function withoutNoise(write) {
+function withoutNoise(write: typeof process.stdout.write): typeof process.stdout.write {
   // The stack under a dropped line ("    at …" lines) goes with it, even when it comes in a later write.
   let inDroppedStack = false;
-  const keep = (/** @type {string} */ line) => {
+  const keep = (line: string) => {
     if (DROPPED_CONNECTION_NOISE.some((pattern) => pattern.test(line.trim()))) {
       inDroppedStack = true;
       return false;
@@ -43,20 +41,19 @@ function withoutNoise(write) {
     if (line.trim() !== "") inDroppedStack = false;
     return true;
   };
-  return (chunk, ...rest) => {
+  return ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
     const kept = text.split("\n").filter(keep).join("\n");
     if (kept.trim() === "") return true;
-    // @ts-expect-error: the rest arguments are passed on as they came
-    return write(kept, ...rest);
-  };
+    // the rest arguments (encoding, callback) are passed on as they came
+    return (write as (...args: unknown[]) => boolean)(kept, ...rest);
+  }) as typeof process.stdout.write;
 }
 
 /**
  * For vitest's onConsoleLog: the gateway's JSON log lines are dropped unless a test captures
  * them (captureLogs in test/worker/helpers.ts); anything else a test prints is kept.
- * @param {string} log
  */
-export function keepUnlessGatewayLogLine(log) {
+export function keepUnlessGatewayLogLine(log: string): false | undefined {
   return log.startsWith('{"level":') ? false : undefined;
 }

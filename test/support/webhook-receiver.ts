@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * A webhook receiver for the durable-close tests, in Node beside the sandbox: every fetch the Worker makes goes
  * through the sandbox router, which hands requests for WEBHOOK_HOST here. It keeps each delivery as received, and
@@ -8,31 +7,28 @@
 export const WEBHOOK_HOST = "webhooks.test";
 export const WEBHOOK_URL = `https://${WEBHOOK_HOST}/hooks/sparkpay-closes`;
 
-/**
- * @typedef {object} Delivery
- * @property {string} request_no
- * @property {string | null} event_id
- * @property {string} path
- * @property {string | null} content_type
- * @property {string | null} signature
- * @property {string} body
- * @property {number} status What the receiver answered.
- */
+export interface Delivery {
+  request_no: string;
+  event_id: string | null;
+  path: string;
+  content_type: string | null;
+  signature: string | null;
+  body: string;
+  /** What the receiver answered. */
+  status: number;
+}
 
 export function createWebhookReceiver() {
-  /** @type {Delivery[]} */
-  const deliveries = [];
+  const deliveries: Delivery[] = [];
   return {
-    /** @param {Request} request */
-    async handle(request) {
+    async handle(request: Request): Promise<Response> {
       const url = new URL(request.url);
       if (url.pathname === "/__received") {
         const requestNo = url.searchParams.get("request_no");
         return Response.json({ deliveries: deliveries.filter((delivery) => delivery.request_no === requestNo) });
       }
       const body = await request.text();
-      /** @type {{ id?: string, data?: { request_no?: string } } | undefined} */
-      let event;
+      let event: { id?: string; data?: { request_no?: string } } | undefined;
       try {
         event = JSON.parse(body);
       } catch {

@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * The Node peer for `npm run bench`: the proxy a merchant would otherwise write with node:http and
  * node:crypto. It signs the body the same way (SHA256withRSA over `ts\nnonce\nbody\n`), forwards it
@@ -15,7 +14,7 @@ const upstream = new URL(env.BENCH_UPSTREAM ?? "");
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 const server = createServer((req, res) => {
-  const chunks = /** @type {Buffer[]} */ ([]);
+  const chunks: Buffer[] = [];
   req.on("data", (chunk) => chunks.push(chunk));
   req.on("end", () => {
     const { request_no, merchant_no } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
@@ -32,14 +31,14 @@ const server = createServer((req, res) => {
           "Content-Type": "application/json",
           "Content-Length": Buffer.byteLength(body),
           "User-Agent": "merchant-proxy/1",
-          "Sparkpay-App-Id": env.BENCH_APP_ID,
+          "Sparkpay-App-Id": env.BENCH_APP_ID ?? "",
           "Sparkpay-Timestamp": timestamp,
           "Sparkpay-Nonce": nonce,
           "Sparkpay-Signature": signature,
         },
       },
       (answer) => {
-        const parts = /** @type {Buffer[]} */ ([]);
+        const parts: Buffer[] = [];
         answer.on("data", (chunk) => parts.push(chunk));
         answer.on("end", () => {
           const text = Buffer.concat(parts).toString("utf8");

@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * The soak's durable phase (`SOAK_DURABLE=0` skips it): the deploy bundle in Miniflare with D1 (migrations applied)
  * and the close Workflow, SOAK_JOBS close jobs (default 1,000) PUT with close_at spread over the next minute, 5% with
@@ -9,8 +8,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { faultRequestNo } from "../../sandbox/faults.mjs";
-import { migrationStatements } from "../lib/migrations.mjs";
-import { startLocalGateway } from "../local-gateway.mjs";
+import { migrationStatements } from "../lib/migrations";
+import { startLocalGateway } from "../local-gateway";
 
 const MERCHANT = "M_SANDBOX_001";
 /** A merchant_no SparkPay does not know: a definitive refusal, 40008. */
@@ -29,9 +28,8 @@ const WEBHOOK_URL = `https://${WEBHOOK_HOST}/hooks/sparkpay-closes`;
  * What each planned job must end as. `outage` (503 on an order's first 5 close attempts) fails round 1's three
  * attempts and closes in round 2, 30 s later; `http503` never recovers, so the job fails at the give-up time;
  * the unknown merchant is refused for good in round 1.
- * @type {Record<string, { status: "closed" | "failed", code?: string | number, attempts?: number }>}
  */
-const EXPECT = {
+const EXPECT: Record<string, { status: "closed" | "failed"; code?: string | number; attempts?: number }> = {
   none: { status: "closed", attempts: 1 },
   outage: { status: "closed", attempts: 2 },
   http503: { status: "failed", code: "UPSTREAM_SERVER_ERROR" },
@@ -42,27 +40,24 @@ const FAULTS = ["outage", "http503", "unknown_merchant"];
 /**
  * A webhook receiver in this process: the gateway's outbound fetches all go through the sandbox router, which hands
  * requests for WEBHOOK_HOST here. Verifies each Gateway-Signature with node:crypto and records event ids per order.
- * @param {string} secret
  */
-function createReceiver(secret) {
-  const stats = { deliveries: 0, verified: 0, badSignatures: /** @type {string[]} */ ([]) };
-  /** @type {Map<string, { ids: Set<string>, statuses: Set<string> }>} request_no -> events seen */
-  const byOrder = new Map();
+function createReceiver(secret: string) {
+  const stats = { deliveries: 0, verified: 0, badSignatures: [] as string[] };
+  /** request_no -> events seen */
+  const byOrder = new Map<string, { ids: Set<string>; statuses: Set<string> }>();
   return {
     stats,
     byOrder,
-    /** @param {Request} request */
-    async handle(request) {
+    async handle(request: Request): Promise<Response> {
       const body = await request.text();
       stats.deliveries++;
       const header = request.headers.get("gateway-signature") ?? "";
       const t = /(?:^|,)t=(\d+)(?:,|$)/.exec(header)?.[1];
       const v1 = /(?:^|,)v1=([0-9a-f]{64})(?:,|$)/.exec(header)?.[1];
       const want = t && createHmac("sha256", secret).update(`${t}.${body}`).digest();
-      const ok =
-        want !== undefined && v1 !== undefined && timingSafeEqual(Buffer.from(v1, "hex"), /** @type {Buffer} */ (want));
-      /** @type {any} */
-      let event;
+      const ok = want !== undefined && v1 !== undefined && timingSafeEqual(Buffer.from(v1, "hex"), want as Buffer);
+      // biome-ignore lint/suspicious/noExplicitAny: a webhook body read as it came; each field is checked where read
+      let event: any;
       try {
         event = JSON.parse(body);
       } catch {
@@ -74,7 +69,7 @@ function createReceiver(secret) {
         return new Response(null, { status: 400 });
       }
       stats.verified++;
-      const seen = byOrder.get(requestNo) ?? { ids: new Set(), statuses: new Set() };
+      const seen = byOrder.get(requestNo) ?? { ids: new Set<string>(), statuses: new Set<string>() };
       seen.ids.add(String(event?.id));
       seen.statuses.add(String(event?.data?.status));
       byOrder.set(requestNo, seen);
@@ -83,30 +78,27 @@ function createReceiver(secret) {
   };
 }
 
-/**
- * Runs `task` over `items` with `concurrency` workers.
- * @template T @param {T[]} items @param {number} concurrency @param {(item: T) => Promise<void>} task
- */
-async function pool(items, concurrency, task) {
+/** Runs `task` over `items` with `concurrency` workers. */
+async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await task(/** @type {T} */ (items[next++]));
+    while (next < items.length) await task(items[next++] as T);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-/**
- * @param {{
- *   scriptPath: string,
- *   sandbox: { handle(request: Request): Promise<Response> },
- *   bindings: Record<string, string>,
- *   callerKey: string,
- *   jobs: number,
- *   run: string,
- * }} options
- * @returns {Promise<{ rows: [string, string | number][], problems: string[], failures: number }>}
- */
-export async function runDurableSoak({ scriptPath, sandbox, bindings, callerKey, jobs, run }) {
+/** One row of the soak's report: what, and how many or how it went. */
+export type ReportRow = [string, string | number];
+
+export async function runDurableSoak(options: {
+  scriptPath: string;
+  sandbox: { handle(request: Request): Promise<Response> };
+  bindings: Record<string, string>;
+  callerKey: string;
+  jobs: number;
+  run: string;
+}): Promise<{ rows: ReportRow[]; problems: string[]; failures: number }> {
+  const { scriptPath, sandbox, bindings, callerKey, jobs, run } = options;
   const secret = randomBytes(24).toString("hex"); // 48 characters
   const receiver = createReceiver(secret);
   const { mf, url } = await startLocalGateway({
@@ -141,15 +133,16 @@ export async function runDurableSoak({ scriptPath, sandbox, bindings, callerKey,
           ? `DSOAK_${run}_${i}`
           : faultRequestNo(String(mode), `D${run}_${i}`);
       return {
-        mode: /** @type {string} */ (mode),
+        mode: String(mode),
         merchantNo: mode === "unknown_merchant" ? UNKNOWN_MERCHANT : MERCHANT,
         requestNo,
         closeAt: startS + 2 + Math.floor((i * SPREAD_S) / jobs),
-        /** @type {any} */ job: undefined,
+        // biome-ignore lint/suspicious/noExplicitAny: GET /v1/closes's answer as it came; each field is checked where read
+        job: undefined as any,
       };
     });
-    const tally = { accepted: 0, status500: 0, putProblems: /** @type {string[]} */ ([]), polls: 0 };
-    const path = (/** @type {{ merchantNo: string, requestNo: string }} */ p) =>
+    const tally = { accepted: 0, status500: 0, putProblems: [] as string[], polls: 0 };
+    const path = (p: { merchantNo: string; requestNo: string }) =>
       `${url}/v1/closes/${encodeURIComponent(p.merchantNo)}/${encodeURIComponent(p.requestNo)}`;
 
     const putStarted = performance.now();
@@ -186,12 +179,12 @@ export async function runDurableSoak({ scriptPath, sandbox, bindings, callerKey,
       await sleep(500);
     const seconds = (performance.now() - putStarted) / 1000;
 
-    const wrong = /** @type {string[]} */ ([]);
-    const hookProblems = /** @type {string[]} */ ([]);
+    const wrong: string[] = [];
+    const hookProblems: string[] = [];
     let closed = 0;
     let failed = 0;
     for (const p of plan) {
-      const want = /** @type {(typeof EXPECT)[string]} */ (EXPECT[p.mode]);
+      const want = EXPECT[p.mode]!;
       const job = p.job;
       if (job?.status === "closed") closed++;
       if (job?.status === "failed") failed++;
@@ -211,12 +204,10 @@ export async function runDurableSoak({ scriptPath, sandbox, bindings, callerKey,
     const unknownOrders = [...receiver.byOrder.keys()].filter((no) => !plan.some((p) => p.requestNo === no));
     for (const no of unknownOrders) hookProblems.push(`webhook for an order not in this run: ${no}`);
 
-    /** @type {Record<string, number>} */
-    const faultCounts = {};
+    const faultCounts: Record<string, number> = {};
     for (const p of plan) if (p.mode !== "none") faultCounts[p.mode] = (faultCounts[p.mode] ?? 0) + 1;
     const faults = Object.values(faultCounts).reduce((sum, n) => sum + n, 0);
-    /** @type {[string, string | number][]} */
-    const rows = [
+    const rows: ReportRow[] = [
       ["jobs", `${jobs}, close_at over ${SPREAD_S} s, give-up after ${GIVE_UP_AFTER_S} s`],
       [
         "with an injected fault",

@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * The D1 migrations (migrations/*.sql) as statements to run one by one, for the local runs that bind CLOSE_JOBS_DB
  * (`npm run soak`'s durable phase, `npm run bench`), where no `wrangler d1 migrations apply` runs.
@@ -8,9 +7,8 @@ import { readdirSync, readFileSync } from "node:fs";
 /**
  * The .sql files in `dir`, in name order, as single statements (comment lines dropped, split at `;`). The migrations
  * here hold no `;` inside a string or trigger body, which this simple split relies on.
- * @param {string} dir
  */
-export function migrationStatements(dir) {
+export function migrationStatements(dir: string): string[] {
   return readdirSync(dir)
     .filter((name) => name.endsWith(".sql"))
     .sort()

@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * The env files `npm run keys` writes (`.dev.vars.<env>`, `.dev.vars.top-level`) and `npm run doctor`
  * and `wrangler dev` read. Read with dotenv's parser (pinned to the version wrangler bundles, since
@@ -10,21 +9,19 @@
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import dotenv from "dotenv";
 
+/** One setting of an env file: its name, its value, and a comment line to put above it. */
+export type EnvSetting = [name: string, value: string, comment?: string];
+
 /**
  * An env file's settings, exactly as wrangler reads them: with dotenv's parser, at the version
  * wrangler bundles (wrangler does not export it).
- * @param {string} source
- * @returns {Map<string, string>}
  */
-export function parseEnvFile(source) {
+export function parseEnvFile(source: string): Map<string, string> {
   return new Map(Object.entries(dotenv.parse(source)));
 }
 
-/**
- * The file's settings, or undefined when there is no such file.
- * @param {string} path
- */
-export function readEnvFile(path) {
+/** The file's settings, or undefined when there is no such file. */
+export function readEnvFile(path: string): Map<string, string> | undefined {
   return existsSync(path) ? parseEnvFile(readFileSync(path, "utf8")) : undefined;
 }
 
@@ -32,10 +29,8 @@ export function readEnvFile(path) {
  * `# comment` lines, then `NAME="value"` for each setting, each value in double quotes with real
  * newlines. Refuses what double quotes cannot carry unchanged through dotenv and the variable
  * expansion wrangler applies to --env-file files (`"`, `\`, `$`).
- * @param {string[]} comments
- * @param {Array<[name: string, value: string, comment?: string]>} settings
  */
-export function formatEnvFile(comments, settings) {
+export function formatEnvFile(comments: string[], settings: EnvSetting[]): string {
   const lines = comments.map((line) => `# ${line}`.trimEnd());
   for (const [name, value, comment] of settings) {
     if (!/^[A-Za-z_][\w.-]*$/.test(name)) throw new Error(`${name} is not a setting name an env file can hold.`);
@@ -58,11 +53,8 @@ export function formatEnvFile(comments, settings) {
  * Writes a file only its owner may read (0600). Without `replace`, an existing file is never
  * touched (the check and the creation are one step). With it, the file is replaced whole: written
  * beside it, then renamed over it, so a reader never sees half a file.
- * @param {string} path
- * @param {string} text
- * @param {{ replace?: boolean, mode?: number }} [options]
  */
-export function writePrivateFile(path, text, { replace = false, mode = 0o600 } = {}) {
+export function writePrivateFile(path: string, text: string, { replace = false, mode = 0o600 } = {}): void {
   if (!replace) {
     writeFileSync(path, text, { mode, flag: "wx" });
     chmodSync(path, mode); // whatever the umask

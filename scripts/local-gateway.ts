@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * The deploy bundle served by Miniflare (workerd) on loopback. With `upstream`, every outbound fetch
  * goes to that in-process SparkPay (the sandbox), wired exactly as in the tests; without it, the
@@ -6,12 +5,13 @@
  * `npm run bench`.
  */
 import { execFileSync } from "node:child_process";
-import { createServer } from "node:net";
 import { dirname } from "node:path";
-import { Miniflare } from "miniflare";
+import type { Readable } from "node:stream";
+import { Miniflare, type MiniflareOptions, type WorkerOptions } from "miniflare";
+import { freeLoopbackPort } from "./lib/ports.ts";
 
 /** The workerd processes this Node process has started. */
-function workerdPids() {
+function workerdPids(): Set<number> {
   try {
     return new Set(
       execFileSync("pgrep", ["-P", String(process.pid), "-f", "workerd"], { encoding: "utf8" })
@@ -27,76 +27,74 @@ function workerdPids() {
 /** The Worker every fetch of the gateway goes to in tests, soak and bench: see sandbox/workerd-outbound.js. */
 export const SANDBOX_OUTBOUND_WORKER = "sparkpay-sandbox";
 
+/** A Node-side function that answers the gateway's outbound requests (e.g. the sandbox's handle). */
+export type Upstream = (request: Request) => Promise<Response>;
+type ServiceBinding = Extract<NonNullable<WorkerOptions["serviceBindings"]>, Record<string, unknown>>[string];
+
 /**
- * Miniflare options for that Worker, handing each request to `upstream` (a Node function, e.g. the
- * sandbox's handle) and routing unreachable hosts to a closed port.
- * @param {(request: Request) => Promise<Response>} upstream
+ * Miniflare options for that Worker, handing each request to `upstream` and routing unreachable hosts to a closed
+ * port.
  */
-export function sandboxOutboundWorker(upstream) {
+export function sandboxOutboundWorker(upstream: Upstream): WorkerOptions {
   return {
     name: SANDBOX_OUTBOUND_WORKER,
     modules: true,
     scriptPath: new URL("../sandbox/workerd-outbound.js", import.meta.url).pathname,
     compatibilityDate: COMPATIBILITY_DATE,
     serviceBindings: {
-      SANDBOX: /** @type {any} */ (upstream),
+      // Miniflare types the function with its own (undici) Request and Response; the Fetch API ones are what it gets.
+      SANDBOX: upstream as unknown as ServiceBinding,
       // Port 1 on loopback: connection refused, a genuine network error.
       UNREACHABLE: { external: { address: "127.0.0.1:1", http: {} } },
     },
   };
 }
 
-/**
- * Starts a Miniflare and returns it with its URL and its workerd process id (for memory and CPU
- * readings from /proc).
- * @param {import("miniflare").MiniflareOptions} options
- */
-export async function startMiniflare(options) {
+/** A running Miniflare, its URL and its workerd process id (for memory and CPU readings from /proc). */
+export interface StartedMiniflare {
+  mf: Miniflare;
+  url: string;
+  pid: number;
+}
+
+/** Starts a Miniflare: see StartedMiniflare. */
+export async function startMiniflare(options: MiniflareOptions): Promise<StartedMiniflare> {
   const before = workerdPids();
   const mf = new Miniflare(options);
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  const pid = /** @type {number} */ ([...workerdPids()].find((candidate) => !before.has(candidate)));
+  const pid = [...workerdPids()].find((candidate) => !before.has(candidate)) ?? 0;
   return { mf, url, pid };
-}
-
-/** A loopback port free right now: listen on port 0, read the port the OS gave, close. */
-export async function freeLoopbackPort() {
-  const server = createServer();
-  await new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve(undefined));
-  });
-  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
-  await new Promise((resolve) => server.close(() => resolve(undefined)));
-  return port;
 }
 
 export const COMPATIBILITY_DATE = "2026-05-03";
 /** The gateway Worker's name; its V8 inspector target is `core:user:<name>`. */
 export const GATEWAY_WORKER = "gateway";
 /** Our limits are not what these runs measure: give them room. */
-const UNLIMITED = { simple: { limit: 100_000_000, period: /** @type {60} */ (60) } };
+const UNLIMITED = { simple: { limit: 100_000_000, period: 60 as const } };
+
+/** Reads (or drains) workerd's stdout and stderr. */
+export type OnStdio = (stdout: Readable, stderr: Readable) => void;
 
 /**
  * With `inspector`, workerd also serves the V8 inspector on a free loopback port, returned as
  * `inspectorPort`: GET /json there lists one target per Worker ("core:user:gateway" for this one).
- * @param {{
- *   scriptPath: string,
- *   upstream?: (request: Request) => Promise<Response>,
- *   bindings?: Record<string, string>,
- *   onStdio?: (stdout: import("node:stream").Readable, stderr: import("node:stream").Readable) => void,
- *   inspector?: boolean,
- *   worker?: {
- *     d1Databases?: Record<string, string>,
- *     workflows?: Record<string, { name: string, className: string }>,
- *     assets?: import("miniflare").WorkerOptions["assets"],
- *   },
- * }} options `worker`: more options for the gateway Worker, e.g. `d1Databases` and `workflows` (the soak's durable
- *   phase) or `assets` (the API reference's files: test/browser).
+ * `worker`: more options for the gateway Worker, e.g. `d1Databases` and `workflows` (the soak's durable phase) or
+ * `assets` (the API reference's files: test/browser).
  */
-export async function startLocalGateway({ scriptPath, upstream, bindings = {}, onStdio, inspector = false, worker }) {
-  /** @type {import("miniflare").WorkerOptions} */
-  const gateway = {
+export async function startLocalGateway(options: {
+  scriptPath: string;
+  upstream?: Upstream;
+  bindings?: Record<string, string>;
+  onStdio?: OnStdio;
+  inspector?: boolean;
+  worker?: {
+    d1Databases?: Record<string, string>;
+    workflows?: Record<string, { name: string; className: string }>;
+    assets?: import("miniflare").WorkerOptions["assets"];
+  };
+}): Promise<StartedMiniflare & { inspectorPort: number | undefined }> {
+  const { scriptPath, upstream, bindings = {}, onStdio, inspector = false, worker } = options;
+  const gateway: WorkerOptions = {
     name: GATEWAY_WORKER,
     modules: true,
     scriptPath,

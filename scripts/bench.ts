@@ -1,0 +1,52 @@
+/**
+ * `npm run bench`: the gateway against the runtime floor, the crypto floor and a Node peer, side by side in one run
+ * on loopback, so the ratios hold on a noisy machine. Prints one table, with the targets (scripts/bench/targets.ts)
+ * met or missed. Load comes from autocannon in this process; BENCH_SECONDS sets the measured seconds per run
+ * (default 6). What runs is in scripts/bench/lab.ts, each phase in scripts/bench/phases.ts:
+ *
+ *   1. the synchronous close on every target at c=1, 10, 50 (CPU per request read from /proc)
+ *   2. PUT /v1/closes at the same concurrencies (with fetch: see load.ts), a new order per request, close_at a day
+ *      ahead, so each instance starts and sleeps (accepting is measured, not closing), a fresh gateway each time
+ *   3. the crypto limit: RSA-2048 sign and verify per second in workerd and with `openssl speed`
+ *   4. cold starts: a fresh workerd's first request against its warm median
+ *   5. the deploy bundle's size
+ *   6. the report (scripts/bench/report.ts)
+ */
+
+import { openLab } from "./bench/lab";
+import { bundleSize, coldStarts, cryptoLimit, durableCloses, synchronousCloses } from "./bench/phases";
+import { report } from "./bench/report";
+import { EXIT, isMain, runCli } from "./lib/cli";
+
+async function main(): Promise<number> {
+  const lab = await openLab();
+  try {
+    const gateway = await lab.startMigratedGateway();
+    const cryptoFloor = await lab.startCryptoFloor();
+    const runtimeFloor = await lab.startRuntimeFloor();
+    const targets = [
+      { name: "gateway", ...gateway },
+      { name: "crypto floor", ...cryptoFloor },
+      { name: "runtime floor", ...runtimeFloor },
+      { name: "Node peer", ...(await lab.startNodePeer()) },
+    ];
+    const closes = await synchronousCloses(targets, lab.callerKey);
+    const puts = await durableCloses(lab);
+    const crypto = await cryptoLimit(cryptoFloor.url);
+    const cold = await coldStarts(lab, {
+      gateway: () => lab.startGateway(),
+      "crypto floor": () => lab.startCryptoFloor(),
+      "runtime floor": () => lab.startRuntimeFloor(),
+    });
+    const bundle = bundleSize(lab.bundle);
+    await lab.close();
+    console.log(report({ closes, puts, crypto, coldStarts: cold, bundle }));
+    return EXIT.ok;
+  } finally {
+    await lab.close();
+  }
+}
+
+// exitWhenDone: sockets to the stopped workerd processes must not keep the process alive.
+if (isMain(import.meta.url))
+  runCli("bench", "Usage: npm run bench (BENCH_SECONDS=N: seconds per run)", main, { exitWhenDone: true });

@@ -1,0 +1,179 @@
+/**
+ * The phases of `npm run bench`, in the order it runs them, each returning its figures: the synchronous close on
+ * every target, PUT /v1/closes on fresh gateways, the crypto limit, cold starts, the bundle's size.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { gzipSync } from "node:zlib";
+import type { Miniflare } from "miniflare";
+import { BODY, cpuSeconds, type Lab, type Target } from "./lab";
+import { loadClose, loadPut } from "./load";
+
+/** Measured seconds per run (BENCH_SECONDS, default 6), and the concurrencies every load runs at. */
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+export const CONCURRENCIES = [1, 10, 50];
+/** An instance starts (and goes to sleep) after its 202: CPU is read this long after each PUT run. */
+const SETTLE_MS = 1000;
+
+export interface CloseRow {
+  target: string;
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuMsPerRequest: number;
+  failed: number;
+}
+
+/** Phase 1: the synchronous close on each target at each concurrency, a one-second warm-up before each run. */
+export async function synchronousCloses(targets: Target[], callerKey: string): Promise<CloseRow[]> {
+  const rows: CloseRow[] = [];
+  for (const connections of CONCURRENCIES) {
+    for (const target of targets) {
+      await loadClose(target.url, callerKey, connections, 1); // warm-up
+      const cpuBefore = cpuSeconds(target.pid);
+      const result = await loadClose(target.url, callerKey, connections, SECONDS);
+      const cpu = cpuSeconds(target.pid) - cpuBefore;
+      const ok = result.requests.total - result.non2xx - result.errors;
+      if (result.non2xx || result.errors)
+        console.error(`! ${target.name} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      rows.push({
+        target: target.name,
+        connections,
+        rps: result.requests.average,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        cpuMsPerRequest: (1000 * cpu) / Math.max(1, ok),
+        failed: result.non2xx + result.errors,
+      });
+    }
+  }
+  return rows;
+}
+
+export interface PutRow {
+  connections: number;
+  jobsPerSecond: number;
+  p50: number;
+  p99: number;
+  cpuMsPerJob: number;
+  failed: number;
+}
+
+/**
+ * Phase 2: PUT /v1/closes at each concurrency, each on a fresh gateway disposed after its run: the sleeping
+ * instances stay in their workerd process and must not weigh on any other measurement.
+ */
+export async function durableCloses(lab: Lab): Promise<PutRow[]> {
+  const rows: PutRow[] = [];
+  for (const connections of CONCURRENCIES) {
+    const gateway = await lab.startMigratedGateway();
+    await loadPut(gateway.url, lab.callerKey, connections, 1); // warm-up
+    await sleep(SETTLE_MS);
+    const cpuBefore = cpuSeconds(gateway.pid);
+    const result = await loadPut(gateway.url, lab.callerKey, connections, SECONDS);
+    await sleep(SETTLE_MS);
+    const cpu = cpuSeconds(gateway.pid) - cpuBefore;
+    const failed = [...result.statuses.values()].reduce((sum, n) => sum + n, result.errors) - result.accepted;
+    if (failed) {
+      const codes = [...result.statuses].filter(([code]) => code !== 202).map(([code, n]) => `${n} × ${code}`);
+      console.error(`! PUT /v1/closes c=${connections}: ${[...codes, `${result.errors} errors`].join(", ")}`);
+    }
+    rows.push({
+      connections,
+      jobsPerSecond: result.accepted / result.duration,
+      p50: result.p50,
+      p99: result.p99,
+      cpuMsPerJob: (1000 * cpu) / Math.max(1, result.accepted),
+      failed,
+    });
+    await lab.dispose(gateway.mf);
+  }
+  return rows;
+}
+
+export interface CryptoLimit {
+  workerdSign: number;
+  workerdVerify: number;
+  opensslSign: number;
+  opensslVerify: number;
+}
+
+/**
+ * Phase 3: RSA-2048 operations per second inside workerd (the crypto floor's /crypto, timed from outside: workerd's
+ * clock stands still while JS runs) and with `openssl speed`.
+ */
+export async function cryptoLimit(cryptoFloorUrl: string): Promise<CryptoLimit> {
+  const opsPerSecond = async (op: "sign" | "verify", n: number) => {
+    const time = async (count: number) => {
+      let best = Infinity;
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        await (await fetch(`${cryptoFloorUrl}/crypto?op=${op}&n=${count}`)).text();
+        best = Math.min(best, performance.now() - started);
+      }
+      return best;
+    };
+    const overhead = await time(0);
+    return (1000 * n) / ((await time(n)) - overhead);
+  };
+  const workerdSign = await opsPerSecond("sign", 400);
+  const workerdVerify = await opsPerSecond("verify", 4000);
+  const speed = execFileSync("openssl", ["speed", "-seconds", "2", "rsa2048"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const [, sign = "0", verify = "0"] = /rsa\s+2048 bits\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)/.exec(speed) ?? [];
+  return { workerdSign, workerdVerify, opensslSign: Number(sign), opensslVerify: Number(verify) };
+}
+
+/** A fresh process's first request, and the median of the next ones, in ms. */
+export interface ColdStart {
+  cold: number;
+  warm: number;
+}
+
+async function closeOnce(url: string, callerKey: string): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(`${url}/v4/pay/orders/close`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" },
+    body: BODY,
+  });
+  await response.text();
+  if (response.status !== 200) throw new Error(`cold-start probe answered ${response.status}`);
+  return performance.now() - started;
+}
+
+/**
+ * Phase 4: for each target, a fresh workerd's first request against the median of its next 100; the median over
+ * three fresh processes, since one first request alone is too noisy.
+ */
+export async function coldStarts(
+  lab: Lab,
+  starters: Record<string, () => Promise<{ url: string; mf: Miniflare }>>,
+): Promise<Record<string, ColdStart>> {
+  const results: Record<string, ColdStart> = {};
+  for (const [name, start] of Object.entries(starters)) {
+    const runs: ColdStart[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { url, mf } = await start();
+      const cold = await closeOnce(url, lab.callerKey);
+      const warm: number[] = [];
+      for (let j = 0; j < 100; j++) warm.push(await closeOnce(url, lab.callerKey));
+      warm.sort((a, b) => a - b);
+      runs.push({ cold, warm: warm[Math.floor(warm.length / 2)]! });
+      await lab.dispose(mf);
+    }
+    runs.sort((a, b) => a.cold - b.cold);
+    results[name] = runs[1]!;
+  }
+  return results;
+}
+
+/** Phase 5: the deploy bundle's size, minified and gzipped (level 9). */
+export function bundleSize(bundlePath: string): { kib: number; gzipKiB: number } {
+  const bytes = readFileSync(bundlePath);
+  return { kib: bytes.length / 1024, gzipKiB: gzipSync(bytes, { level: 9 }).length / 1024 };
+}

@@ -1,0 +1,182 @@
+/**
+ * `npm start [-- <wrangler dev options>]`: the gateway (wrangler dev) and the local SparkPay sandbox,
+ * both on 127.0.0.1. Creates development keys on first run (.dev.vars, which points the gateway at
+ * the sandbox), waits until GET /healthz answers, prints a curl that closes a sandbox order, and
+ * stops both on Ctrl-C, SIGINT or SIGTERM. Extra arguments go to wrangler dev as they are, e.g.
+ * `npm start -- --var LOG_LEVEL:debug`; `--port N` moves the gateway, SANDBOX_PORT the sandbox.
+ * A port already taken is one line saying so, before anything starts.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
+import { SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
+import { WRANGLER_ENV } from "./build-bundle";
+import { DEV_VARS, GATEWAY_PORT, HOST, SANDBOX_PORT } from "./dev-setup";
+import { isMain, runCli, UsageError } from "./lib/cli";
+import { onStopSignals, portTakenMessage, startLocalSandbox } from "./lib/local-sandbox";
+import { portTaken } from "./lib/ports";
+import { startWranglerDev } from "./lib/wrangler-dev";
+
+const READY_TIMEOUT_MS = 60_000;
+const USAGE = "Usage: [SANDBOX_PORT=N] npm start [-- --port N] [-- <wrangler dev options>]";
+
+/**
+ * The caller's extra arguments for wrangler dev, and the gateway's port: `--port N` among them moves the gateway
+ * (as GATEWAY_PORT does) instead of reaching wrangler twice, which it refuses.
+ */
+function wranglerArguments(args: string[]): { port: number; rest: string[] } {
+  const at = args.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
+  if (at === -1) return { port: GATEWAY_PORT, rest: args };
+  const inline = args[at]?.startsWith("--port=");
+  const value = inline ? args[at]?.slice("--port=".length) : args[at + 1];
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`--port needs a port number (1-65535); got ${value ?? "nothing"}.`);
+  return { port, rest: [...args.slice(0, at), ...args.slice(at + (inline ? 1 : 2))] };
+}
+
+/** Says so when the gateway will not talk to this sandbox: .dev.vars (or wrangler.toml) names another SparkPay. */
+function noteOtherSparkPay(sandboxUrl: string): void {
+  // What wrangler dev will see: wrangler.toml's vars with .dev.vars on top.
+  process.env.WRANGLER_LOG ??= "error";
+  const config = unstable_readConfig({ config: "wrangler.toml" });
+  const baseUrl = unstable_getVarsForDev("wrangler.toml", undefined, config.vars, undefined, true).SPARKPAY_BASE_URL;
+  const target = String(baseUrl && "value" in baseUrl ? baseUrl.value : "");
+  if (target.replace(/\/$/, "") === sandboxUrl) return;
+  console.warn(
+    `Note: ${DEV_VARS} sets SPARKPAY_BASE_URL to ${target || "nothing"}, not this sandbox (${sandboxUrl}); ` +
+      `the gateway will talk to ${target || "wrangler.toml's SparkPay"}. Move ${DEV_VARS} aside to start fresh.`,
+  );
+}
+
+/** The API reference's files (wrangler.toml [assets]), built fresh so /openapi.json is the current document. */
+function buildAssets(): void {
+  try {
+    execFileSync("node_modules/.bin/tsx", ["scripts/build-assets.ts"], { stdio: ["ignore", "ignore", "inherit"] });
+  } catch {
+    if (!existsSync("assets"))
+      throw new Error("Could not build assets/ (npm run build:assets, above), which wrangler dev needs.");
+    console.warn("Could not rebuild assets/ (npm run build:assets, above): /docs serves the last build.");
+  }
+}
+
+/**
+ * The durable closes' tables in the local D1 (.wrangler/state), as `wrangler d1 migrations apply` does remotely;
+ * already-applied migrations are skipped, so every start runs it.
+ */
+function applyMigrations(): void {
+  try {
+    execFileSync("node_modules/.bin/wrangler", ["d1", "migrations", "apply", "CLOSE_JOBS_DB", "--local"], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...WRANGLER_ENV, CI: "1" },
+    });
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? "";
+    console.error(`Could not apply the D1 migrations locally; /v1/closes will fail until they are.\n${stderr}`);
+  }
+}
+
+type Health = { status: string; checks: Record<string, { status: string; message?: string }> };
+
+/** GET /healthz until the gateway answers at all; its report, or undefined if it never did (or we are stopping). */
+async function waitForHealth(gatewayUrl: string, stopping: () => boolean): Promise<Health | undefined> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!stopping() && Date.now() < deadline) {
+    const report = await fetch(`${gatewayUrl}/healthz`).then(
+      async (response) => (await response.json()) as Health,
+      () => undefined,
+    );
+    if (report) return report;
+    await sleep(250);
+  }
+  return undefined;
+}
+
+/** What npm start prints once the gateway is ready: the curls to try, and what to look at in their answers. */
+function readyText(gatewayUrl: string, sandboxUrl: string, callerKey: string): string {
+  const demo = () => `DEMO_${randomBytes(6).toString("hex").toUpperCase()}`;
+  const merchant = SANDBOX_MERCHANTS[0];
+  const body = JSON.stringify({ request_no: demo(), merchant_no: merchant });
+  const later = demo();
+  return `
+Gateway ready on ${gatewayUrl}, talking to the sandbox on ${sandboxUrl}.
+Close a sandbox order (-i: the answer's headers first, X-Request-Id among them):
+
+  curl -sS -i -X POST ${gatewayUrl}/v4/pay/orders/close \\
+    -H 'Authorization: Bearer ${callerKey}' \\
+    -H 'Content-Type: application/json' \\
+    -d '${body}'
+
+Schedule a durable close of another order 10 s ahead, then watch its status and history:
+
+  curl -sS -X PUT ${gatewayUrl}/v1/closes/${merchant}/${later} \\
+    -H 'Authorization: Bearer ${callerKey}' \\
+    -H 'Content-Type: application/json' -d '{"close_at": '$(($(date +%s) + 10))'}'
+  curl -sS ${gatewayUrl}/v1/closes/${merchant}/${later} -H 'Authorization: Bearer ${callerKey}'
+
+Run the first again: SparkPay refuses a repeat close, the gateway confirms by Payment Order Query, and
+the answer is still 200, with X-Close-Confirmed-By: order-query. A request_no starting with
+FAULT_SLOW_, FAULT_HTTP500_, FAULT_BADSIG_ … makes the sandbox misbehave (see docs/sandbox.md).
+The API reference: ${gatewayUrl}/docs (with ${gatewayUrl}/healthz and /openapi.json, no key needed).
+Press Ctrl-C to stop both.
+`;
+}
+
+async function main(): Promise<void> {
+  const { port: gatewayPort, rest: extraArguments } = wranglerArguments(process.argv.slice(2));
+  if (gatewayPort === SANDBOX_PORT)
+    throw new UsageError(`the gateway and the sandbox need a port each; both would be ${gatewayPort}.`);
+  // wrangler dev on a taken port fails with workerd's stack trace, after the sandbox has started: ask first.
+  if (await portTaken(gatewayPort))
+    throw new Error(await portTakenMessage(gatewayPort, "the gateway", (port) => `npm start -- --port ${port}`));
+  const { setup, server, url: sandboxUrl } = await startLocalSandbox("npm start");
+
+  let stopping = false;
+  let wrangler: ReturnType<typeof startWranglerDev> | undefined;
+  /** Stops the sandbox and every process of wrangler dev, then exits with `code`. */
+  const stop = async (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    await wrangler?.stop();
+    process.exit(code);
+  };
+  try {
+    noteOtherSparkPay(sandboxUrl);
+    buildAssets();
+    applyMigrations();
+    // Every setting comes from wrangler.toml and .dev.vars; extra arguments are the caller's.
+    wrangler = startWranglerDev([
+      ...["--ip", HOST, "--port", String(gatewayPort), "--show-interactive-dev-session=false"],
+      ...extraArguments,
+    ]);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  onStopSignals(() => stop(0));
+  wrangler.child.on("exit", (code) => {
+    if (stopping) return;
+    console.error(`wrangler dev exited (${code}); stopping the sandbox.`);
+    stop(code ?? 1);
+  });
+
+  const gatewayUrl = `http://${HOST}:${gatewayPort}`;
+  const health = await waitForHealth(gatewayUrl, () => stopping);
+  if (stopping) return;
+  if (!health) {
+    console.error(`The gateway did not answer on ${gatewayUrl}/healthz within ${READY_TIMEOUT_MS / 1000} s.`);
+    await stop(1);
+  } else if (health.status !== "ready") {
+    const problems = Object.entries(health.checks).filter(([, check]) => check.status === "problem");
+    console.error(`The gateway is up on ${gatewayUrl} but not ready:`);
+    for (const [name, check] of problems) console.error(`  ${name}: ${check.message}`);
+    console.error(`Fix ${DEV_VARS} (it overrides wrangler.toml) and wrangler dev reloads it.`);
+  } else {
+    console.log(readyText(gatewayUrl, sandboxUrl, setup.callerKey));
+  }
+}
+
+if (isMain(import.meta.url)) runCli("npm start", USAGE, main);
