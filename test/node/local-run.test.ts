@@ -245,7 +245,7 @@ describe("npm start with a port already taken", { timeout: 60_000 }, () => {
 });
 
 describe("npm ci in a fresh clone", { timeout: 60_000 }, () => {
-  it("warns only about packages the README names", async () => {
+  it("warns about nothing, as the README says (a package the README would have to name makes this fail)", async () => {
     const root = mkdtempSync(join(tmpdir(), "gw-npm-ci-"));
     for (const file of ["package.json", "package-lock.json"]) copyFileSync(file, join(root, file));
     const result = await new Promise<string>((resolve) =>
@@ -262,9 +262,9 @@ describe("npm ci in a fresh clone", { timeout: 60_000 }, () => {
       ...[...result.matchAll(/^npm warn EBADENGINE +package: '(@?[^@']+)@/gm)].map((m) => m[1]!),
       ...[...result.matchAll(/^npm warn (?!EBADENGINE)\S+ (@?[^@\s]+)@/gm)].map((m) => m[1]!),
     ];
-    const readme = readFileSync("README.md", "utf8");
-    expect(warned.length).toBeGreaterThan(0); // today: Scalar's packages want Node 22
-    expect([...new Set(warned)].filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+    expect(warned).toEqual([]);
+    expect(result).not.toMatch(/^npm warn/m);
+    expect(readFileSync("README.md", "utf8")).toContain("`npm ci` prints no warnings");
   });
 });
 
