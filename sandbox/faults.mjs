@@ -243,6 +243,12 @@ export const FAULT_MODES = {
     expect: refusedOnce(502, "UPSTREAM_INVALID_RESPONSE", /over 65536 bytes/),
     rare: true,
   },
+  hugelength: {
+    description: "HTTP 200, signed, whose Content-Length declares 70,000 bytes (a padded answer, read whole)",
+    after: ({ answer, success }) =>
+      answer(200, { ...success, data: { ...success?.data, padding: " ".repeat(70_000) } }),
+    expect: refusedOnce(502, "UPSTREAM_INVALID_RESPONSE", /over 65536 bytes/),
+  },
   huge5xx: {
     description: "HTTP 503 with a 100 MB body, on every attempt",
     before: ({ flood }) => flood(503, 100_000_000),

@@ -1,10 +1,9 @@
-import { secureHeaders } from "hono/secure-headers";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "./env";
 import { errorResponse } from "./error-response";
 import { GatewayError } from "./errors";
 import { accessLog } from "./middleware/access-log";
-import { noStore } from "./middleware/no-store";
+import { apiHeaders } from "./middleware/api-headers";
 import { requestIds } from "./middleware/request-ids";
 import { services } from "./middleware/services";
 import { closes } from "./routes/closes";
@@ -13,32 +12,11 @@ import { health } from "./routes/health";
 import { openapi } from "./routes/openapi";
 import { orders } from "./routes/orders";
 
-/**
- * The OWASP REST Security set for a JSON API: HSTS, nosniff, no framing, no referrer, a CSP that
- * allows nothing. Hono's browser-page defaults (COOP, CORP, Origin-Agent-Cluster, X-XSS-Protection, …)
- * are off: only /docs is a page, and each header costs every response. A header a route set itself
- * (the /docs pages' CSP) is left as it is.
- */
-const API_SECURITY_HEADERS: Parameters<typeof secureHeaders>[0] = {
-  overwrite: false,
-  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-  xFrameOptions: "DENY",
-  crossOriginResourcePolicy: false,
-  crossOriginOpenerPolicy: false,
-  originAgentCluster: false,
-  xDnsPrefetchControl: false,
-  xDownloadOptions: false,
-  xPermittedCrossDomainPolicies: false,
-  xXssProtection: false,
-  permissionsPolicy: {},
-};
-
 const app = new Hono<AppEnv>()
   .use(requestIds())
   .use(services())
   .use(accessLog())
-  .use(secureHeaders(API_SECURITY_HEADERS))
-  .use(noStore())
+  .use(apiHeaders())
   .route("/", health)
   .route("/", openapi)
   .route("/", docs)

@@ -1,4 +1,4 @@
-import { BodyTooLargeError, discard, readCapped } from "./body";
+import { BodyTooLargeError, discard, readBody } from "./body";
 import {
   DEFAULT_BASE_URL,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -109,6 +109,9 @@ export class SparkPayTransport {
       context.onAttempt?.({ operation, attempt, key: key + 1, durationMs: this.now() - started, ...outcome });
     let response: Response;
     let bytes: Uint8Array;
+    // The attempt's timeout covers the answer's body too; cleared as soon as it is read, so no timer outlives it.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException("The attempt timed out.", "TimeoutError")), timeoutMs);
     try {
       response = await this.fetch(`${this.baseUrl}${path}`, {
         method,
@@ -116,11 +119,11 @@ export class SparkPayTransport {
         body: method === "POST" ? body : undefined,
         // A redirect would replay the signed request to a URL the gateway never chose.
         redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: abort.signal,
       });
       // Nothing in a 5xx or 3xx body changes what the gateway does with it.
       const needed = response.status < 300 || (response.status >= 400 && response.status < 500);
-      if (needed) bytes = await readCapped(response.body, this.maxResponseBytes);
+      if (needed) bytes = await readBody(response, this.maxResponseBytes);
       else {
         discard(response.body);
         bytes = new Uint8Array();
@@ -137,6 +140,8 @@ export class SparkPayTransport {
               );
       report({ error: failure.name });
       throw failure;
+    } finally {
+      clearTimeout(timer);
     }
     const sparkpayRequestId = plainRequestId(response.headers);
     report({ status: response.status, sparkpayRequestId });

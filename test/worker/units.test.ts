@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { describeError } from "../../src/error-response";
 import { GatewayError } from "../../src/errors";
 import { decodeBase64, encodeBase64 } from "../../src/sparkpay/base64";
+import { BodyTooLargeError, readBody } from "../../src/sparkpay/body";
 import {
   concat,
   contents,
@@ -159,4 +160,37 @@ describe("describeError: what the caller sees for each failure", () => {
       expect(outcome.message).not.toMatch(/secret|src|string/);
     },
   );
+});
+
+describe("readBody: a SparkPay answer under the byte cap", () => {
+  const padded = (bytes: number, headers: Record<string, string> = {}) =>
+    new Response(new TextEncoder().encode(" ".repeat(bytes)), {
+      headers: { "Content-Length": String(bytes), ...headers },
+    });
+
+  it("reads an answer that declares its length whole, when it fits", async () => {
+    expect((await readBody(padded(1000), 1024)).byteLength).toBe(1000);
+  });
+
+  it("refuses a declared length over the cap before reading it", async () => {
+    const response = padded(2048);
+    await expect(readBody(response, 1024)).rejects.toBeInstanceOf(BodyTooLargeError);
+  });
+
+  it("streams (and stops at the cap) an answer with a Content-Encoding: its declared length is not its size", async () => {
+    await expect(readBody(padded(2048, { "Content-Encoding": "br" }), 1024)).rejects.toBeInstanceOf(BodyTooLargeError);
+    expect((await readBody(padded(100, { "Content-Encoding": "br" }), 1024)).byteLength).toBe(100);
+  });
+
+  it("streams an answer without a declared length, stopping at the cap", async () => {
+    const chunked = () =>
+      new Response(
+        new ReadableStream({
+          pull(controller) {
+            controller.enqueue(new Uint8Array(600));
+          },
+        }),
+      );
+    await expect(readBody(chunked(), 1024)).rejects.toBeInstanceOf(BodyTooLargeError);
+  });
 });
