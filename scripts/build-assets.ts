@@ -4,6 +4,7 @@
  * names them), so none of them is in the Worker bundle:
  *   /openapi.json                                  src/openapi.json (compact)
  *   /docs/errors.html                              the error reference, built from that document
+ *   /docs/reference.html                           /docs, with a slot for each response's script nonce
  *   /docs/assets/favicon.svg                       scripts/assets/favicon.svg
  *   /docs/assets/@scalar/api-reference@V/...       Scalar's pinned standalone bundle
  * The directory is git-ignored: rebuild it after `npm run openapi`.
@@ -11,8 +12,15 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ERROR_PAGE_FILE_PATH, FAVICON_PATH, OPENAPI_FILE_PATH, SCALAR_BUNDLE } from "../src/routes/assets";
+import {
+  ERROR_PAGE_FILE_PATH,
+  FAVICON_PATH,
+  OPENAPI_FILE_PATH,
+  REFERENCE_PAGE_FILE_PATH,
+  SCALAR_BUNDLE,
+} from "../src/routes/assets";
 import { type ErrorCodesDocument, errorReferencePage } from "./assets/error-page";
+import { referencePage } from "./assets/reference-page";
 import { fetchScalarBundle } from "./assets/scalar-bundle";
 
 export const ASSETS_DIR = fileURLToPath(new URL("../assets", import.meta.url));
@@ -28,6 +36,7 @@ export function buildAssets(root = ASSETS_DIR): void {
   const files: Array<[path: string, content: string | Buffer]> = [
     [OPENAPI_FILE_PATH, JSON.stringify(document)],
     [ERROR_PAGE_FILE_PATH, errorReferencePage(document)],
+    [REFERENCE_PAGE_FILE_PATH, referencePage()],
     [FAVICON_PATH, readFileSync(new URL("./assets/favicon.svg", import.meta.url))],
     [SCALAR_BUNDLE, fetchScalarBundle()],
   ];

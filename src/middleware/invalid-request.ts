@@ -16,8 +16,3 @@ export function refuseInvalid(issues: readonly Issue[] | undefined): never {
     ...(typeof key === "string" ? { param: key } : {}),
   });
 }
-
-/** The validator hook every route uses. */
-export function invalidRequest(result: { success: boolean; issues?: readonly Issue[] }): void {
-  if (!result.success) refuseInvalid(result.issues);
-}

@@ -1,12 +1,11 @@
-import { vValidator } from "@hono/valibot-validator";
 import type { MiddlewareHandler } from "hono";
 import { every } from "hono/combine";
 import type { AppEnv } from "../env";
 import { type CloseOrderRequest, OrderPathSchema } from "../sparkpay/schemas";
 import { callerAuth } from "./caller-auth";
-import { invalidRequest } from "./invalid-request";
 import { callerLimit, merchantLimit } from "./limits";
 import { merchantScope } from "./merchant-scope";
+import { validate } from "./validate";
 
 /** What the routes under `…/{merchant_no}/{request_no}` read after orderPath(): the validated path. */
 export type OrderPathInput = { out: { param: CloseOrderRequest } };
@@ -21,7 +20,7 @@ export function orderPath<P extends string>(): MiddlewareHandler<AppEnv, P, Orde
   return every(
     callerAuth(),
     callerLimit,
-    vValidator("param", OrderPathSchema, invalidRequest),
+    validate("param", OrderPathSchema),
     merchantScope<AppEnv, P, OrderPathInput>((c) => c.req.valid("param").merchant_no),
     merchantLimit,
   ) as MiddlewareHandler<AppEnv, P, OrderPathInput>;

@@ -8,6 +8,9 @@
 export const OPENAPI_FILE_PATH = "/openapi.json";
 /** /docs/errors: static HTML built from the OpenAPI document (html_handling "none": the Worker names the file). */
 export const ERROR_PAGE_FILE_PATH = "/docs/errors.html";
+/** /docs: the reference page, built with the assets; its script tags hold NONCE_SLOT for each response's nonce. */
+export const REFERENCE_PAGE_FILE_PATH = "/docs/reference.html";
+export const NONCE_SLOT = "{{nonce}}";
 /** The page's own files (the Scalar bundle, the favicon): served under this prefix, nowhere else. */
 export const DOCS_FILES_PREFIX = "/docs/assets/";
 export const FAVICON_PATH = `${DOCS_FILES_PREFIX}favicon.svg`;

@@ -1,11 +1,10 @@
 import type { MiddlewareHandler } from "hono";
-import { NONCE, secureHeaders } from "hono/secure-headers";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../env";
 import { ERROR_DOCS_PATH } from "../error-response";
 import { GatewayError } from "../errors";
-import { DOCS_FILES_PREFIX, ERROR_PAGE_FILE_PATH } from "./assets";
-import { referencePage } from "./reference-page";
+import { pageHeaders } from "../middleware/page-headers";
+import { DOCS_FILES_PREFIX, ERROR_PAGE_FILE_PATH, NONCE_SLOT, REFERENCE_PAGE_FILE_PATH } from "./assets";
 import { fetchAsset } from "./serve-asset";
 
 export { SCALAR_BUNDLE } from "./assets";
@@ -18,13 +17,6 @@ const docsOn: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** Framing, plugins, <base> and form posts are refused on both pages. */
-const PAGE_POLICY = {
-  frameAncestors: ["'none'"],
-  baseUri: ["'none'"],
-  formAction: ["'none'"],
-  objectSrc: ["'none'"],
-};
 /**
  * The reference loads everything from this origin: its script, the OpenAPI document, and "Test Request", which
  * calls this gateway (connect-src 'self'), so nothing a caller types into the page (a key) can be sent elsewhere.
@@ -32,27 +24,12 @@ const PAGE_POLICY = {
  * bundle add what it needs). Styles: Scalar's components put their own <style> elements and style attributes into
  * the page, which carry no nonce, so inline styles are allowed; they cannot run code.
  */
-const referenceHeaders = secureHeaders({
-  contentSecurityPolicy: {
-    ...PAGE_POLICY,
-    defaultSrc: ["'self'"],
-    scriptSrc: [NONCE, "'strict-dynamic'"],
-    styleSrc: ["'self'", "'unsafe-inline'"],
-    imgSrc: ["'self'", "data:"],
-    connectSrc: ["'self'"],
-  },
-  xFrameOptions: "DENY",
-});
+const referenceHeaders = pageHeaders(
+  "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic'; style-src 'self' 'unsafe-inline'; " +
+    "img-src 'self' data:; connect-src 'self'",
+);
 /** The error list is static HTML with inline styles and the favicon: nothing else may load. */
-const errorPageHeaders = secureHeaders({
-  contentSecurityPolicy: {
-    ...PAGE_POLICY,
-    defaultSrc: ["'none'"],
-    imgSrc: ["'self'"],
-    styleSrc: ["'unsafe-inline'"],
-  },
-  xFrameOptions: "DENY",
-});
+const errorPageHeaders = pageHeaders("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'");
 
 /**
  * GET /docs (the API reference, rendered in the browser by Scalar from /openapi.json), GET /docs/errors (every error
@@ -60,7 +37,11 @@ const errorPageHeaders = secureHeaders({
  * /openapi.json; API_DOCS=off turns them all off. The files come from Workers Static Assets, not the Worker bundle.
  */
 export const docs = new Hono<AppEnv>()
-  .get("/docs", docsOn, referenceHeaders, (c) => c.html(referencePage(c.get("secureHeadersNonce") ?? "")))
+  .get("/docs", docsOn, referenceHeaders, async (c) => {
+    const page = await fetchAsset(c, REFERENCE_PAGE_FILE_PATH);
+    if (!page) throw notFound();
+    return c.html((await page.text()).replaceAll(NONCE_SLOT, c.get("pageNonce")));
+  })
   .get(ERROR_DOCS_PATH, docsOn, errorPageHeaders, async (c) => {
     const page = await fetchAsset(c, ERROR_PAGE_FILE_PATH);
     if (!page) throw notFound();

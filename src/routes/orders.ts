@@ -1,14 +1,13 @@
-import { vValidator } from "@hono/valibot-validator";
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../env";
 import { GatewayError } from "../errors";
 import { callerAuth } from "../middleware/caller-auth";
-import { invalidRequest } from "../middleware/invalid-request";
 import { jsonBody } from "../middleware/json-body";
 import { callerLimit, merchantLimit } from "../middleware/limits";
 import { merchantScope } from "../middleware/merchant-scope";
 import { orderPath } from "../middleware/order-path";
+import { validate } from "../middleware/validate";
 import type { AttemptReport, RequestContext } from "../sparkpay/client";
 import { CLOSE_ORDER_PATH, QUERY_ORDER_PATH_PREFIX } from "../sparkpay/constants";
 import { SparkPayError } from "../sparkpay/errors";
@@ -79,7 +78,7 @@ export const orders = new Hono<AppEnv>()
     callerAuth(),
     callerLimit,
     jsonBody(),
-    vValidator("json", CloseOrderRequestSchema, invalidRequest),
+    validate<"json", typeof CloseOrderRequestSchema, typeof CLOSE_ORDER_PATH>("json", CloseOrderRequestSchema),
     merchantScope<AppEnv, typeof CLOSE_ORDER_PATH, { out: { json: CloseOrderRequest } }>(
       (c) => c.req.valid("json").merchant_no,
     ),

@@ -1,5 +1,5 @@
-import { ERROR_DOCS_PATH } from "../error-response";
-import { FAVICON_PATH, OPENAPI_FILE_PATH, SCALAR_BUNDLE } from "./assets";
+import { ERROR_DOCS_PATH } from "../../src/error-response";
+import { FAVICON_PATH, NONCE_SLOT, OPENAPI_FILE_PATH, SCALAR_BUNDLE } from "../../src/routes/assets";
 
 /**
  * How Scalar renders the reference: from this origin's /openapi.json, with every feature that talks to Scalar's
@@ -29,9 +29,10 @@ const SCALAR_CONFIGURATION = {
  * where the same facts are without a script; the start-up call removes that text once Scalar is mounted (inside #app
  * it would make Scalar, which hydrates whatever #app holds, report a mismatch). The first script tells zod (inside
  * the bundle) not to probe for eval with `Function("")` as the bundle loads: the policy forbids eval, zod would fall
- * back to running without it anyway, but the probe would be reported as a violation. The nonce is Hono's base64.
+ * back to running without it anyway, but the probe would be reported as a violation. Built with the assets (out of
+ * the Worker bundle); `nonce` is NONCE_SLOT, which the route replaces with each response's nonce.
  */
-export function referencePage(nonce: string): string {
+export function referencePage(nonce = NONCE_SLOT): string {
   return `<!doctype html>
 <html lang="en">
 <head>
