@@ -116,3 +116,21 @@ export async function startLocalGateway(options: {
   });
   return { ...started, inspectorPort };
 }
+
+/**
+ * The gateway's settings for the sandbox as SparkPay: its AppID, the merchant key whose public half the sandbox
+ * holds, the platform key it signs with, and one caller key.
+ */
+export function sandboxSettings(keys: {
+  appId: string;
+  merchantPrivateKeyPem: string;
+  platformPublicKeyPem: string;
+  callerKey: string;
+}): Record<string, string> {
+  return {
+    SPARKPAY_APP_ID: keys.appId,
+    SPARKPAY_PRIVATE_KEY: keys.merchantPrivateKeyPem,
+    SPARKPAY_PLATFORM_PUBLIC_KEY: keys.platformPublicKeyPem,
+    GATEWAY_API_KEYS: keys.callerKey,
+  };
+}

@@ -1,13 +1,13 @@
 /**
- * The Worker's bindings: vars, limiters and D1 generated from wrangler.toml by `npm run cf-typegen`
- * into worker-configuration.d.ts, and the secrets declared below (they live in Cloudflare, not in
- * wrangler.toml; cf-typegen reads no env file, so a local .dev.vars never changes the generated
- * file, and wrangler's `types --check` ignores env files anyway). Values may still be empty or absent
- * at run time, so src/config.ts applies its defaults and checks every one.
+ * The Worker's bindings: vars, limiters, D1, the Workflow and the assets, generated from wrangler.toml by
+ * `npm run cf-typegen` into worker-configuration.d.ts, and the secrets declared below (they live in Cloudflare, not
+ * in wrangler.toml). Values may still be empty or absent at run time, so src/settings/ applies its defaults and checks
+ * every one. Read context variables with c.get(name): Hono's c.var builds a fresh object of every variable on each
+ * read.
  */
 declare global {
   namespace Cloudflare {
-    /** The secrets of src/config.ts's SECRET_NAMES, set with `wrangler secret put`. */
+    /** The secrets of src/settings/report.ts's SECRET_NAMES, set with `wrangler secret put`. */
     interface Env {
       SPARKPAY_PRIVATE_KEY: string;
       SPARKPAY_PLATFORM_PUBLIC_KEY: string;

@@ -1,4 +1,4 @@
-/** The part of autocannon's API that scripts/bench.mjs uses (the package ships no types). */
+/** The part of autocannon's API that scripts/bench/ uses (the package ships no types). */
 declare module "autocannon" {
   interface Options {
     url: string;
@@ -13,6 +13,8 @@ declare module "autocannon" {
     latency: { p50: number; p99: number };
     non2xx: number;
     errors: number;
+    /** How long the run took, in seconds. */
+    duration: number;
   }
   export default function autocannon(options: Options): Promise<Result>;
 }

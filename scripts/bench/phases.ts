@@ -26,26 +26,56 @@ export interface CloseRow {
   failed: number;
 }
 
-/** Phase 1: the synchronous close on each target at each concurrency, a one-second warm-up before each run. */
+/**
+ * The synchronous runs split into this many rounds (BENCH_ROUNDS, default 3), the targets taking turns within each:
+ * on a shared host whose speed drifts over seconds, alternating keeps the ratios between targets true.
+ */
+export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+
+/**
+ * Phase 1: the synchronous close on each target at each concurrency: a one-second warm-up per target, then ROUNDS
+ * rounds of SECONDS / ROUNDS each, the targets alternating; each row sums its rounds.
+ */
 export async function synchronousCloses(targets: Target[], callerKey: string): Promise<CloseRow[]> {
   const rows: CloseRow[] = [];
+  const seconds = Math.max(1, Math.round(SECONDS / ROUNDS));
   for (const connections of CONCURRENCIES) {
-    for (const target of targets) {
-      await loadClose(target.url, callerKey, connections, 1); // warm-up
-      const cpuBefore = cpuSeconds(target.pid);
-      const result = await loadClose(target.url, callerKey, connections, SECONDS);
-      const cpu = cpuSeconds(target.pid) - cpuBefore;
-      const ok = result.requests.total - result.non2xx - result.errors;
-      if (result.non2xx || result.errors)
-        console.error(`! ${target.name} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    for (const target of targets) await loadClose(target.url, callerKey, connections, 1); // warm-up
+    const sums = targets.map(() => ({
+      cpu: 0,
+      ok: 0,
+      failed: 0,
+      requests: 0,
+      duration: 0,
+      p50: [] as number[],
+      p99: [] as number[],
+    }));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [index, target] of targets.entries()) {
+        const cpuBefore = cpuSeconds(target.pid);
+        const result = await loadClose(target.url, callerKey, connections, seconds);
+        const sum = sums[index]!;
+        sum.cpu += cpuSeconds(target.pid) - cpuBefore;
+        sum.ok += result.requests.total - result.non2xx - result.errors;
+        sum.failed += result.non2xx + result.errors;
+        sum.requests += result.requests.total;
+        sum.duration += result.duration;
+        sum.p50.push(result.latency.p50);
+        sum.p99.push(result.latency.p99);
+      }
+    }
+    for (const [index, target] of targets.entries()) {
+      const sum = sums[index]!;
+      if (sum.failed) console.error(`! ${target.name} c=${connections}: ${sum.failed} failed`);
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
       rows.push({
         target: target.name,
         connections,
-        rps: result.requests.average,
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        cpuMsPerRequest: (1000 * cpu) / Math.max(1, ok),
-        failed: result.non2xx + result.errors,
+        rps: sum.requests / Math.max(0.001, sum.duration),
+        p50: median(sum.p50),
+        p99: median(sum.p99),
+        cpuMsPerRequest: (1000 * sum.cpu) / Math.max(1, sum.ok),
+        failed: sum.failed,
       });
     }
   }

@@ -35,6 +35,8 @@ export function report(results: BenchResults): string {
     ownCpuInSignVerify: ownCpu / signVerifyMs,
     bundleGzipKiB: bundle.gzipKiB,
     coldOverWarm: gateway.cold / gateway.warm,
+    cpuOverCryptoFloor: gatewayCpu / cryptoFloorCpu,
+    coldOverCryptoFloorCold: gateway.cold / coldStarts["crypto floor"]!.cold,
   };
 
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "CPU"}`;

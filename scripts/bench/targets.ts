@@ -13,6 +13,10 @@ export interface Figures {
   bundleGzipKiB: number;
   /** The gateway's cold first request over its warm median. */
   coldOverWarm: number;
+  /** The gateway's CPU per request at c=10 over the crypto floor's (a Worker that only signs, forwards, verifies). */
+  cpuOverCryptoFloor: number;
+  /** The gateway's cold first request over the crypto floor's. */
+  coldOverCryptoFloorCold: number;
 }
 
 export interface BenchTarget {
@@ -30,41 +34,45 @@ export interface BenchTarget {
   note?: (run: Figures) => string;
 }
 
+/**
+ * Against the crypto floor (the work no Worker can avoid: one sign, the forward, one verify), measured in the same
+ * run, so the ratios hold on a noisy host. The issue [1/5 house] set them.
+ */
 export const TARGETS: readonly BenchTarget[] = [
-  {
-    subject: "gateway",
-    bound: "≥",
-    limit: "0.90",
-    compares: "× crypto floor at c=10",
-    figures: (run) => [run.throughputRatio("gateway", "crypto floor", 10)],
-    digits: 2,
-  },
-  {
-    subject: "gateway",
-    bound: "≥",
-    limit: "1.0",
-    compares: "× Node peer at c=10 and c=50",
-    figures: (run) => [10, 50].map((c) => run.throughputRatio("gateway", "Node peer", c)),
-    digits: 2,
-  },
   {
     subject: "gateway CPU",
     bound: "≤",
-    limit: "1.3",
-    compares: "× (sign + verify)",
-    figures: (run) => [run.cpuInSignVerify],
+    limit: "1.10",
+    compares: "× crypto floor at c=10",
+    figures: (run) => [run.cpuOverCryptoFloor],
     digits: 2,
-    note: (run) => `(own work only: ${run.ownCpuInSignVerify.toFixed(2)})`,
+    note: (run) => `(${run.cpuInSignVerify.toFixed(2)}× sign + verify)`,
+  },
+  {
+    subject: "gateway",
+    bound: "≥",
+    limit: "0.93",
+    compares: "× crypto floor req/s at c=10 and c=50",
+    figures: (run) => [10, 50].map((c) => run.throughputRatio("gateway", "crypto floor", c)),
+    digits: 2,
   },
   {
     subject: "bundle",
     bound: "≤",
-    limit: "25",
+    limit: "28",
     compares: "KiB gzip",
     figures: (run) => [run.bundleGzipKiB],
     digits: 1,
   },
-  { subject: "cold", bound: "≤", limit: "2", compares: "× warm", figures: (run) => [run.coldOverWarm], digits: 1 },
+  {
+    subject: "cold",
+    bound: "≤",
+    limit: "1.3",
+    compares: "× crypto floor's cold first request",
+    figures: (run) => [run.coldOverCryptoFloorCold],
+    digits: 2,
+    note: (run) => `(${run.coldOverWarm.toFixed(1)}× its own warm)`,
+  },
 ];
 
 /** Whether every figure keeps the target's bound. */

@@ -15,7 +15,7 @@ import { createSandbox, SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mj
 import { buildAssets } from "../../scripts/build-assets";
 import { buildDeployBundle } from "../../scripts/build-bundle";
 import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen";
-import { startLocalGateway } from "../../scripts/local-gateway";
+import { sandboxSettings, startLocalGateway } from "../../scripts/local-gateway";
 import openapiDocument from "../../src/openapi.json";
 import { CHROMIUM_ARGS, findChromium } from "./chromium";
 
@@ -77,12 +77,12 @@ beforeAll(async () => {
   const started = await startLocalGateway({
     scriptPath: buildDeployBundle(),
     upstream: (request) => sandbox.handle(request),
-    bindings: {
-      SPARKPAY_APP_ID: SANDBOX_APP_ID,
-      SPARKPAY_PRIVATE_KEY: merchant.privateKeyPem,
-      SPARKPAY_PLATFORM_PUBLIC_KEY: platform.publicKeyPem,
-      GATEWAY_API_KEYS: callerKey,
-    },
+    bindings: sandboxSettings({
+      appId: SANDBOX_APP_ID,
+      merchantPrivateKeyPem: merchant.privateKeyPem,
+      platformPublicKeyPem: platform.publicKeyPem,
+      callerKey,
+    }),
     // The assets exactly as wrangler.toml declares them (directory, binding, run_worker_first, html_handling).
     worker: { assets: workerOptions.assets },
     onStdio: (stdout, stderr) => {
@@ -117,16 +117,21 @@ describe("GET /docs in Chromium", { timeout: 60_000 }, () => {
     await page.screenshot({ path: `${SCREENSHOTS}/docs.png` });
     expect(operations.length).toBeGreaterThanOrEqual(9);
     for (const { method, path, summary } of operations) {
-      // Scalar draws a section once it is scrolled to; its id ends with METHOD + path.
+      // Scalar draws a section once it is scrolled to; its id ends with METHOD + path. It may swap the placeholder
+      // for a new element with the same id, so the section is looked up (and scrolled to) afresh on every try.
       const shown = await page.evaluate(
         async (suffix, summary) => {
-          const section = [...document.querySelectorAll("[id]")].find((element) => element.id.endsWith(suffix));
-          section?.scrollIntoView();
-          for (let waited = 0; section && waited < 5_000; waited += 100) {
-            if ((section as HTMLElement).textContent.includes(summary)) return (section as HTMLElement).textContent;
+          const find = () =>
+            [...document.querySelectorAll("[id]")].find((element) => element.id.endsWith(suffix)) as
+              | HTMLElement
+              | undefined;
+          for (let waited = 0; waited < 15_000; waited += 100) {
+            const section = find();
+            section?.scrollIntoView();
+            if (section?.textContent.includes(summary)) return section.textContent;
             await new Promise((resolve) => setTimeout(resolve, 100));
           }
-          return section ? (section as HTMLElement).textContent : undefined;
+          return find()?.textContent;
         },
         `/${method}${path}`,
         summary,

@@ -33,7 +33,7 @@ import { buildDeployBundle } from "../../scripts/build-bundle";
 import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen";
 import { migrationStatements } from "../../scripts/lib/migrations";
 import { freeLoopbackPort } from "../../scripts/lib/ports";
-import { COMPATIBILITY_DATE, startLocalGateway } from "../../scripts/local-gateway";
+import { COMPATIBILITY_DATE, sandboxSettings, startLocalGateway } from "../../scripts/local-gateway";
 // The only gateway symbols the client's types are checked against (at the end of this file).
 import type { CloseJob } from "../../src/closes/job";
 import type { GATEWAY_ERRORS } from "../../src/errors";
@@ -157,12 +157,12 @@ beforeAll(async () => {
   const started = await startLocalGateway({
     scriptPath: buildDeployBundle(),
     upstream: (request) => sandbox.handle(request),
-    bindings: {
-      SPARKPAY_APP_ID: SANDBOX_APP_ID,
-      SPARKPAY_PRIVATE_KEY: merchant.privateKeyPem,
-      SPARKPAY_PLATFORM_PUBLIC_KEY: platform.publicKeyPem,
-      GATEWAY_API_KEYS: callerKey,
-    },
+    bindings: sandboxSettings({
+      appId: SANDBOX_APP_ID,
+      merchantPrivateKeyPem: merchant.privateKeyPem,
+      platformPublicKeyPem: platform.publicKeyPem,
+      callerKey,
+    }),
     worker,
     // One log line per request: drained, not read.
     onStdio: (stdout, stderr) => {
