@@ -7,6 +7,13 @@
  *   GET  /__sandbox/stats                counters
  *   PUT  /__sandbox/apps/{app}/public-key  "upload" a new merchant public key (rotation)
  *   GET  /__sandbox/orders/{merchant}/{request_no}
+ *   POST /__sandbox/orders/{merchant}/{request_no}/pay      the customer pays: now, or {"in_ms": N} / {"at_ms": T};
+ *        {"pay_status": "…"} the value the order then shows, {"close_refusal": {status, code, message}} what a
+ *        close of it then answers
+ *   POST /__sandbox/orders/{merchant}/{request_no}/expire   the order's time runs out (PAYING -> EXPIRED)
+ *   GET  /__sandbox/settings, PUT /__sandbox/settings       {"close_refusals": {"<pay_status>": {status, code,
+ *        message}}, "late_payments": true|false}: what a close of a paid or expired order answers, and whether a
+ *        payment after the close goes through
  */
 
 /**
@@ -62,6 +69,33 @@ export function createControl({ responder, checks, orders, calls, stats }) {
       const uploaded = checks.uploadPublicKey(/** @type {string} */ (parts[2]), await request.text());
       return uploaded ? json({ ok: true }) : json({ error: "no such application" }, 404);
     }
+    if (parts[1] === "orders" && parts.length === 5 && request.method === "POST") {
+      const [merchantNo, requestNo, action] = /** @type {[string, string, string]} */ (parts.slice(2));
+      const order = orders.findOrCreate(merchantNo, requestNo);
+      if (action === "expire") return json({ expired: orders.expire(order), order });
+      if (action !== "pay") return json({ error: "unknown order control: pay or expire" }, 404);
+      const text = await request.text();
+      const options = /** @type {{ in_ms?: number, at_ms?: number, pay_status?: string, close_refusal?: any }} */ (
+        text ? JSON.parse(text) : {}
+      );
+      if (options.close_refusal) order.close_refusal = options.close_refusal;
+      const { in_ms: inMs, at_ms: atMs, pay_status: payStatus } = options;
+      const delay = typeof atMs === "number" ? atMs - Date.now() : typeof inMs === "number" ? inMs : 0;
+      if (delay > 0) {
+        setTimeout(() => orders.pay(order, payStatus), delay);
+        return json({ paid: false, pays_in_ms: delay, order }, 202);
+      }
+      return json({ paid: orders.pay(order, payStatus), order });
+    }
+    if (parts[1] === "settings" && request.method === "PUT") {
+      const body = /** @type {{ close_refusals?: Record<string, any>, late_payments?: boolean }} */ (
+        await request.json()
+      );
+      if (body.close_refusals) Object.assign(orders.settings.closeRefusals, body.close_refusals);
+      if (typeof body.late_payments === "boolean") orders.settings.latePayments = body.late_payments;
+      return json(orders.settings);
+    }
+    if (parts[1] === "settings") return json(orders.settings);
     if (parts[1] === "orders" && parts.length === 4) {
       const order = orders.find(/** @type {string} */ (parts[2]), /** @type {string} */ (parts[3]));
       return order ? json(order) : json({ error: "no such order" }, 404);

@@ -28,6 +28,8 @@
  *   The answer this order got last time, kept for replaying.
  * @property {(ms: number) => Promise<void>} sleep
  * @property {() => number} now
+ * @property {() => void} payNow The customer pays the order now (creating it if need be).
+ * @property {(queries: number) => void} payOnQuery The order is paid once this many more queries have answered.
  */
 
 /**
@@ -52,6 +54,8 @@
  * @property {number} closes
  * @property {number} queries
  * @property {FaultExpectation} [again] The same close sent again must answer this (e.g. a replay).
+ * @property {string} [pay_status] The envelope's `order` (what the confirming query showed) has this pay_status.
+ * @property {string | number} [refusal] The envelope's `refusal` (SparkPay's refusal of the close) has this code.
  */
 
 /**
@@ -63,6 +67,8 @@
  *   closed order.
  * @property {FaultExpectation} expect
  * @property {boolean} [rare] Heavy (100 MB bodies): the soak sends it a few times, not in every round.
+ * @property {Record<string, string>} [settings] Gateway settings the expectation holds under (the soak, whose
+ *   gateway runs with the defaults, leaves such a mode out).
  */
 
 /** A timestamp clearly outside SparkPay's ±300 s window (whole seconds can tick over in between). */
@@ -158,6 +164,12 @@ export const FAULT_MODES = {
     after: ({ answer, success }) => answer(200, success, { key: "stranger" }),
     expect: refusedOnce(502, "UPSTREAM_SIGNATURE_INVALID", /does not match any configured platform public key/),
   },
+  badsigfirst: {
+    description: "closes the order, but its first answer is signed with a key that is not the platform key",
+    after: ({ attempt, answer, success }) => answer(200, success, attempt === 1 ? { key: "stranger" } : {}),
+    // One request: the answer cannot be trusted (a durable close counts it transient and closes in the next round).
+    expect: refusedOnce(502, "UPSTREAM_SIGNATURE_INVALID", /does not match any configured platform public key/),
+  },
   nosig: {
     description: "HTTP 200 without signature headers",
     after: ({ answer, success }) => answer(200, success, { key: null }),
@@ -210,8 +222,83 @@ export const FAULT_MODES = {
       const data = { ...openOrder(), pay_status: "PAYING" };
       return answer(200, { code: 0, message: "success", data });
     },
-    // Settled by the confirming query, which shows the order unpaid, not closed.
-    expect: { status: 502, code: "UPSTREAM_INVALID_RESPONSE", message: /pay_status PAYING/, closes: 1, queries: 1 },
+    // Settled by the confirming query, which shows the order PAYING: not closed, and said so with the order.
+    expect: {
+      status: 409,
+      code: "ORDER_NOT_CLOSABLE",
+      message: /^The order is PAYING, not closed\./,
+      pay_status: "PAYING",
+      closes: 1,
+      queries: 1,
+    },
+  },
+  paybefore: {
+    description: "the customer pays just before the close arrives: the close is refused (the paid-order refusal)",
+    before: ({ payNow }) => void payNow(),
+    expect: {
+      status: 409,
+      code: "ORDER_NOT_CLOSABLE",
+      message: /^The order is SUCCESS, not closed\. SparkPay refused the close \(code 40012\)/,
+      pay_status: "SUCCESS",
+      refusal: 40012,
+      closes: 1,
+      queries: 1,
+    },
+  },
+  paylost: {
+    description: "the customer pays, and the first close's answer is lost; the retry is refused (paid)",
+    before: ({ attempt, payNow, drop }) => {
+      if (attempt > 1) return undefined;
+      payNow();
+      return drop();
+    },
+    expect: {
+      status: 409,
+      code: "ORDER_NOT_CLOSABLE",
+      message: /^The order is SUCCESS/,
+      pay_status: "SUCCESS",
+      refusal: 40012,
+      closes: 2,
+      queries: 1,
+    },
+  },
+  paiddrop: {
+    description: "the customer pays, and every close's connection drops (SparkPay never answers the close)",
+    before: ({ payNow, drop }) => {
+      payNow();
+      return drop();
+    },
+    // No answer to the close at all: its own error stands (it may never have arrived), with the order attached.
+    expect: {
+      ...retried("UPSTREAM_UNREACHABLE", "SparkPay could not be reached (3 attempts)."),
+      pay_status: "SUCCESS",
+    },
+  },
+  paidsuccess: {
+    description: "the customer pays just before the close; SparkPay still answers a signed close success",
+    before: ({ payNow, answer, openOrder }) => {
+      payNow();
+      return answer(200, { code: 0, message: "success", data: openOrder() });
+    },
+    // SPARKPAY_CONFIRM_CLOSES=ambiguous (the default) trusts a signed success and answers 200; `always` (and every
+    // durable close) queries after it and finds the order paid.
+    settings: { SPARKPAY_CONFIRM_CLOSES: "always" },
+    expect: {
+      status: 409,
+      code: "ORDER_NOT_CLOSABLE",
+      message: /^The order is SUCCESS/,
+      pay_status: "SUCCESS",
+      closes: 1,
+      queries: 1,
+    },
+  },
+  latepay: {
+    description: "closes normally; the order is paid after its close, seen from the second query after it on",
+    after: ({ answer, success, payOnQuery }) => {
+      payOnQuery(1);
+      return answer(200, success);
+    },
+    expect: closedOnce,
   },
   lookalike: {
     description: "HTTP 200 (signed) whose request_no has the Kelvin sign (U+212A) for a k",

@@ -1,10 +1,28 @@
 // @ts-check
 /**
- * SparkPay's orders in memory, the two operations the gateway calls (close, query), and the fault
- * table applied to closes (see faults.mjs).
+ * SparkPay's orders in memory, the two operations the gateway calls (close, query), the fault table applied to
+ * closes (see faults.mjs), and an order's life: paid (now, at a given time, or after its close: a late payment, as a
+ * crypto checkout allows) or expired.
  */
 import { randomBytes } from "node:crypto";
 import { faultOf } from "./faults.mjs";
+
+/**
+ * The sandbox's word for a paid order. SparkPay documents no pay_status but CLOSED, so this is a GUESS (WeChat Pay's
+ * trade_state says SUCCESS); the gateway passes any value through, so nothing depends on it but the sandbox.
+ */
+export const PAID_STATUS = "SUCCESS";
+export const EXPIRED_STATUS = "EXPIRED";
+
+/**
+ * What the sandbox answers to a close of a paid or expired order, since what SparkPay answers is UNKNOWN: by default
+ * HTTP 400 with the code after 40011. Changed at run time with PUT /__sandbox/settings.
+ * @typedef {{ status: number, code: number | string, message: string }} Refusal
+ */
+export const DEFAULT_CLOSE_REFUSALS = {
+  [PAID_STATUS]: { status: 400, code: 40012, message: "order has been paid" },
+  [EXPIRED_STATUS]: { status: 400, code: 40012, message: "order has expired" },
+};
 
 /**
  * @typedef {object} Order
@@ -12,9 +30,13 @@ import { faultOf } from "./faults.mjs";
  * @property {string} request_no
  * @property {string} merchant_order_no
  * @property {string} payment_order_no
- * @property {"PAYING" | "CLOSED"} pay_status
+ * @property {string} pay_status PAYING, CLOSED, or the sandbox's PAID_STATUS or EXPIRED_STATUS
  * @property {number} order_time
  * @property {number | null} closed_time
+ * @property {number | null} pay_time
+ * @property {boolean} paid_after_close Ground truth for the soak: the payment arrived after the order was closed.
+ * @property {number} [pay_on_query] Paid once this many more queries have answered (the `latepay` fault).
+ * @property {Refusal} [close_refusal] This order's answer to a close once paid or expired (else the settings').
  */
 
 /**
@@ -34,6 +56,12 @@ export function createOrders({ merchants, responder, slowMs, now, stats }) {
   const closeAttempts = new Map();
   /** @type {Map<string, Response>} an answer per order, for the replay fault (a clone is sent each time) */
   const rememberedAnswers = new Map();
+  const settings = {
+    /** @type {Record<string, Refusal>} */
+    closeRefusals: { ...DEFAULT_CLOSE_REFUSALS },
+    /** Whether a payment to a closed or expired order goes through (the order then shows PAID_STATUS). */
+    latePayments: true,
+  };
   const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   /** SparkPay treats request_no case-insensitively. */
@@ -53,6 +81,8 @@ export function createOrders({ merchants, responder, slowMs, now, stats }) {
         pay_status: "PAYING",
         order_time: Math.floor(now() / 1000),
         closed_time: null,
+        pay_time: null,
+        paid_after_close: false,
       };
       orders.set(key, order);
     }
@@ -88,13 +118,21 @@ export function createOrders({ merchants, responder, slowMs, now, stats }) {
       set: (/** @type {Response} */ response) => void rememberedAnswers.set(key, response.clone()),
     };
     const openOrder = () => closeData(findOrCreate(merchantNo, requestNo));
-    const common = { answer, refuse, drop, flood, gzipBomb, sleep, now, openOrder, remembered };
+    const payNow = () => void pay(findOrCreate(merchantNo, requestNo));
+    const payOnQuery = (/** @type {number} */ queries) =>
+      void Object.assign(findOrCreate(merchantNo, requestNo), { pay_on_query: queries });
+    const common = { answer, refuse, drop, flood, gzipBomb, sleep, now, openOrder, remembered, payNow, payOnQuery };
     const tools = { ...common, attempt, ms: fault?.ms ?? 0, success: undefined };
     const early = await fault?.mode.before?.(tools);
     if (early) return early;
 
     const order = findOrCreate(merchantNo, requestNo);
     if (order.pay_status === "CLOSED") return refuse(400, 40009, "order is already closed");
+    const refusal =
+      order.pay_status === "PAYING"
+        ? undefined
+        : (order.close_refusal ?? settings.closeRefusals[order.pay_status] ?? settings.closeRefusals[PAID_STATUS]);
+    if (refusal) return refuse(refusal.status, /** @type {number} */ (refusal.code), refusal.message);
     order.pay_status = "CLOSED";
     order.closed_time = Math.floor(now() / 1000);
     stats.closes++;
@@ -108,12 +146,38 @@ export function createOrders({ merchants, responder, slowMs, now, stats }) {
     if (!merchants.has(merchantNo)) return refuse(400, 40008, "merchant number does not exist");
     const order = orders.get(orderKey(merchantNo, requestNo));
     if (!order) return refuse(400, 40009, "order does not exist");
-    const extra = { total_amount: "10.00", real_pay_amount: "0", pay_time: null, completed_time: null };
-    return answer(200, { code: 0, message: "success", data: { ...order, ...extra } });
+    if (order.pay_on_query !== undefined && order.pay_on_query-- <= 0) pay(order);
+    const { paid_after_close: _truth, pay_on_query: _later, close_refusal: _refusal, ...shown } = order;
+    const paid = order.pay_status === PAID_STATUS;
+    const extra = { total_amount: "10.00", real_pay_amount: paid ? "10.00" : "0", completed_time: order.pay_time };
+    return answer(200, { code: 0, message: "success", data: { ...shown, ...extra } });
+  }
+
+  /**
+   * The customer pays: an open order becomes PAID_STATUS; a closed or expired one too when late payments go through
+   * (the order keeps its closed_time). `payStatus` is the value the order then shows (PAID_STATUS unless told, e.g. a
+   * value the gateway has never seen). Returns whether the payment went through.
+   * @param {Order} order @param {string} [payStatus]
+   */
+  function pay(order, payStatus = PAID_STATUS) {
+    delete order.pay_on_query;
+    if (order.pay_time !== null) return false;
+    if (order.pay_status !== "PAYING" && !settings.latePayments) return false;
+    order.paid_after_close = order.pay_status === "CLOSED";
+    order.pay_status = payStatus;
+    order.pay_time = Math.floor(now() / 1000);
+    return true;
+  }
+
+  /** The order's time runs out: an open order becomes EXPIRED_STATUS. @param {Order} order */
+  function expire(order) {
+    if (order.pay_status !== "PAYING") return false;
+    order.pay_status = EXPIRED_STATUS;
+    return true;
   }
 
   /** @param {string} merchantNo @param {string} requestNo */
   const find = (merchantNo, requestNo) => orders.get(orderKey(merchantNo, requestNo));
 
-  return { close, query, find, orders };
+  return { close, query, find, findOrCreate, pay, expire, settings, orders };
 }

@@ -12,6 +12,7 @@ import { createRequestChecks } from "./request-checks.mjs";
 import { createResponder } from "./responses.mjs";
 
 export { FAULT_MODES } from "./faults.mjs";
+export { DEFAULT_CLOSE_REFUSALS, EXPIRED_STATUS, PAID_STATUS } from "./orders.mjs";
 export { DROP_CONNECTION_HEADER } from "./responses.mjs";
 
 export const SANDBOX_APP_ID = "sandbox_app_0001";
@@ -111,5 +112,12 @@ export function createSandbox(options) {
     return response;
   }
 
-  return { handle, stats, orders: orders.orders };
+  return {
+    handle,
+    stats,
+    orders: orders.orders,
+    /** The customer pays the order now; whether the payment went through. @param {string} merchantNo @param {string} requestNo */
+    pay: (merchantNo, requestNo) => orders.pay(orders.findOrCreate(merchantNo, requestNo)),
+    settings: orders.settings,
+  };
 }

@@ -4,8 +4,11 @@
  * .dev.vars (read by `wrangler dev`, where every setting overrides wrangler.toml's vars): the
  * secrets, and SPARKPAY_BASE_URL and SPARKPAY_APP_ID pointing at the sandbox. The sandbox's half
  * (merchant public key, platform private key) goes to .dev.sandbox.json, because in real life
- * SparkPay holds those, not the gateway.
+ * SparkPay holds those, not the gateway. The durable closes' webhooks go to a local receiver (npm start runs it): the
+ * gateway's CLOSE_WEBHOOK_URL and CLOSE_WEBHOOK_SECRET in .dev.vars, the receiver's copy of the secret beside the
+ * sandbox's keys.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { SANDBOX_APP_ID } from "../sandbox/sparkpay-sandbox.mjs";
 import { parseEnvFile, writePrivateFile } from "./lib/env-file";
@@ -17,6 +20,9 @@ export const HOST = "127.0.0.1";
 export const SANDBOX_PORT = Number(process.env.SANDBOX_PORT ?? 8788);
 export const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8787);
 export const SANDBOX_URL = `http://${HOST}:${SANDBOX_PORT}`;
+/** npm start's webhook receiver, where the gateway sends the durable closes' events (WEBHOOK_PORT moves it). */
+export const WEBHOOK_PORT = Number(process.env.WEBHOOK_PORT ?? 8789);
+export const WEBHOOK_URL = `http://${HOST}:${WEBHOOK_PORT}/webhooks`;
 
 /**
  * The settings .dev.vars holds, in the order it holds them. wrangler dev hashes these names into its check of
@@ -28,6 +34,8 @@ export const DEV_VARS_SETTINGS = [
   "SPARKPAY_PRIVATE_KEY",
   "SPARKPAY_PLATFORM_PUBLIC_KEY",
   "GATEWAY_API_KEYS",
+  "CLOSE_WEBHOOK_URL",
+  "CLOSE_WEBHOOK_SECRET",
 ] as const;
 
 /** dotenv double-quoted value: real newlines are kept (dotenv reads multi-line quoted values). */
@@ -39,7 +47,11 @@ export interface SandboxSide {
   merchantPublicKey: string;
   platformPrivateKey: string;
   callerKey: string;
+  /** The receiver's copy of CLOSE_WEBHOOK_SECRET (absent in a setup made before the receiver existed). */
+  webhookSecret?: string;
 }
+
+const newWebhookSecret = () => `whsec_${randomBytes(24).toString("hex")}`;
 
 export function ensureDevSetup(): { created: boolean; callerKey: string; sandbox: SandboxSide } {
   const haveVars = existsSync(DEV_VARS);
@@ -65,6 +77,8 @@ export function ensureDevSetup(): { created: boolean; callerKey: string; sandbox
     SPARKPAY_PRIVATE_KEY: quoted(merchant.privateKeyPem),
     SPARKPAY_PLATFORM_PUBLIC_KEY: quoted(platform.publicKeyPem),
     GATEWAY_API_KEYS: callerKey,
+    CLOSE_WEBHOOK_URL: WEBHOOK_URL,
+    CLOSE_WEBHOOK_SECRET: newWebhookSecret(),
   };
   writeFileSync(
     DEV_VARS,
@@ -81,25 +95,59 @@ export function ensureDevSetup(): { created: boolean; callerKey: string; sandbox
     merchantPublicKey: merchant.publicKeyPem,
     platformPrivateKey: platform.privateKeyPem,
     callerKey,
+    webhookSecret: values.CLOSE_WEBHOOK_SECRET,
   };
   writeFileSync(SANDBOX_FILE, `${JSON.stringify(sandbox, null, 2)}\n`, { mode: 0o600 });
   return { created: true, callerKey, sandbox };
 }
 
-/** A sandbox address on this machine, as npm start and npm run sandbox write it: http, loopback, a port. */
-const LOCAL_SANDBOX = /^http:\/\/(127\.0\.0\.1|localhost):\d+\/?$/;
+/** A local address as npm start writes it (the sandbox's, the webhook receiver's): http, loopback, a port. */
+const LOCAL_ADDRESS = /^http:\/\/(127\.0\.0\.1|localhost):\d+(\/[a-z]*)?\/?$/;
+
+/**
+ * Points the .dev.vars setting `name` at `url` when it names another local address (an earlier run's port); returns
+ * the address it replaced. Only that line changes: every other setting stays as it was. An address that is not on
+ * loopback is the user's choice and is left alone.
+ */
+function pointAtLocal(name: string, url: string): string | undefined {
+  const text = readFileSync(DEV_VARS, "utf8");
+  const current = parseEnvFile(text).get(name);
+  const pattern = new RegExp(`^\\s*${name}\\s*=.*$`, "m");
+  const lines = text.split("\n").filter((line) => pattern.test(line));
+  if (current === undefined || current === url || !LOCAL_ADDRESS.test(current) || lines.length !== 1) return;
+  writePrivateFile(DEV_VARS, text.replace(pattern, `${name}=${url}`), { replace: true });
+  return current;
+}
 
 /**
  * Points .dev.vars's SPARKPAY_BASE_URL at this run's sandbox when it names another local one (an earlier run's
- * SANDBOX_PORT); returns the address it replaced. Only that line changes: every other setting stays as it was. A
- * SparkPay that is not on loopback is the user's choice and is left alone (npm start says where the gateway goes).
+ * SANDBOX_PORT); returns the address it replaced (npm start says where the gateway goes otherwise).
  */
 export function pointAtThisSandbox(): string | undefined {
+  return pointAtLocal("SPARKPAY_BASE_URL", SANDBOX_URL);
+}
+
+/**
+ * Gives a setup made before npm start ran a webhook receiver one: CLOSE_WEBHOOK_URL and CLOSE_WEBHOOK_SECRET appended
+ * to .dev.vars, the receiver's copy of the secret to .dev.sandbox.json. A .dev.vars that already sets either is the
+ * user's choice and is left alone. Returns the receiver's secret, or undefined when the webhooks go elsewhere.
+ */
+export function ensureWebhookReceiver(sandbox: SandboxSide): string | undefined {
   const text = readFileSync(DEV_VARS, "utf8");
-  const current = parseEnvFile(text).get("SPARKPAY_BASE_URL");
-  const lines = text.split("\n").filter((line) => /^\s*SPARKPAY_BASE_URL\s*=/.test(line));
-  if (current === undefined || current === SANDBOX_URL || !LOCAL_SANDBOX.test(current) || lines.length !== 1) return;
-  const rewritten = text.replace(/^\s*SPARKPAY_BASE_URL\s*=.*$/m, `SPARKPAY_BASE_URL=${SANDBOX_URL}`);
-  writePrivateFile(DEV_VARS, rewritten, { replace: true });
-  return current;
+  const vars = parseEnvFile(text);
+  if (!vars.has("CLOSE_WEBHOOK_URL") && !vars.has("CLOSE_WEBHOOK_SECRET")) {
+    const secret = newWebhookSecret();
+    const lines = [`CLOSE_WEBHOOK_URL=${WEBHOOK_URL}`, `CLOSE_WEBHOOK_SECRET=${secret}`, ""];
+    writePrivateFile(DEV_VARS, `${text.replace(/\n?$/, "\n")}${lines.join("\n")}`, { replace: true });
+    writePrivateFile(SANDBOX_FILE, `${JSON.stringify({ ...sandbox, webhookSecret: secret }, null, 2)}\n`, {
+      replace: true,
+    });
+    return secret;
+  }
+  // An earlier run's WEBHOOK_PORT: this run's receiver takes its place.
+  if (sandbox.webhookSecret === undefined || vars.get("CLOSE_WEBHOOK_SECRET") !== sandbox.webhookSecret) return;
+  pointAtLocal("CLOSE_WEBHOOK_URL", WEBHOOK_URL);
+  return parseEnvFile(readFileSync(DEV_VARS, "utf8")).get("CLOSE_WEBHOOK_URL") === WEBHOOK_URL
+    ? sandbox.webhookSecret
+    : undefined;
 }

@@ -57,6 +57,12 @@ function jsonSchema(schema: GenericSchema, descriptions: Record<string, string> 
   return converted;
 }
 
+/** A converted schema whose `order` (a valibot custom check, which JSON Schema cannot express) is ORDER_STATE_SCHEMA. */
+function withOrderState(converted: ReturnType<typeof jsonSchema>, description: string) {
+  converted.properties.order = { ...ORDER_STATE_SCHEMA, description } as PropertySchema;
+  return converted;
+}
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorExample = (code: string | number, message: string) => ({
   value: { code, message, request_id: "5c9b1238-6c48-49c8-bbae-a0364b627565" },
@@ -127,6 +133,13 @@ function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Reco
 }
 
 const unixSeconds = { type: "integer", minimum: 0, description: "Unix seconds." };
+/** The order as a verified Payment Order Query showed it (src/sparkpay/schemas.ts's OrderState). */
+const ORDER_STATE_SCHEMA = {
+  type: "object",
+  required: ["pay_status"],
+  properties: { pay_status: { type: "string" } },
+  additionalProperties: true,
+};
 const errorCode = { oneOf: [{ type: "integer" }, { type: "string" }] };
 
 /** The job as GET answers it (src/closes/job.ts's CloseJob). */
@@ -148,7 +161,19 @@ function closeJobSchema() {
         type: "object",
         required: ["code", "message"],
         properties: { code: errorCode, message: { type: "string" } },
-        description: "Why a `failed` job failed: SparkPay's code and message, or a gateway code.",
+        description:
+          "Why a `failed` job failed (SparkPay's code and message, or a gateway code), or why a `not_closable` " +
+          "one is not closed (`ORDER_NOT_CLOSABLE`).",
+      },
+      order: {
+        ...ORDER_STATE_SCHEMA,
+        description:
+          "The order as the job's last verified Payment Order Query showed it: SparkPay's data verbatim, " +
+          "`pay_status` whatever its value.",
+      },
+      late_payment_at: {
+        ...unixSeconds,
+        description: "When the re-check after `closed` found the order no longer CLOSED (paid after the close).",
       },
       history: {
         type: "array",
@@ -160,6 +185,12 @@ function closeJobSchema() {
             status: { type: "string", enum: [...JOB_STATUSES] },
             by: { type: "string", description: "`caller:<caller id>` or `gateway`." },
             code: errorCode,
+            pay_status: { type: "string", description: "The pay_status a verified query showed, when one decided." },
+            event: {
+              type: "string",
+              enum: ["late_payment"],
+              description: "Not a change of status: the re-check found a payment after the close.",
+            },
           },
         },
       },
@@ -228,7 +259,9 @@ export function buildOpenApiDocument() {
             "retrying network errors, timeouts and 500/502/503/504 under one deadline. " +
             "When the answer is lost or SparkPay refuses (e.g. the order is already closed), " +
             "Payment Order Query settles it: " +
-            "if the order is CLOSED the answer is 200 with `X-Close-Confirmed-By: order-query`. " +
+            "if the order is CLOSED the answer is 200 with `X-Close-Confirmed-By: order-query`; any other " +
+            "`pay_status` (paid, expired, a value never seen) is 409 `ORDER_NOT_CLOSABLE` with the order in `order`. " +
+            "With SPARKPAY_CONFIRM_CLOSES=always the query also follows every success (`close-and-query`). " +
             "Other methods on this path answer 405 `METHOD_NOT_ALLOWED`.",
           security: [{ callerKey: [] }],
           requestBody: {
@@ -248,8 +281,11 @@ export function buildOpenApiDocument() {
               headers: {
                 "X-Request-Id": REQUEST_ID_HEADER,
                 [CONFIRMED_HEADER]: {
-                  description: "`order-query` when the success was confirmed by Payment Order Query.",
-                  schema: { type: "string", enum: ["order-query"] },
+                  description:
+                    "`order-query` when Payment Order Query confirmed the order CLOSED after the close's answer was " +
+                    "lost or refused; `close-and-query` when the close succeeded and the query agreed " +
+                    "(SPARKPAY_CONFIRM_CLOSES=always).",
+                  schema: { type: "string", enum: ["order-query", "close-and-query"] },
                 },
               },
               content: {
@@ -312,7 +348,8 @@ export function buildOpenApiDocument() {
             },
             ...errorResponses(
               closeCodes.filter(
-                (code) => !["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"].includes(code),
+                (code) =>
+                  !["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "ORDER_NOT_CLOSABLE"].includes(code),
               ),
               {
                 400: {
@@ -335,7 +372,10 @@ export function buildOpenApiDocument() {
             "POST /v4/pay/orders/close, retrying through SparkPay outages until CLOSE_GIVE_UP_AFTER_S has passed. " +
             "One job per order: 202 creates one (no job, or the last one cancelled or failed); 200 answers the " +
             "existing job, rescheduled when it is scheduled and `close_at` differs; 409 when it is closing and a " +
-            "future `close_at` is given. The body is optional.",
+            "future `close_at` is given. The job is `closed` only once a verified query shows CLOSED; " +
+            "`not_closable` (with `order`) when it shows any other pay_status after SparkPay answered the close. " +
+            "Webhooks: `close.closed`, `close.failed`, `close.not_closable`, and `close.late_payment` when the " +
+            "re-check CLOSE_RECHECK_AFTER_S after `closed` finds the order no longer CLOSED. The body is optional.",
           security: [{ callerKey: [] }],
           parameters: orderParameters,
           requestBody: {
@@ -423,12 +463,34 @@ export function buildOpenApiDocument() {
     },
     components: {
       headers: { RequestId: REQUEST_ID_HEADER_SPEC, SparkPayRequestId: SPARKPAY_REQUEST_ID_HEADER_SPEC },
-      examples: Object.fromEntries(
-        (Object.keys(GATEWAY_ERRORS) as GatewayErrorCode[]).map((code) => [
-          code,
-          errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code]),
-        ]),
-      ),
+      examples: {
+        ...Object.fromEntries(
+          (Object.keys(GATEWAY_ERRORS) as GatewayErrorCode[]).map((code) => [
+            code,
+            errorExample(code, GATEWAY_ERROR_DESCRIPTIONS[code]),
+          ]),
+        ),
+        // What a caller acts on is in `order`: the verified query's data, as SparkPay sent it.
+        ORDER_NOT_CLOSABLE: {
+          value: {
+            ...errorExample(
+              "ORDER_NOT_CLOSABLE",
+              "The order is SUCCESS, not closed. SparkPay refused the close (code 40012). Do not close it again: act " +
+                "on its state in `order` (paid: fulfil it, or refund it).",
+            ).value,
+            order: {
+              request_no: "ORDER_20261125_0001",
+              merchant_no: "M_SANDBOX_001",
+              merchant_order_no: "MO_20261125_0001",
+              pay_status: "SUCCESS",
+              pay_time: 1795000123,
+              total_amount: "10.00",
+              real_pay_amount: "10.00",
+            },
+            refusal: { http_status: 400, code: 40012, message: "order has been paid" },
+          },
+        },
+      },
       securitySchemes: {
         callerKey: {
           type: "http",
@@ -445,16 +507,22 @@ export function buildOpenApiDocument() {
           code: '0 (SparkPay sends 0 or "0").',
           data: "The closed order.",
         }),
-        ErrorEnvelope: jsonSchema(ErrorEnvelopeSchema, {
-          code:
-            "SparkPay's own code when SparkPay refused the request; " +
-            `otherwise one of: ${Object.keys(GATEWAY_ERRORS).join(", ")}.`,
-          message: "What went wrong, in words. Never contains secrets.",
-          request_id: "Same as the X-Request-Id response header.",
-          param:
-            "The one input at fault, when there is one: `request_no`, `merchant_no`, `close_at`, or a header name.",
-          doc_url: `The code's entry in the error reference (${ERROR_DOCS_PATH}); absent while API_DOCS is off.`,
-        }),
+        ErrorEnvelope: withOrderState(
+          jsonSchema(ErrorEnvelopeSchema, {
+            code:
+              "SparkPay's own code when SparkPay refused the request; " +
+              `otherwise one of: ${Object.keys(GATEWAY_ERRORS).join(", ")}.`,
+            message: "What went wrong, in words. Never contains secrets.",
+            request_id: "Same as the X-Request-Id response header.",
+            param:
+              "The one input at fault, when there is one: `request_no`, `merchant_no`, `close_at`, or a header name.",
+            doc_url: `The code's entry in the error reference (${ERROR_DOCS_PATH}); absent while API_DOCS is off.`,
+            refusal:
+              "With ORDER_NOT_CLOSABLE: SparkPay's refusal of the close (HTTP status, code, message), when it refused.",
+          }),
+          "The order as a verified Payment Order Query showed it (SparkPay's data verbatim, `pay_status` whatever its " +
+            "value): always with ORDER_NOT_CLOSABLE, and on a failed close after which the query answered.",
+        ),
         HealthReport: jsonSchema(HealthReportSchema),
         QueryOrderResponse: jsonSchema(QueryOrderResponseSchema, { data: "The order as SparkPay reports it." }),
         ScheduleCloseRequest: jsonSchema(ScheduleCloseRequestSchema, {

@@ -3,7 +3,8 @@
  * both on 127.0.0.1. Creates development keys on first run (.dev.vars, which points the gateway at
  * the sandbox), waits until GET /healthz answers, prints a curl that closes a sandbox order, and
  * stops both on Ctrl-C, SIGINT or SIGTERM. Extra arguments go to wrangler dev as they are, e.g.
- * `npm start -- --var LOG_LEVEL:debug`; `--port N` moves the gateway, SANDBOX_PORT the sandbox.
+ * `npm start -- --var LOG_LEVEL:debug`; `--port N` moves the gateway, SANDBOX_PORT the sandbox, WEBHOOK_PORT the
+ * webhook receiver (scripts/lib/webhook-receiver.ts), which prints every durable close's event once verified.
  * A port already taken is one line saying so, before anything starts.
  */
 import { execFileSync } from "node:child_process";
@@ -13,10 +14,19 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
 import { SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
 import { WRANGLER_ENV } from "./build-bundle";
-import { DEV_VARS, GATEWAY_PORT, HOST, SANDBOX_PORT } from "./dev-setup";
+import {
+  DEV_VARS,
+  ensureWebhookReceiver,
+  GATEWAY_PORT,
+  HOST,
+  SANDBOX_PORT,
+  WEBHOOK_PORT,
+  WEBHOOK_URL,
+} from "./dev-setup";
 import { isMain, runCli, UsageError } from "./lib/cli";
 import { onStopSignals, portTakenMessage, startLocalSandbox } from "./lib/local-sandbox";
 import { portTaken } from "./lib/ports";
+import { serveWebhookReceiver } from "./lib/webhook-receiver";
 import { startWranglerDev } from "./lib/wrangler-dev";
 
 const READY_TIMEOUT_MS = 60_000;
@@ -95,28 +105,50 @@ async function waitForHealth(gatewayUrl: string, stopping: () => boolean): Promi
 }
 
 /** What npm start prints once the gateway is ready: the curls to try, and what to look at in their answers. */
-function readyText(gatewayUrl: string, sandboxUrl: string, callerKey: string): string {
+function readyText(gatewayUrl: string, sandboxUrl: string, callerKey: string, webhooks: boolean): string {
   const demo = () => `DEMO_${randomBytes(6).toString("hex").toUpperCase()}`;
   const merchant = SANDBOX_MERCHANTS[0];
   const body = JSON.stringify({ request_no: demo(), merchant_no: merchant });
-  const later = demo();
+  const [later, paid, paidLater] = [demo(), demo(), demo()];
+  const auth = `-H 'Authorization: Bearer ${callerKey}'`;
   return `
 Gateway ready on ${gatewayUrl}, talking to the sandbox on ${sandboxUrl}.
 Close a sandbox order (-i: the answer's headers first, X-Request-Id among them):
 
-  curl -sS -i -X POST ${gatewayUrl}/v4/pay/orders/close \\
-    -H 'Authorization: Bearer ${callerKey}' \\
-    -H 'Content-Type: application/json' \\
+  curl -sS -i -X POST ${gatewayUrl}/v4/pay/orders/close \
+    ${auth} \
+    -H 'Content-Type: application/json' \
     -d '${body}'
+
+The customer pays another order first (a sandbox control; real SparkPay has none), then the close: 409
+ORDER_NOT_CLOSABLE, with the order as SparkPay's verified query shows it (pay_status SUCCESS: fulfil or refund):
+
+  curl -sS -X POST ${sandboxUrl}/__sandbox/orders/${merchant}/${paid}/pay
+  curl -sS -X POST ${gatewayUrl}/v4/pay/orders/close ${auth} \
+    -H 'Content-Type: application/json' -d '{"request_no":"${paid}","merchant_no":"${merchant}"}'
 
 Schedule a durable close of another order 10 s ahead, then watch its status and history:
 
-  curl -sS -X PUT ${gatewayUrl}/v1/closes/${merchant}/${later} \\
-    -H 'Authorization: Bearer ${callerKey}' \\
+  curl -sS -X PUT ${gatewayUrl}/v1/closes/${merchant}/${later} ${auth} \
     -H 'Content-Type: application/json' -d '{"close_at": '$(($(date +%s) + 10))'}'
-  curl -sS ${gatewayUrl}/v1/closes/${merchant}/${later} -H 'Authorization: Bearer ${callerKey}'
+  curl -sS ${gatewayUrl}/v1/closes/${merchant}/${later} ${auth}
 
-Run the first again: SparkPay refuses a repeat close, the gateway confirms by Payment Order Query, and
+And one whose order is paid before its close_at: the job ends not_closable, with the order:
+
+  curl -sS -X PUT ${gatewayUrl}/v1/closes/${merchant}/${paidLater} ${auth} \
+    -H 'Content-Type: application/json' -d '{"close_at": '$(($(date +%s) + 10))'}'
+  curl -sS -X POST ${sandboxUrl}/__sandbox/orders/${merchant}/${paidLater}/pay
+${
+  webhooks
+    ? `
+Each job's webhook (close.closed, close.not_closable, and close.late_payment when the re-check finds a payment
+after a close) lands at ${WEBHOOK_URL}, which checks its signature and prints it here.
+`
+    : `
+.dev.vars sends the durable closes' webhooks elsewhere (CLOSE_WEBHOOK_URL), so none are printed here.
+`
+}
+Run the first close again: SparkPay refuses a repeat close, the gateway confirms by Payment Order Query, and
 the answer is still 200, with X-Close-Confirmed-By: order-query. A request_no starting with
 FAULT_SLOW_, FAULT_HTTP500_, FAULT_BADSIG_ … makes the sandbox misbehave (see docs/sandbox.md).
 The API reference: ${gatewayUrl}/docs (with ${gatewayUrl}/healthz and /openapi.json, no key needed).
@@ -131,7 +163,16 @@ async function main(): Promise<void> {
   // wrangler dev on a taken port fails with workerd's stack trace, after the sandbox has started: ask first.
   if (await portTaken(gatewayPort))
     throw new Error(await portTakenMessage(gatewayPort, "the gateway", (port) => `npm start -- --port ${port}`));
+  if (await portTaken(WEBHOOK_PORT))
+    throw new Error(
+      await portTakenMessage(WEBHOOK_PORT, "the webhook receiver", (port) => `WEBHOOK_PORT=${port} npm start`),
+    );
   const { setup, server, url: sandboxUrl } = await startLocalSandbox("npm start");
+  const webhookSecret = ensureWebhookReceiver(setup.sandbox);
+  const receiver =
+    webhookSecret === undefined
+      ? undefined
+      : await serveWebhookReceiver({ host: HOST, port: WEBHOOK_PORT, secret: webhookSecret, print: console.log });
 
   let stopping = false;
   let wrangler: ReturnType<typeof startWranglerDev> | undefined;
@@ -140,6 +181,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     server.close();
+    receiver?.close();
     await wrangler?.stop();
     process.exit(code);
   };
@@ -154,6 +196,7 @@ async function main(): Promise<void> {
     ]);
   } catch (error) {
     server.close();
+    receiver?.close();
     throw error;
   }
   onStopSignals(() => stop(0));
@@ -175,7 +218,7 @@ async function main(): Promise<void> {
     for (const [name, check] of problems) console.error(`  ${name}: ${check.message}`);
     console.error(`Fix ${DEV_VARS} (it overrides wrangler.toml) and wrangler dev reloads it.`);
   } else {
-    console.log(readyText(gatewayUrl, sandboxUrl, setup.callerKey));
+    console.log(readyText(gatewayUrl, sandboxUrl, setup.callerKey, receiver !== undefined));
   }
 }
 

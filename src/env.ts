@@ -7,13 +7,14 @@
  */
 declare global {
   namespace Cloudflare {
-    /** The secrets of src/settings/report.ts's SECRET_NAMES, set with `wrangler secret put`. */
+    /**
+     * The secrets of src/settings/report.ts's SECRET_NAMES, set with `wrangler secret put`, that .dev.vars does not
+     * declare (CLOSE_WEBHOOK_SECRET, optional, is among the generated ones: npm start writes it there).
+     */
     interface Env {
       SPARKPAY_PRIVATE_KEY: string;
       SPARKPAY_PLATFORM_PUBLIC_KEY: string;
       GATEWAY_API_KEYS: string;
-      /** Optional: signs the durable closes' webhooks; needed when CLOSE_WEBHOOK_URL is set. */
-      CLOSE_WEBHOOK_SECRET?: string;
     }
   }
 }

@@ -11,6 +11,11 @@ export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
   CLOSE_CONFLICT:
     "The order's close job cannot do that now: it is closing and cannot be rescheduled, or it is closing, closed " +
     "or failed and cannot be cancelled.",
+  ORDER_NOT_CLOSABLE:
+    "SparkPay answered the close (a refusal, or a 'success' that does not say closed) and a verified Payment Order " +
+    "Query shows the order with a pay_status other than CLOSED: it is not closed. `order` is the query's data as " +
+    "SparkPay sent it (pay_status verbatim), `refusal` SparkPay's refusal when it refused. Do not close it again: " +
+    "if it was paid, fulfil the order or refund it.",
   PAYLOAD_TOO_LARGE: "The body is over 8 KiB.",
   UNSUPPORTED_MEDIA_TYPE: "Content-Type is not application/json.",
   RATE_LIMITED: "Over the gateway's own limit for this caller key or merchant_no; see Retry-After.",
@@ -20,7 +25,7 @@ export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
   UPSTREAM_SERVER_ERROR: "SparkPay answered HTTP 5xx.",
   UPSTREAM_INVALID_RESPONSE:
     "SparkPay's answer was over SPARKPAY_MAX_RESPONSE_BYTES, not JSON, of the wrong shape, for another order, " +
-    "or a close 'success' that does not say closed (and the confirming query did not show CLOSED).",
+    "or a close 'success' that does not say closed (and no confirming query answered).",
   UPSTREAM_SIGNATURE_INVALID:
     "SparkPay's answer had a missing or wrong signature, a timestamp more than 300 s off, or was a replay " +
     "of an answer already seen.",

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "./env";
 import { GATEWAY_ERRORS, GatewayError, type GatewayErrorCode } from "./errors";
-import { describeFailure } from "./failure";
+import { describeFailure, type Failure } from "./failure";
 import { Logger } from "./log";
 import type { ErrorEnvelope } from "./schemas";
 import { CREDENTIALS_REFUSED_STATUSES } from "./sparkpay/constants";
@@ -17,6 +17,8 @@ export interface ErrorOutcome {
   headers?: Record<string, string>;
   /** The one input at fault, when there is one. */
   param?: string;
+  order?: Failure["order"];
+  refusal?: Failure["refusal"];
 }
 
 /** Maps anything thrown while serving a request to what the caller sees (the failure, plus its HTTP status). */
@@ -49,7 +51,7 @@ function docUrl(c: Context<AppEnv>, code: string | number): string | undefined {
 
 /** The one error envelope, for onError and notFound; the request's log line gets the code too. */
 export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
-  const { status, code, message, upstreamStatus, attempts, headers, param } = describeError(error);
+  const { status, code, message, upstreamStatus, attempts, headers, param, order, refusal } = describeError(error);
   // logFields is missing only if the error came before the access log started.
   if (c.get("logFields"))
     Object.assign(c.get("logFields"), { error_code: code, upstream_status: upstreamStatus, attempts });
@@ -63,6 +65,8 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   }
   const body: ErrorEnvelope = { code, message, request_id: c.get("requestId") };
   if (param !== undefined) body.param = param;
+  if (order !== undefined) body.order = order;
+  if (refusal !== undefined) body.refusal = refusal;
   const doc = docUrl(c, code);
   if (doc !== undefined) body.doc_url = doc;
   return c.json(body, status as 400, headers);

@@ -5,11 +5,13 @@ import {
   SparkPayConnectionError,
   SparkPayError,
   SparkPayInvalidResponseError,
+  SparkPayOrderNotClosableError,
   SparkPayRateLimitError,
   SparkPayServerError,
   SparkPaySignatureError,
   SparkPayTimeoutError,
 } from "./sparkpay/errors";
+import type { OrderState } from "./sparkpay/schemas";
 
 /**
  * What went wrong, in the gateway's words, for anyone who reports it: the HTTP answer (error-response.ts) and the
@@ -32,6 +34,10 @@ export interface Failure {
   retryAfterSeconds?: number;
   /** The one input at fault, when there is one. */
   param?: string;
+  /** The order as a verified Payment Order Query showed it (its data verbatim), whenever the gateway holds one. */
+  order?: OrderState;
+  /** What SparkPay said when it refused a close that then turned out not closable. */
+  refusal?: { http_status: number; code: string | number; message: string };
 }
 
 /** For bugs: the error's own text could hold anything, so callers get only this and the request id. */
@@ -44,7 +50,29 @@ const gateway = (code: string, message: string, extra: Partial<Failure> = {}): F
   ...extra,
 });
 
+/** What the failure says, with the order's verified state whenever the error carries one (it is never dropped). */
 export function describeFailure(error: unknown): Failure {
+  const failure = describeError(error);
+  return error instanceof SparkPayError && error.order && !failure.order ? { ...failure, order: error.order } : failure;
+}
+
+/** The order is not closed, and a verified query says what it is: the caller acts on its state, not on a retry. */
+function notClosable(error: SparkPayOrderNotClosableError): Failure {
+  const { order, refusal, attempts } = error;
+  const refused = refusal ? ` SparkPay refused the close (code ${refusal.code}).` : "";
+  const message =
+    `The order is ${order.pay_status.slice(0, 64)}, not closed.${refused} Do not close it again: act on its state in ` +
+    "`order` (paid: fulfil it, or refund it).";
+  return gateway("ORDER_NOT_CLOSABLE", message, {
+    attempts,
+    order,
+    ...(refusal
+      ? { refusal: { http_status: refusal.httpStatus, code: refusal.code, message: refusal.sparkpayMessage } }
+      : {}),
+  });
+}
+
+function describeError(error: unknown): Failure {
   if (error instanceof GatewayError) {
     return gateway(error.code, error.message, error.param === undefined ? {} : { param: error.param });
   }
@@ -52,6 +80,7 @@ export function describeFailure(error: unknown): Failure {
   if (!(error instanceof SparkPayError)) return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
 
   const { attempts } = error;
+  if (error instanceof SparkPayOrderNotClosableError) return notClosable(error);
   const withAttempts = (message: string) =>
     `${message.replace(/\.$/, "")} (${attempts} ${attempts === 1 ? "attempt" : "attempts"}).`;
   if (error instanceof SparkPayRateLimitError) {

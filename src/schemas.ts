@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { isOrderState, type OrderState } from "./sparkpay/schemas";
 
 /**
  * The gateway's own answers, as valibot schemas: the handlers build them, the tests check them, and
@@ -13,6 +14,15 @@ export const ErrorEnvelopeSchema = v.object({
   param: v.optional(v.string()),
   /** The code's entry in the gateway's error reference (absent while API_DOCS is off). */
   doc_url: v.optional(v.string()),
+  /**
+   * The order as a verified Payment Order Query showed it, SparkPay's `data` verbatim (pay_status whatever its value),
+   * whenever the gateway holds one: always with ORDER_NOT_CLOSABLE, and on a failed close after which the query answered.
+   */
+  order: v.optional(v.custom<OrderState>(isOrderState)),
+  /** With ORDER_NOT_CLOSABLE: SparkPay's refusal of the close, when it refused (its HTTP status, code and message). */
+  refusal: v.optional(
+    v.object({ http_status: v.number(), code: v.union([v.string(), v.number()]), message: v.string() }),
+  ),
 });
 export type ErrorEnvelope = v.InferOutput<typeof ErrorEnvelopeSchema>;
 

@@ -10,7 +10,7 @@ import {
   requireBinding,
 } from "./settings/bindings";
 import { firstProblem, type LoadedSettings, loadSettings, type Settings, type SettingsReport } from "./settings/report";
-import { DEFAULT_GIVE_UP_AFTER_S } from "./settings/schema";
+import { DEFAULT_GIVE_UP_AFTER_S, DEFAULT_RECHECK_AFTER_S } from "./settings/schema";
 import type { WebhookSettings } from "./settings/webhooks";
 import { SparkPayClient } from "./sparkpay/client";
 import { ConfigError } from "./sparkpay/errors";
@@ -34,6 +34,8 @@ export class Services {
   readonly docsEnabled: boolean;
   /** How long a close job keeps trying after its close_at (CLOSE_GIVE_UP_AFTER_S). */
   readonly giveUpAfterS: number;
+  /** How long after a job ends closed it checks the order again, 0 for never (CLOSE_RECHECK_AFTER_S). */
+  readonly recheckAfterS: number;
   private readonly loaded: LoadedSettings;
   /** One per settings: it remembers which merchant key SparkPay accepts, so it must outlive a request. */
   private readonly client: SparkPayClient | undefined;
@@ -47,6 +49,7 @@ export class Services {
     this.logger = new Logger(loaded.logLevel);
     this.docsEnabled = loaded.docsEnabled;
     this.giveUpAfterS = loaded.settings?.CLOSE_GIVE_UP_AFTER_S ?? DEFAULT_GIVE_UP_AFTER_S;
+    this.recheckAfterS = loaded.settings?.CLOSE_RECHECK_AFTER_S ?? DEFAULT_RECHECK_AFTER_S;
     this.client = loaded.settings && createClient(loaded.settings);
     for (const name of [...RATE_LIMITER_BINDINGS, ...CLOSE_BINDINGS]) {
       try {
@@ -115,6 +118,7 @@ function createClient(settings: Settings): SparkPayClient {
     timeoutMs: settings.SPARKPAY_TIMEOUT_MS,
     maxRetries: settings.SPARKPAY_MAX_RETRIES,
     deadlineMs: settings.SPARKPAY_DEADLINE_MS,
+    confirmCloses: settings.SPARKPAY_CONFIRM_CLOSES,
     maxResponseBytes: settings.SPARKPAY_MAX_RESPONSE_BYTES,
     userAgent: USER_AGENT,
     signer: createSigner(settings.privateKeys),

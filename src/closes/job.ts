@@ -1,12 +1,27 @@
 import * as v from "valibot";
+import { isOrderState, type OrderState } from "../sparkpay/schemas";
 
 /** A close job as the API shows it, and as the store keeps it. Times are Unix seconds. */
 
-export const JOB_STATUSES = ["scheduled", "closing", "closed", "failed", "cancelled"] as const;
+export const JOB_STATUSES = ["scheduled", "closing", "closed", "failed", "cancelled", "not_closable"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+/** The statuses a job ends in: nothing runs it any more. */
+export type EndStatus = "closed" | "failed" | "not_closable";
 
-export const CONFIRMED_BY = ["close", "order-query"] as const;
+/**
+ * What made a job `closed`: always a verified Payment Order Query showing CLOSED, after a close SparkPay accepted
+ * (`close-and-query`) or after a close whose answer was lost or a refusal (`order-query`). `close` (SparkPay's close
+ * answer alone) is only on jobs closed before the gateway queried after every durable close.
+ */
+export const CONFIRMED_BY = ["close", "order-query", "close-and-query"] as const;
 export type ConfirmedBy = (typeof CONFIRMED_BY)[number];
+
+/** The order as a verified Payment Order Query showed it (src/sparkpay/schemas.ts). */
+export type OrderSnapshot = OrderState;
+
+/** A history entry that is not a change of status: the re-check found the order no longer CLOSED. */
+export const HISTORY_EVENTS = ["late_payment"] as const;
+export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
 
 /** SparkPay's codes are integers or text; the gateway's own are text. */
 export type ErrorCode = string | number;
@@ -23,6 +38,9 @@ export interface HistoryEntry {
   status: JobStatus;
   by: Actor;
   code?: ErrorCode;
+  /** The pay_status a verified query showed, on entries a query decided. */
+  pay_status?: string;
+  event?: HistoryEvent;
 }
 
 /** The job in the API. */
@@ -37,6 +55,10 @@ export interface CloseJob {
   closed_at?: number;
   confirmed_by?: ConfirmedBy;
   error?: { code: ErrorCode; message: string };
+  /** The order as the job's last verified Payment Order Query showed it (pay_status verbatim). */
+  order?: OrderSnapshot;
+  /** When the re-check after `closed` found the order no longer CLOSED (a payment that arrived after the close). */
+  late_payment_at?: number;
   history: HistoryEntry[];
 }
 
@@ -66,6 +88,8 @@ const HistoryRowSchema = v.object({
   status: v.picklist(JOB_STATUSES),
   by: v.pipe(v.string(), v.regex(ACTOR_PATTERN)),
   code: v.nullable(code),
+  pay_status: v.nullable(v.string()),
+  event: v.nullable(v.picklist(HISTORY_EVENTS)),
 });
 
 /** One row of the store's job query, history as the JSON array SQLite built. */
@@ -85,6 +109,8 @@ export const JobRowSchema = v.object({
   confirmed_by: v.nullable(v.picklist(CONFIRMED_BY)),
   error_code: v.nullable(code),
   error_message: v.nullable(v.string()),
+  order_json: v.nullable(v.pipe(v.string(), v.parseJson(), v.check(isOrderState, "an order with its pay_status"))),
+  late_payment_at: v.nullable(time),
   history: v.pipe(
     v.string(),
     v.parseJson(),
@@ -107,16 +133,27 @@ export function jobFromRow(row: unknown): StoredJob {
       `close_jobs: a stored job does not read as one (${where}: expected ${issue.expected ?? issue.kind}).`,
     );
   }
-  const { closed_at, confirmed_by, error_code, error_message, history, ...fields } = parsed.output;
+  const { closed_at, confirmed_by, error_code, error_message, order_json, late_payment_at, history, ...fields } =
+    parsed.output;
   // In the API's key order (valibot keeps the schema's), optional fields only when set.
   return {
     ...fields,
     ...(closed_at === null ? {} : { closed_at }),
     ...(confirmed_by === null ? {} : { confirmed_by }),
     ...(error_code === null ? {} : { error: { code: error_code, message: error_message ?? "" } }),
+    // The schema checked it (isOrderState); valibot types a custom schema's output inside a pipe as `{}`.
+    ...(order_json === null ? {} : { order: order_json as OrderState }),
+    ...(late_payment_at === null ? {} : { late_payment_at }),
     history: history
       // json_group_array promises no order, so the rows carry their sequence number.
       .sort((a, b) => a.seq - b.seq)
-      .map(({ at, status, by, code }) => ({ at, status, by: by as Actor, ...(code === null ? {} : { code }) })),
+      .map(({ at, status, by, code, pay_status, event }) => ({
+        at,
+        status,
+        by: by as Actor,
+        ...(code === null ? {} : { code }),
+        ...(pay_status === null ? {} : { pay_status }),
+        ...(event === null ? {} : { event }),
+      })),
   };
 }

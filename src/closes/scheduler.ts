@@ -59,7 +59,7 @@ export class CloseScheduler {
   /**
    * PUT: with no job (or only a cancelled or failed one), a new job closing at `closeAt` (now when absent or past);
    * a scheduled job moves to a different future `closeAt` and is otherwise left as it is; a closing job may be asked
-   * to close now but not moved (409); a closed job is left as it is.
+   * to close now but not moved (409); a closed or not_closable job is left as it is.
    */
   async schedule(order: OrderRef, closeAt: number | undefined, by: Actor): Promise<Scheduled> {
     const now = this.now();
@@ -78,7 +78,13 @@ export class CloseScheduler {
       job = made.job; // a racing PUT created it: answer as if it had come first
     }
     for (;;) {
-      if (job.status === "closed" || job.status === "cancelled" || job.status === "failed") {
+      // Ended (a not_closable order is paid or otherwise not closable: there is nothing left to retry).
+      if (
+        job.status === "closed" ||
+        job.status === "not_closable" ||
+        job.status === "cancelled" ||
+        job.status === "failed"
+      ) {
         return { job: publicJob(job), created: false };
       }
       if (job.status === "closing") {

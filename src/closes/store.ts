@@ -4,8 +4,10 @@ import {
   type Actor,
   type ConfirmedBy,
   type ErrorCode,
+  type HistoryEvent,
   type JobStatus,
   jobFromRow,
+  type OrderSnapshot,
   type StoredJob,
 } from "./job";
 
@@ -23,8 +25,10 @@ import {
 /** The job with its history, as one statement. `where` is a fixed condition on `j`, never caller text. */
 function selectJob(where: string): string {
   return `SELECT j.id, j.instance_id, j.generation, j.order_key, j.merchant_no, j.request_no, j.status, j.close_at,
-  j.created_at, j.updated_at, j.attempts, j.closed_at, j.confirmed_by, j.error_code, j.error_message,
-  (SELECT json_group_array(json_object('seq', h.seq, 'at', h.at, 'status', h.status, 'by', h.actor, 'code', h.code))
+  j.created_at, j.updated_at, j.attempts, j.closed_at, j.confirmed_by, j.error_code, j.error_message, j.order_json,
+  j.late_payment_at,
+  (SELECT json_group_array(json_object('seq', h.seq, 'at', h.at, 'status', h.status, 'by', h.actor, 'code', h.code,
+    'pay_status', h.pay_status, 'event', h.event))
     FROM close_history h WHERE h.job_id = j.id) AS history
 FROM close_jobs j WHERE ${where}`;
 }
@@ -42,15 +46,30 @@ function recordChange(
   db: D1Database,
   where: string,
   selector: string,
-  entry: { at: number; status: JobStatus; by: Actor; code?: ErrorCode | undefined },
+  entry: {
+    at: number;
+    status: JobStatus;
+    by: Actor;
+    code?: ErrorCode | undefined;
+    pay_status?: string | undefined;
+    event?: HistoryEvent;
+  },
 ): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO close_history (job_id, seq, at, status, actor, code)
-SELECT id, revision, ?2, ?3, ?4, ?5 FROM close_jobs WHERE ${where}
+      `INSERT INTO close_history (job_id, seq, at, status, actor, code, pay_status, event)
+SELECT id, revision, ?2, ?3, ?4, ?5, ?6, ?7 FROM close_jobs WHERE ${where}
 ON CONFLICT (job_id, seq) DO NOTHING`,
     )
-    .bind(selector, entry.at, entry.status, entry.by, entry.code ?? null);
+    .bind(
+      selector,
+      entry.at,
+      entry.status,
+      entry.by,
+      entry.code ?? null,
+      entry.pay_status ?? null,
+      entry.event ?? null,
+    );
 }
 
 function jobIn(result: D1Result | undefined): StoredJob | undefined {
@@ -100,8 +119,8 @@ export interface NewJob {
 }
 
 /**
- * Starts the order's next job, `scheduled`, unless its current job is still alive (scheduled, closing)
- * or `closed`: then that job, with `created: false`. Of racing creates exactly one creates; the others
+ * Starts the order's next job, `scheduled`, unless its current job is still alive (scheduled, closing),
+ * `closed` or `not_closable`: then that job, with `created: false`. Of racing creates exactly one creates; the others
  * get its job. The caller starts the job's Workflow instance (`job.instance_id`) when `created`.
  */
 export async function createJob(db: D1Database, input: NewJob): Promise<{ job: StoredJob; created: boolean }> {
@@ -203,15 +222,26 @@ WHERE id = ?1 AND status = 'scheduled'`,
   return jobIn(read);
 }
 
-/** What each of the Workflow's changes records besides the status. */
+/** What each of the Workflow's changes records besides the status; `order` is the verified query that decided it. */
 export interface TransitionFields {
   closing: { attempts?: number };
-  closed: { attempts?: number; confirmed_by: ConfirmedBy; closed_at?: number };
-  failed: { attempts?: number; error: { code: ErrorCode; message: string } };
+  closed: { attempts?: number; confirmed_by: ConfirmedBy; closed_at?: number; order?: OrderSnapshot };
+  failed: { attempts?: number; error: { code: ErrorCode; message: string }; order?: OrderSnapshot };
+  not_closable: { attempts?: number; error: { code: ErrorCode; message: string }; order: OrderSnapshot };
 }
 export type TransitionTarget = keyof TransitionFields;
 /** The statuses the Workflow moves a job from. */
 export type LiveStatus = "scheduled" | "closing";
+
+type AnyFields = Partial<TransitionFields["closed"] & TransitionFields["failed"] & TransitionFields["not_closable"]>;
+
+/** The fields each target needs, checked: a bug must not store a job that reads wrong. */
+function checkFields(to: TransitionTarget, all: AnyFields): void {
+  if (to === "closed" && !all.confirmed_by) throw new TypeError("A closed job needs confirmed_by.");
+  if ((to === "failed" || to === "not_closable") && !all.error) throw new TypeError(`A ${to} job needs its error.`);
+  if (to === "not_closable" && !all.order) throw new TypeError("A not_closable job needs the order's query.");
+  if (all.attempts !== undefined) checkTime("attempts", all.attempts);
+}
 
 /**
  * The Workflow's changes: moves the job its instance runs from one of `from` to `to`. Returns the job as
@@ -234,10 +264,8 @@ export async function transition<T extends TransitionTarget>(
   if (from.length === 0 || from.some((status) => status === to || (status !== "scheduled" && status !== "closing"))) {
     throw new TypeError(`No transition from ${from.join("|") || "nothing"} to ${to}.`);
   }
-  const all: Partial<TransitionFields["closed"] & TransitionFields["failed"]> = fields;
-  if (to === "closed" && !all.confirmed_by) throw new TypeError("A closed job needs confirmed_by.");
-  if (to === "failed" && !all.error) throw new TypeError("A failed job needs its error.");
-  if (all.attempts !== undefined) checkTime("attempts", all.attempts);
+  const all: AnyFields = fields;
+  checkFields(to, all);
   const closedAt = to === "closed" ? (all.closed_at ?? now) : undefined;
   if (closedAt !== undefined) checkTime("closed_at", closedAt);
   const [, , read] = await db.batch([
@@ -246,7 +274,7 @@ export async function transition<T extends TransitionTarget>(
         `UPDATE close_jobs SET status = ?2, updated_at = ?3, revision = revision + 1,
   attempts = MAX(attempts, COALESCE(?4, 0)), closed_at = COALESCE(?5, closed_at),
   confirmed_by = COALESCE(?6, confirmed_by), error_code = COALESCE(?7, error_code),
-  error_message = COALESCE(?8, error_message)
+  error_message = COALESCE(?8, error_message), order_json = COALESCE(?10, order_json)
 WHERE instance_id = ?1 AND status IN (SELECT value FROM json_each(?9))`,
       )
       .bind(
@@ -259,32 +287,72 @@ WHERE instance_id = ?1 AND status IN (SELECT value FROM json_each(?9))`,
         all.error?.code ?? null,
         all.error?.message ?? null,
         JSON.stringify(from),
+        all.order ? JSON.stringify(all.order) : null,
       ),
-    recordChange(db, "instance_id = ?1", instanceId, { at: now, status: to, by, code: code ?? all.error?.code }),
+    recordChange(db, "instance_id = ?1", instanceId, {
+      at: now,
+      status: to,
+      by,
+      code: code ?? all.error?.code,
+      pay_status: all.order?.pay_status,
+    }),
     db.prepare(JOB_BY_INSTANCE).bind(instanceId),
   ]);
   return jobIn(read);
 }
 
 /**
- * How many close rounds a `closing` job has made, for GET while it retries. Not a change of status, so
- * no history entry; never lowers the count, so a step that runs again with an older count is harmless.
+ * The re-check after `closed` found the order no longer CLOSED: the job keeps its status, gains `late_payment_at` and
+ * the query's data as `order`, and a history entry (event `late_payment`, the pay_status shown). Once per job: a
+ * second call changes nothing. Returns the job as it is now.
+ */
+export async function recordLatePayment(
+  db: D1Database,
+  instanceId: string,
+  order: OrderSnapshot,
+  now: number,
+): Promise<StoredJob | undefined> {
+  checkTime("now", now);
+  const [, , read] = await db.batch([
+    db
+      .prepare(
+        `UPDATE close_jobs SET late_payment_at = ?2, order_json = ?3, updated_at = ?2, revision = revision + 1
+WHERE instance_id = ?1 AND status = 'closed' AND late_payment_at IS NULL`,
+      )
+      .bind(instanceId, now, JSON.stringify(order)),
+    recordChange(db, "instance_id = ?1", instanceId, {
+      at: now,
+      status: "closed",
+      by: "gateway",
+      pay_status: order.pay_status,
+      event: "late_payment",
+    }),
+    db.prepare(JOB_BY_INSTANCE).bind(instanceId),
+  ]);
+  return jobIn(read);
+}
+
+/**
+ * How many close rounds a `closing` job has made, for GET while it retries, and the order as the round's verified
+ * query showed it, when one answered. Not a change of status, so no history entry; never lowers the count, so a step
+ * that runs again with an older count is harmless.
  */
 export async function recordAttempts(
   db: D1Database,
   instanceId: string,
   attempts: number,
   now: number,
+  order?: OrderSnapshot,
 ): Promise<StoredJob | undefined> {
   checkTime("attempts", attempts);
   checkTime("now", now);
   const [, read] = await db.batch([
     db
       .prepare(
-        `UPDATE close_jobs SET attempts = ?2, updated_at = ?3
+        `UPDATE close_jobs SET attempts = ?2, updated_at = ?3, order_json = COALESCE(?4, order_json)
 WHERE instance_id = ?1 AND status = 'closing' AND attempts < ?2`,
       )
-      .bind(instanceId, attempts, now),
+      .bind(instanceId, attempts, now, order ? JSON.stringify(order) : null),
     db.prepare(JOB_BY_INSTANCE).bind(instanceId),
   ]);
   return jobIn(read);

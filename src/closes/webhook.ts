@@ -11,7 +11,11 @@ import type { CloseJob } from "./job";
 export const SIGNATURE_HEADER = "Gateway-Signature";
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
-export type CloseEventType = "close.closed" | "close.failed";
+/**
+ * `close.closed`, `close.failed`, `close.not_closable`: the job ended so (one per instance). `close.late_payment`: the
+ * re-check after `closed` found the order no longer CLOSED (a payment arrived after the close).
+ */
+export type CloseEventType = "close.closed" | "close.failed" | "close.not_closable" | "close.late_payment";
 
 export interface CloseEvent {
   id: string;
@@ -20,9 +24,15 @@ export interface CloseEvent {
   data: CloseJob;
 }
 
-/** The event for a job that ended `closed` or `failed`; `instanceId` makes its id (one end per instance). */
-export function closeEvent(instanceId: string, job: CloseJob & { status: "closed" | "failed" }): CloseEvent {
+/** The event for a job that ended; `instanceId` makes its id (one end per instance). Null for a job still live. */
+export function closeEvent(instanceId: string, job: CloseJob): CloseEvent | null {
+  if (job.status !== "closed" && job.status !== "failed" && job.status !== "not_closable") return null;
   return { id: `evt_${instanceId}`, type: `close.${job.status}`, created: job.updated_at, data: job };
+}
+
+/** The event for a late payment the re-check found; one per instance, so its id is the instance's with a suffix. */
+export function latePaymentEvent(instanceId: string, job: CloseJob): CloseEvent {
+  return { id: `evt_${instanceId}_late_payment`, type: "close.late_payment", created: job.updated_at, data: job };
 }
 
 const encoder = new TextEncoder();

@@ -2,10 +2,13 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloud
 import { nowSeconds } from "../clock";
 import type { GatewayEnv } from "../env";
 import { type Services, servicesFor } from "../services";
-import { type CloseJob, type ErrorCode, publicJob, type StoredJob } from "./job";
+import { PAY_STATUS_CLOSED } from "../sparkpay/constants";
+import { SparkPayOrderNotClosableError } from "../sparkpay/errors";
+import { orderStateOf } from "../sparkpay/schemas";
+import { type CloseJob, type ErrorCode, type OrderSnapshot, publicJob, type StoredJob } from "./job";
 import { failedRound, type RoundClock, type RoundOutcome, stoppedRound } from "./outcomes";
-import { recordAttempts, transition } from "./store";
-import { closeEvent, deliver } from "./webhook";
+import { recordAttempts, recordLatePayment, transition } from "./store";
+import { type CloseEvent, closeEvent, deliver, latePaymentEvent } from "./webhook";
 
 /** What the route starts each job's instance with. Times are Unix seconds. */
 export interface CloseParams {
@@ -18,11 +21,17 @@ export interface CloseParams {
 
 /** What the instance did, for introspection and logs. */
 export interface CloseOutput {
-  status: "closed" | "failed" | "stopped";
+  status: "closed" | "failed" | "not_closable" | "stopped";
   rounds: number;
   code?: ErrorCode;
   /** The webhook: its event id when delivered, "off" without CLOSE_WEBHOOK_URL, "undelivered" after every retry. */
   webhook?: string;
+  /**
+   * After `closed`, the re-check: "off" (CLOSE_RECHECK_AFTER_S=0), "closed" (still CLOSED), "late_payment" (no longer
+   * CLOSED: recorded, with its own webhook, `late_payment_webhook`), "unknown" (no query answered).
+   */
+  recheck?: "off" | "closed" | "late_payment" | "unknown";
+  late_payment_webhook?: string;
 }
 
 /** The pause after round `round` failed: 30 s, doubling, at most an hour. */
@@ -34,7 +43,9 @@ export function roundGapSeconds(round: number): number {
 
 /** The job as callers see it, if the change made it end (a step result must be serializable: null, not undefined). */
 function ended(job: StoredJob | undefined): CloseJob | null {
-  return job && (job.status === "closed" || job.status === "failed") ? publicJob(job) : null;
+  return job && (job.status === "closed" || job.status === "failed" || job.status === "not_closable")
+    ? publicJob(job)
+    : null;
 }
 
 /**
@@ -57,6 +68,14 @@ const NOTIFY_STEP = {
  */
 const CLOSE_STEP = {
   retries: { limit: 3, delay: "30 seconds", backoff: "exponential" },
+  timeout: "5 minutes",
+} as const;
+/**
+ * The re-check's query: a failed query throws, and Workflows retries it from 1 minute, doubling, 8 times (the last
+ * ~4 h after the first try).
+ */
+const RECHECK_STEP = {
+  retries: { limit: 8, delay: "1 minute", backoff: "exponential" },
   timeout: "5 minutes",
 } as const;
 
@@ -90,24 +109,36 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
       const outcome = await this.runRound(step, event.payload, round);
       if (outcome.kind === "closed") {
         const job = await step.do("record closed", STORE_STEP, async () => {
-          const fields = { attempts: round, confirmed_by: outcome.confirmed_by, closed_at: outcome.at };
+          const { confirmed_by, order } = outcome;
+          const fields = { attempts: round, confirmed_by, closed_at: outcome.at, order };
           const db = (await this.services()).closeJobsDb();
           return ended(await transition(db, instanceId, ["closing"], "closed", fields, nowSeconds()));
         });
-        return { status: "closed", rounds: round, webhook: await this.notify(step, instanceId, job) };
+        const webhook = await this.notify(step, "notify", job && closeEvent(instanceId, job));
+        return { status: "closed", rounds: round, webhook, ...(await this.recheck(step, event.payload)) };
+      }
+      if (outcome.kind === "not_closable") {
+        const job = await step.do("record not closable", STORE_STEP, async () => {
+          const fields = {
+            attempts: round,
+            error: { code: outcome.code, message: outcome.message },
+            order: outcome.order,
+          };
+          const db = (await this.services()).closeJobsDb();
+          return ended(await transition(db, instanceId, ["closing"], "not_closable", fields, nowSeconds()));
+        });
+        const webhook = await this.notify(step, "notify", job && closeEvent(instanceId, job));
+        return { status: "not_closable", rounds: round, code: outcome.code, webhook };
       }
       if (outcome.kind === "definitive" || outcome.at >= outcome.give_up_at) {
         const job = await step.do("record failed", STORE_STEP, async () => {
-          const fields = { attempts: round, error: { code: outcome.code, message: outcome.message } };
+          const error = { code: outcome.code, message: outcome.message };
+          const fields = { attempts: round, error, ...(outcome.order ? { order: outcome.order } : {}) };
           const db = (await this.services()).closeJobsDb();
           return ended(await transition(db, instanceId, ["closing"], "failed", fields, nowSeconds()));
         });
-        return {
-          status: "failed",
-          rounds: round,
-          code: outcome.code,
-          webhook: await this.notify(step, instanceId, job),
-        };
+        const webhook = await this.notify(step, "notify", job && closeEvent(instanceId, job));
+        return { status: "failed", rounds: round, code: outcome.code, webhook };
       }
       // Never past the give-up time: the last round runs at it.
       const gap = Math.max(1, Math.min(roundGapSeconds(round), outcome.give_up_at - outcome.at));
@@ -116,14 +147,51 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
   }
 
   /**
-   * POSTs the job's end to CLOSE_WEBHOOK_URL, at least once: a failed delivery throws, and Workflows retries the step
-   * with backoff for about a day. The event (id, body) is built from the saved job, so every retry sends the same one.
+   * After `closed`: CLOSE_RECHECK_AFTER_S later, one more verified query. A crypto payment can arrive after the close;
+   * if the order is no longer CLOSED the job records it (status stays `closed`) and sends `close.late_payment`.
    */
-  private async notify(step: WorkflowStep, instanceId: string, job: CloseJob | null): Promise<string> {
-    if (job?.status !== "closed" && job?.status !== "failed") return "off";
-    const event = closeEvent(instanceId, { ...job, status: job.status });
+  private async recheck(
+    step: WorkflowStep,
+    params: CloseParams,
+  ): Promise<Pick<CloseOutput, "recheck" | "late_payment_webhook">> {
+    const afterS = await step.do("recheck delay", STORE_STEP, async () => (await this.services()).recheckAfterS);
+    if (afterS === 0) return { recheck: "off" };
+    await step.sleep("wait to recheck", afterS * 1000);
+    let shown: OrderSnapshot;
     try {
-      return await step.do("notify", NOTIFY_STEP, async () => {
+      shown = await step.do("recheck", RECHECK_STEP, async () => {
+        const order = { merchant_no: params.merchant_no, request_no: params.request_no };
+        const { envelope } = await (await this.services())
+          .sparkpay()
+          .queryOrder(order, { requestId: crypto.randomUUID() });
+        return orderStateOf(envelope.data);
+      });
+    } catch (error) {
+      (await this.services()).logger.warn({
+        msg: "close recheck failed",
+        instance_id: params.instance_id,
+        error: error instanceof Error ? error.name : typeof error,
+      });
+      return { recheck: "unknown" };
+    }
+    if (shown.pay_status === PAY_STATUS_CLOSED) return { recheck: "closed" };
+    const job = await step.do("record late payment", STORE_STEP, async () => {
+      const db = (await this.services()).closeJobsDb();
+      const stored = await recordLatePayment(db, params.instance_id, shown, nowSeconds());
+      return stored?.late_payment_at === undefined ? null : publicJob(stored);
+    });
+    const webhook = await this.notify(step, "notify late payment", job && latePaymentEvent(params.instance_id, job));
+    return { recheck: "late_payment", late_payment_webhook: webhook };
+  }
+
+  /**
+   * POSTs an event to CLOSE_WEBHOOK_URL, at least once: a failed delivery throws, and Workflows retries the step with
+   * backoff for about a day. The event (id, body) is built from the saved job, so every retry sends the same one.
+   */
+  private async notify(step: WorkflowStep, name: string, event: CloseEvent | null): Promise<string> {
+    if (!event) return "off";
+    try {
+      return await step.do(name, NOTIFY_STEP, async () => {
         const services = await this.services();
         const settings = services.webhooks();
         if (!settings) return "off";
@@ -165,7 +233,8 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
     }
     // Its own step, after the round's outcome is saved: a D1 failure here can never turn a close into a failure.
     await step.do(`count close #${round}`, STORE_STEP, async () => {
-      await recordAttempts((await this.services()).closeJobsDb(), params.instance_id, round, nowSeconds());
+      const order = outcome.kind === "transient" ? (outcome.order ?? undefined) : undefined;
+      await recordAttempts((await this.services()).closeJobsDb(), params.instance_id, round, nowSeconds(), order);
       return null;
     });
     return outcome;
@@ -175,14 +244,25 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
     return { at: nowSeconds(), giveUpAt: params.close_at + services.giveUpAfterS };
   }
 
-  /** One close-and-confirm, as the synchronous route runs it; failures are outcomes, bugs throw. */
+  /**
+   * One close-and-confirm, as the synchronous route runs it with SPARKPAY_CONFIRM_CLOSES=always: a job is `closed` only
+   * once a verified query shows CLOSED. Failures are outcomes, bugs throw.
+   */
   private async closeRound(params: CloseParams, round: number): Promise<RoundOutcome> {
     const services = await this.services();
     let outcome: RoundOutcome;
     try {
       const order = { merchant_no: params.merchant_no, request_no: params.request_no };
-      const result = await services.sparkpay().closeOrder(order, { requestId: crypto.randomUUID() });
-      outcome = { kind: "closed", at: nowSeconds(), confirmed_by: result.confirmedByQuery ? "order-query" : "close" };
+      const client = services.sparkpay();
+      const result = await client.closeOrder(order, { requestId: crypto.randomUUID() }, { confirm: "always" });
+      // SparkPay accepted the close but its query did not answer in that call: one more query settles it.
+      const shown =
+        result.order ??
+        orderStateOf((await client.queryOrder(order, { requestId: crypto.randomUUID() })).envelope.data);
+      if (shown.pay_status !== PAY_STATUS_CLOSED)
+        throw new SparkPayOrderNotClosableError(shown, undefined, result.attempts);
+      const confirmed_by = result.confirmedBy === "order-query" ? "order-query" : "close-and-query";
+      outcome = { kind: "closed", at: nowSeconds(), confirmed_by, order: shown };
     } catch (error) {
       outcome = failedRound(error, this.clock(services, params));
     }
@@ -193,6 +273,7 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
       round,
       outcome: outcome.kind,
       code: outcome.kind === "closed" ? undefined : outcome.code,
+      pay_status: outcome.kind === "closed" || outcome.order ? outcome.order?.pay_status : undefined,
     });
     return outcome;
   }

@@ -14,7 +14,8 @@ export interface LogFields {
   upstream_ms?: number;
   /** SparkPay's own request id, when its answer carried one. */
   sparkpay_request_id?: string;
-  confirmed_by_query?: boolean;
+  /** What settled a successful close: close, close-and-query or order-query (src/sparkpay/client.ts). */
+  confirmed_by?: string;
   /** A close job's status after the request (PUT /v1/closes). */
   close_status?: string;
   error_code?: string | number;

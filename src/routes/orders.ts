@@ -16,7 +16,10 @@ import { type CloseOrderRequest, CloseOrderRequestSchema } from "../sparkpay/sch
 /** Payment Order Query, the same path as SparkPay's. */
 export const QUERY_ORDER_ROUTE = `${QUERY_ORDER_PATH_PREFIX}:merchant_no/:request_no` as const;
 
-/** Set on a 200 that Payment Order Query produced after the close's own answer was lost or refused. */
+/**
+ * Set on a 200 that Payment Order Query settled: `order-query` (the close's own answer was lost or refused),
+ * `close-and-query` (SPARKPAY_CONFIRM_CLOSES=always: the close succeeded and the query agreed).
+ */
 export const CONFIRMED_HEADER = "X-Close-Confirmed-By";
 /** SparkPay's own request id of its last answer (already bounded by the transport), for the caller to quote. */
 export const SPARKPAY_REQUEST_ID = "X-SparkPay-Request-Id";
@@ -87,14 +90,14 @@ export const orders = new Hono<AppEnv>()
       const client = c.get("services").sparkpay();
       const order = c.req.valid("json");
       const result = await withSparkPayRequestId(c, () => client.closeOrder(order, requestContext(c)));
-      const { envelope, attempts, confirmedByQuery } = result;
+      const { envelope, attempts, confirmedBy } = result;
       Object.assign(c.get("logFields"), {
         upstream_status: 200,
         sparkpay_code: envelope.code,
         attempts,
-        confirmed_by_query: confirmedByQuery,
+        confirmed_by: confirmedBy,
       });
-      if (confirmedByQuery) c.header(CONFIRMED_HEADER, "order-query");
+      if (confirmedBy !== "close") c.header(CONFIRMED_HEADER, confirmedBy);
       return c.json(envelope, 200);
     },
   )

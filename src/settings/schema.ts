@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import {
+  CONFIRM_MODES,
   DEFAULT_BASE_URL,
   DEFAULT_DEADLINE_MS,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -21,6 +22,9 @@ import { present } from "./values";
 export const DEFAULT_GIVE_UP_AFTER_S = 259_200;
 const MIN_GIVE_UP_AFTER_S = 60;
 const MAX_GIVE_UP_AFTER_S = 2_592_000;
+/** How long after a job ends `closed` it checks the order once more (late payments): default 15 min, 0 off, ≤ 7 days. */
+export const DEFAULT_RECHECK_AFTER_S = 900;
+const MAX_RECHECK_AFTER_S = 604_800;
 
 function wholeNumber(setting: string, min: number, max: number, fallback: number) {
   return v.optional(
@@ -71,12 +75,14 @@ const PlainSettingsSchema = v.object({
     DEFAULT_MAX_RESPONSE_BYTES,
   ),
   SPARKPAY_VERIFY_RESPONSES: choice("SPARKPAY_VERIFY_RESPONSES", ["required", "off"], "required"),
+  SPARKPAY_CONFIRM_CLOSES: choice("SPARKPAY_CONFIRM_CLOSES", CONFIRM_MODES, "ambiguous"),
   CLOSE_GIVE_UP_AFTER_S: wholeNumber(
     "CLOSE_GIVE_UP_AFTER_S",
     MIN_GIVE_UP_AFTER_S,
     MAX_GIVE_UP_AFTER_S,
     DEFAULT_GIVE_UP_AFTER_S,
   ),
+  CLOSE_RECHECK_AFTER_S: wholeNumber("CLOSE_RECHECK_AFTER_S", 0, MAX_RECHECK_AFTER_S, DEFAULT_RECHECK_AFTER_S),
 });
 
 export type PlainSettingName = keyof typeof PlainSettingsSchema.entries;

@@ -104,3 +104,11 @@ export const RATE_LIMITED_CODE = "40011";
 export const CREDENTIALS_REFUSED_STATUSES: ReadonlySet<number> = new Set([401, 403]);
 /** The only pay_status the docs name; the one close-and-confirm looks for. */
 export const PAY_STATUS_CLOSED = "CLOSED";
+
+/**
+ * When a close is followed by Payment Order Query: `ambiguous`, only when the close's answer does not settle it (lost,
+ * 5xx, a refusal, a "success" that does not say closed); `always`, also after every success (SparkPay's own docs ask
+ * for the query after a close).
+ */
+export const CONFIRM_MODES = ["ambiguous", "always"] as const;
+export type ConfirmMode = (typeof CONFIRM_MODES)[number];

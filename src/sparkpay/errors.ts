@@ -1,3 +1,5 @@
+import type { OrderState } from "./schemas";
+
 /**
  * Typed errors for everything that can go wrong talking to SparkPay. Each is complete when it is
  * made: it carries the number of requests sent for its operation so far (the attempt it ended on).
@@ -10,6 +12,11 @@ export class SparkPayError extends Error {
    * for the caller to quote; set by SparkPayClient as the error leaves it.
    */
   sparkpayRequestId: string | undefined;
+  /**
+   * The order as a verified Payment Order Query showed it after this failure (its `data`, exactly as SparkPay sent it),
+   * when the client asked and the query answered; set by SparkPayClient as the error leaves it.
+   */
+  order: OrderState | undefined;
   constructor(
     message: string,
     /** How many requests had been sent to SparkPay for this operation when it failed. */
@@ -85,6 +92,25 @@ export class SparkPayInvalidResponseError extends SparkPayError {
  */
 export class SparkPayNotClosedError extends SparkPayInvalidResponseError {
   override name = "SparkPayNotClosedError";
+}
+
+/**
+ * SparkPay answered the close (a refusal, or a "success" that does not say closed) and a verified Payment Order Query
+ * then showed the order with a pay_status other than CLOSED: the order is not closed, and its state is `order`. What
+ * SparkPay said to the close, when it refused, is `refusal`. pay_status is passed on verbatim: SparkPay documents no
+ * value but CLOSED, so none is interpreted.
+ */
+export class SparkPayOrderNotClosableError extends SparkPayError {
+  override name = "SparkPayOrderNotClosableError";
+  override readonly order: OrderState;
+  constructor(
+    order: OrderState,
+    readonly refusal: SparkPayApiError | undefined,
+    attempts: number,
+  ) {
+    super(`SparkPay shows the order as ${order.pay_status.slice(0, 64)}, not CLOSED.`, attempts);
+    this.order = order;
+  }
 }
 
 /** A 2xx answer whose signature is missing, wrong, or outside the timestamp window. */

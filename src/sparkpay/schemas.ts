@@ -63,6 +63,25 @@ export const QueryOrderResponseSchema = successEnvelope(
 export type QueryOrderResponse = v.InferOutput<typeof QueryOrderResponseSchema>;
 
 /**
+ * The order as a verified Payment Order Query showed it: SparkPay's `data`, verbatim (pay_status whatever its value).
+ * Its fields are JSON values, typed one level deep (a Workflow step's result type must not recurse).
+ */
+export interface OrderState {
+  pay_status: string;
+  [field: string]: string | number | boolean | null | object;
+}
+
+/** A verified query's data as an OrderState: it came from JSON.parse, so every value in it is JSON. */
+export function orderStateOf(data: QueryOrderResponse["data"]): OrderState {
+  return data as OrderState;
+}
+
+/** Whether a value reads as an OrderState (an object with a string pay_status), e.g. one read back from storage. */
+export function isOrderState(value: unknown): value is OrderState {
+  return typeof value === "object" && value !== null && typeof (value as OrderState).pay_status === "string";
+}
+
+/**
  * SparkPay's refusal: `{code, message}` with any code, known or not, within bounds that make it
  * safe to relay and log: an integer, or at most 64 visible ASCII characters; the message is cut
  * at 512 characters.

@@ -103,11 +103,11 @@ describe("npm start", { timeout: 90_000 }, () => {
       "(--port moves the gateway), and stops both on SIGTERM",
     async () => {
       const root = freshProject();
-      const [gatewayPort, sandboxPort] = [await freePort(), await freePort()];
+      const [gatewayPort, sandboxPort, webhookPort] = [await freePort(), await freePort(), await freePort()];
       const run = start(
         root,
         [...START, "--var", "LOG_LEVEL:debug", "--port", String(gatewayPort)],
-        { SANDBOX_PORT: String(sandboxPort) },
+        { SANDBOX_PORT: String(sandboxPort), WEBHOOK_PORT: String(webhookPort) },
         new RegExp(`Gateway ready on http://127\\.0\\.0\\.1:${gatewayPort}`),
       );
       await run.seen;
@@ -137,6 +137,35 @@ describe("npm start", { timeout: 90_000 }, () => {
       expect(second.out).toMatch(/^HTTP\/1\.1 200 /);
       expect(second.out).toMatch(/^x-close-confirmed-by: order-query\r?$/im);
 
+      // The printed pay-then-close: 409 ORDER_NOT_CLOSABLE with the order SparkPay's query shows, pay_status SUCCESS.
+      const payThenClose = /^ {2}curl -sS -X POST \S+\/__sandbox\/orders\/\S+\/pay\n {2}curl [\s\S]*?-d '.*'$/m.exec(
+        run.output(),
+      )?.[0];
+      expect(payThenClose).toBeDefined();
+      const refused = await runToEnd(root, ["-c", payThenClose!], {}, "bash");
+      expect(refused.out).toMatch(/"code":"ORDER_NOT_CLOSABLE"/);
+      expect(refused.out).toMatch(/"order":\{[^}]*"pay_status":"SUCCESS"/);
+      // A durable close of a paid order: its close.not_closable webhook reaches the receiver, verified, and is printed.
+      const headers = { Authorization: `Bearer ${callerKey}` };
+      const paidOrder = "LOCAL_RUN_PAID_1";
+      await fetch(`http://127.0.0.1:${sandboxPort}/__sandbox/orders/M_SANDBOX_001/${paidOrder}/pay`, {
+        method: "POST",
+      });
+      const put = await fetch(`http://127.0.0.1:${gatewayPort}/v1/closes/M_SANDBOX_001/${paidOrder}`, {
+        method: "PUT",
+        headers,
+      });
+      expect(put.status).toBe(202);
+      await expect
+        .poll(() => run.output(), { timeout: 30_000, interval: 250 })
+        .toMatch(
+          new RegExp(
+            `^webhook close\\.not_closable evt_\\S+: ${paidOrder} is not_closable, order pay_status SUCCESS ` +
+              "\\(signature verified\\)$",
+            "m",
+          ),
+        );
+
       run.child.kill("SIGTERM");
       expect(await exited(run.child)).toBe(0);
       await expect.poll(() => listening(gatewayPort), { timeout: 10_000, interval: 250 }).toBe(false);
@@ -148,7 +177,8 @@ describe("npm start", { timeout: 90_000 }, () => {
 describe("npm start, run again", { timeout: 180_000 }, () => {
   it("takes a new --port and SANDBOX_PORT: .dev.vars is pointed at the new sandbox, every other line kept", async () => {
     const root = freshProject();
-    const [gateway1, sandbox1, gateway2, sandbox2] = [
+    const [gateway1, sandbox1, gateway2, sandbox2, webhooks] = [
+      await freePort(),
       await freePort(),
       await freePort(),
       await freePort(),
@@ -157,7 +187,7 @@ describe("npm start, run again", { timeout: 180_000 }, () => {
     const first = start(
       root,
       [...START, "--port", String(gateway1)],
-      { SANDBOX_PORT: String(sandbox1) },
+      { SANDBOX_PORT: String(sandbox1), WEBHOOK_PORT: String(webhooks) },
       /Gateway ready on/,
     );
     await first.seen;
@@ -172,7 +202,7 @@ describe("npm start, run again", { timeout: 180_000 }, () => {
     const second = start(
       root,
       [...START, "--port", String(gateway2)],
-      { SANDBOX_PORT: String(sandbox2) },
+      { SANDBOX_PORT: String(sandbox2), WEBHOOK_PORT: String(webhooks) },
       new RegExp(
         `Gateway ready on http://127\\.0\\.0\\.1:${gateway2}, talking to the sandbox on http://127\\.0\\.0\\.1:${sandbox2}`,
       ),
@@ -232,6 +262,7 @@ describe("npm start with a port already taken", { timeout: 60_000 }, () => {
       await occupy(taken);
       const result = await runToEnd(root, [...START, "--port", String(gatewayPort)], {
         SANDBOX_PORT: String(sandboxPort),
+        WEBHOOK_PORT: String(await freePort()),
       });
       expect(result.code).toBe(1);
       const lines = result.err.trimEnd().split("\n");

@@ -86,7 +86,7 @@ describe("logs", () => {
       attempts: 1,
       upstream_ms: expect.any(Number),
       sparkpay_request_id: expect.stringMatching(/^sbx_[0-9a-f]{12}$/),
-      confirmed_by_query: false,
+      confirmed_by: "close",
     });
   });
 

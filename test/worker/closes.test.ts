@@ -93,7 +93,13 @@ describe("durable closes: closing now", () => {
 
     const after = await get(request);
     expect(after.status).toBe(200);
-    expect(after.body).toMatchObject({ status: "closed", attempts: 1, confirmed_by: "close" });
+    // Closed only once a verified query showed CLOSED, after SparkPay accepted the close.
+    expect(after.body).toMatchObject({
+      status: "closed",
+      attempts: 1,
+      confirmed_by: "close-and-query",
+      order: { pay_status: "CLOSED" },
+    });
     expect(after.body.closed_at).toBeGreaterThanOrEqual(before);
     expect(after.body.history.map(({ status, by }) => ({ status, by }))).toEqual([
       { status: "scheduled", by: CALLER_BY },

@@ -126,13 +126,15 @@ export async function expectFault(
   code: string | number,
   upstream: { closes: number; queries: number },
   options: Parameters<typeof closeOrder>[1] = {},
+  /** More fields the envelope must have, e.g. the `order` a confirming query showed. */
+  more: Record<string, unknown> = {},
 ) {
   const { response, requestId } = await closeOrder(requestNo, options);
   const text = await response.text();
   expect(response.status).toBe(status);
   expect(response.headers.get("x-request-id")).toBe(requestId);
   const body = JSON.parse(text) as ErrorEnvelope;
-  expect(body).toEqual({ code, message: expect.any(String), request_id: requestId, doc_url: docUrl(code) });
+  expect(body).toEqual({ code, message: expect.any(String), request_id: requestId, doc_url: docUrl(code), ...more });
   expect(text).not.toMatch(/\bat \S+:\d+|Error:/);
   const calls = await sandboxCalls(requestId);
   expect(attempts(calls)).toEqual(upstream);

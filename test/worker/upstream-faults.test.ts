@@ -25,11 +25,17 @@ describe("fault injection: every mode of the sandbox's fault table", () => {
       const want = mode.expect;
       const requestNo = faultRequestNo(name, uniqueId("T"));
       const upstream = { closes: want.closes, queries: want.queries };
+      const options = { env: mode.settings ?? {} };
       if (want.status === 200) {
-        const response = await expectClosed(requestNo, upstream);
+        const response = await expectClosed(requestNo, upstream, options);
         expect(response.headers.get("x-close-confirmed-by")).toBe(want.confirmed ? "order-query" : null);
       } else {
-        const { body } = await expectFault(requestNo, want.status, want.code!, upstream);
+        // The order as the confirming query showed it, and SparkPay's refusal, when the table expects them.
+        const more = {
+          ...(want.pay_status ? { order: expect.objectContaining({ pay_status: want.pay_status }) } : {}),
+          ...(want.refusal ? { refusal: expect.objectContaining({ code: want.refusal }) } : {}),
+        };
+        const { body } = await expectFault(requestNo, want.status, want.code!, upstream, options, more);
         expect(messageMatches(want.message, body.message), body.message).toBe(true);
         expect(body.message).not.toMatch(/[A-Za-z0-9+/]{40,}/);
       }

@@ -5,7 +5,7 @@
  * retries SparkPay and confirms closes; the client does none of that again (a second retry layer would only multiply
  * requests under an outage).
  */
-import type { CloseJob, CloseOrderResponse, ConfirmedBy, ErrorCode, OrderRef, QueryOrderResponse, ScheduleCloseRequest } from "./types.js";
+import type { CloseJob, CloseOrderResponse, ConfirmedBy, ErrorCode, ErrorEnvelope, OrderRef, OrderState, QueryOrderResponse, ScheduleCloseRequest } from "./types.js";
 export type * from "./types.js";
 /**
  * The signal type of the platform's own `fetch` when the caller's types declare one (DOM, Node, Workers, Deno, Bun),
@@ -55,8 +55,9 @@ export interface LastResponse {
     /** SparkPay's id of its last answer, when SparkPay was asked (X-SparkPay-Request-Id). */
     sparkpayRequestId: string | undefined;
     /**
-     * closeOrder only: `order-query` when SparkPay's close answer was lost or refused and Payment Order Query showed the
-     * order CLOSED (X-Close-Confirmed-By), `close` when SparkPay's close answer said so itself.
+     * closeOrder only (X-Close-Confirmed-By): `order-query` when SparkPay's close answer was lost or refused and Payment
+     * Order Query showed the order CLOSED, `close-and-query` when the close succeeded and the query agreed (the gateway's
+     * SPARKPAY_CONFIRM_CLOSES=always), `close` when SparkPay's close answer said so itself.
      */
     confirmedBy?: ConfirmedBy;
 }
@@ -88,6 +89,8 @@ export interface GatewayClientErrorInit {
     docUrl?: string | undefined;
     sparkpayRequestId?: string | undefined;
     retryAfterSeconds?: number | undefined;
+    order?: OrderState | undefined;
+    refusal?: ErrorEnvelope["refusal"] | undefined;
     cause?: unknown;
 }
 /**
@@ -110,6 +113,13 @@ export declare class GatewayClientError extends Error {
     readonly sparkpayRequestId?: string | undefined;
     /** From Retry-After (a 429 carries it): seconds to wait before sending again. */
     readonly retryAfterSeconds?: number | undefined;
+    /**
+     * The order as a verified Payment Order Query showed it. Always set with ORDER_NOT_CLOSABLE (409): the order is not
+     * closed (`order.pay_status` says what it is, e.g. paid): do not close again; fulfil or refund.
+     */
+    readonly order?: OrderState | undefined;
+    /** With ORDER_NOT_CLOSABLE: SparkPay's refusal of the close, when it refused. */
+    readonly refusal?: ErrorEnvelope["refusal"] | undefined;
     constructor(init: GatewayClientErrorInit);
 }
 export declare function createGatewayClient(options: GatewayClientOptions): GatewayClient;

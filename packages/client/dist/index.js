@@ -18,6 +18,13 @@ export class GatewayClientError extends Error {
     sparkpayRequestId;
     /** From Retry-After (a 429 carries it): seconds to wait before sending again. */
     retryAfterSeconds;
+    /**
+     * The order as a verified Payment Order Query showed it. Always set with ORDER_NOT_CLOSABLE (409): the order is not
+     * closed (`order.pay_status` says what it is, e.g. paid): do not close again; fulfil or refund.
+     */
+    order;
+    /** With ORDER_NOT_CLOSABLE: SparkPay's refusal of the close, when it refused. */
+    refusal;
     constructor(init) {
         super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
         this.status = init.status;
@@ -27,6 +34,8 @@ export class GatewayClientError extends Error {
         this.docUrl = init.docUrl;
         this.sparkpayRequestId = init.sparkpayRequestId;
         this.retryAfterSeconds = init.retryAfterSeconds;
+        this.order = init.order;
+        this.refusal = init.refusal;
     }
 }
 const runtime = globalThis;
@@ -150,6 +159,8 @@ export function createGatewayClient(options) {
             docUrl: text(envelope.doc_url),
             sparkpayRequestId: ids.sparkpayRequestId,
             retryAfterSeconds: retryAfter(answer.headers.get("Retry-After")),
+            order: isObject(envelope.order) && text(envelope.order.pay_status) ? envelope.order : undefined,
+            refusal: isObject(envelope.refusal) ? envelope.refusal : undefined,
         });
     }
     async function call(method, path, json, isClose = false) {
@@ -166,8 +177,10 @@ export function createGatewayClient(options) {
         if (!isObject(body))
             throw invalid(answer, "with a body that is not a JSON object");
         const lastResponse = { status: answer.status, ...idsOf(answer.headers) };
-        if (isClose)
-            lastResponse.confirmedBy = answer.headers.get("X-Close-Confirmed-By") === "order-query" ? "order-query" : "close";
+        if (isClose) {
+            const confirmed = answer.headers.get("X-Close-Confirmed-By");
+            lastResponse.confirmedBy = confirmed === "order-query" || confirmed === "close-and-query" ? confirmed : "close";
+        }
         Object.defineProperty(body, "lastResponse", { value: lastResponse, enumerable: false, configurable: true });
         return body;
     }

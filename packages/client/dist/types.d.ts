@@ -38,9 +38,18 @@ export interface QueryOrderResponse {
     data: QueryOrderData;
     [field: string]: unknown;
 }
-export type JobStatus = "scheduled" | "closing" | "closed" | "failed" | "cancelled";
-/** How a close was established: SparkPay's own answer, or Payment Order Query showing CLOSED. */
-export type ConfirmedBy = "close" | "order-query";
+/** `not_closable`: a verified query showed the order in another pay_status than CLOSED (e.g. paid); see `order`. */
+export type JobStatus = "scheduled" | "closing" | "closed" | "failed" | "cancelled" | "not_closable";
+/**
+ * How a close was established: a query showing CLOSED after SparkPay accepted the close (`close-and-query`) or after
+ * the close's answer was lost or refused (`order-query`); `close` only on jobs closed by older gateway versions.
+ */
+export type ConfirmedBy = "close" | "order-query" | "close-and-query";
+/** The order as a verified Payment Order Query showed it: SparkPay's data verbatim, pay_status whatever its value. */
+export interface OrderState {
+    pay_status: string;
+    [field: string]: string | number | boolean | null | object;
+}
 /** Who made a change: a caller (the first 6 bytes of its key's SHA-256, in hex) or the gateway. */
 export type Actor = `caller:${string}` | "gateway";
 export interface HistoryEntry {
@@ -48,6 +57,10 @@ export interface HistoryEntry {
     status: JobStatus;
     by: Actor;
     code?: string | number;
+    /** The pay_status a verified query showed, on entries a query decided. */
+    pay_status?: string;
+    /** An entry that is not a change of status: the re-check found a payment after the close. */
+    event?: "late_payment";
 }
 /** A durable close job (/v1/closes). Times are Unix seconds. */
 export interface CloseJob {
@@ -65,6 +78,10 @@ export interface CloseJob {
         code: string | number;
         message: string;
     };
+    /** The order as the job's last verified Payment Order Query showed it. */
+    order?: OrderState;
+    /** When the re-check after `closed` found the order no longer CLOSED (paid after the close). */
+    late_payment_at?: number;
     history: HistoryEntry[];
 }
 /** Every failure the gateway answers with. */
@@ -76,9 +93,17 @@ export interface ErrorEnvelope {
     param?: string;
     /** The code's entry in the gateway's error reference (absent when the gateway's API_DOCS is off). */
     doc_url?: string;
+    /** The order as a verified query showed it: always with ORDER_NOT_CLOSABLE, and on a failed close it followed. */
+    order?: OrderState;
+    /** With ORDER_NOT_CLOSABLE: SparkPay's refusal of the close, when it refused. */
+    refusal?: {
+        http_status: number;
+        code: string | number;
+        message: string;
+    };
 }
 /** The codes the gateway itself answers with; any other code is SparkPay's own, passed through. */
-export type GatewayErrorCode = "INVALID_JSON" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CLOSE_CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "UPSTREAM_RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_SERVER_ERROR" | "UPSTREAM_INVALID_RESPONSE" | "UPSTREAM_SIGNATURE_INVALID" | "GATEWAY_MISCONFIGURED" | "CLOSE_JOBS_UNAVAILABLE" | "UPSTREAM_TIMEOUT";
+export type GatewayErrorCode = "INVALID_JSON" | "INVALID_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CLOSE_CONFLICT" | "ORDER_NOT_CLOSABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMITED" | "UPSTREAM_RATE_LIMITED" | "INTERNAL_ERROR" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_SERVER_ERROR" | "UPSTREAM_INVALID_RESPONSE" | "UPSTREAM_SIGNATURE_INVALID" | "GATEWAY_MISCONFIGURED" | "CLOSE_JOBS_UNAVAILABLE" | "UPSTREAM_TIMEOUT";
 /**
  * The client's own codes (HTTP status 0 for the first two): no answer came (`NETWORK_ERROR`), none came in time
  * (`TIMEOUT`), or what came was not the gateway's JSON (`INVALID_GATEWAY_RESPONSE`, e.g. a proxy's HTML page).

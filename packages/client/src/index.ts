@@ -10,7 +10,9 @@ import type {
   CloseOrderResponse,
   ConfirmedBy,
   ErrorCode,
+  ErrorEnvelope,
   OrderRef,
+  OrderState,
   QueryOrderResponse,
   ScheduleCloseRequest,
 } from "./types.js";
@@ -68,8 +70,9 @@ export interface LastResponse {
   /** SparkPay's id of its last answer, when SparkPay was asked (X-SparkPay-Request-Id). */
   sparkpayRequestId: string | undefined;
   /**
-   * closeOrder only: `order-query` when SparkPay's close answer was lost or refused and Payment Order Query showed the
-   * order CLOSED (X-Close-Confirmed-By), `close` when SparkPay's close answer said so itself.
+   * closeOrder only (X-Close-Confirmed-By): `order-query` when SparkPay's close answer was lost or refused and Payment
+   * Order Query showed the order CLOSED, `close-and-query` when the close succeeded and the query agreed (the gateway's
+   * SPARKPAY_CONFIRM_CLOSES=always), `close` when SparkPay's close answer said so itself.
    */
   confirmedBy?: ConfirmedBy;
 }
@@ -102,6 +105,8 @@ export interface GatewayClientErrorInit {
   docUrl?: string | undefined;
   sparkpayRequestId?: string | undefined;
   retryAfterSeconds?: number | undefined;
+  order?: OrderState | undefined;
+  refusal?: ErrorEnvelope["refusal"] | undefined;
   cause?: unknown;
 }
 
@@ -125,6 +130,13 @@ export class GatewayClientError extends Error {
   readonly sparkpayRequestId?: string | undefined;
   /** From Retry-After (a 429 carries it): seconds to wait before sending again. */
   readonly retryAfterSeconds?: number | undefined;
+  /**
+   * The order as a verified Payment Order Query showed it. Always set with ORDER_NOT_CLOSABLE (409): the order is not
+   * closed (`order.pay_status` says what it is, e.g. paid): do not close again; fulfil or refund.
+   */
+  readonly order?: OrderState | undefined;
+  /** With ORDER_NOT_CLOSABLE: SparkPay's refusal of the close, when it refused. */
+  readonly refusal?: ErrorEnvelope["refusal"] | undefined;
 
   constructor(init: GatewayClientErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -135,6 +147,8 @@ export class GatewayClientError extends Error {
     this.docUrl = init.docUrl;
     this.sparkpayRequestId = init.sparkpayRequestId;
     this.retryAfterSeconds = init.retryAfterSeconds;
+    this.order = init.order;
+    this.refusal = init.refusal;
   }
 }
 
@@ -281,6 +295,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       docUrl: text(envelope.doc_url),
       sparkpayRequestId: ids.sparkpayRequestId,
       retryAfterSeconds: retryAfter(answer.headers.get("Retry-After")),
+      order: isObject(envelope.order) && text(envelope.order.pay_status) ? (envelope.order as OrderState) : undefined,
+      refusal: isObject(envelope.refusal) ? (envelope.refusal as ErrorEnvelope["refusal"]) : undefined,
     });
   }
 
@@ -296,8 +312,10 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     const body = parseJson(answer.body);
     if (!isObject(body)) throw invalid(answer, "with a body that is not a JSON object");
     const lastResponse: LastResponse = { status: answer.status, ...idsOf(answer.headers) };
-    if (isClose)
-      lastResponse.confirmedBy = answer.headers.get("X-Close-Confirmed-By") === "order-query" ? "order-query" : "close";
+    if (isClose) {
+      const confirmed = answer.headers.get("X-Close-Confirmed-By");
+      lastResponse.confirmedBy = confirmed === "order-query" || confirmed === "close-and-query" ? confirmed : "close";
+    }
     Object.defineProperty(body, "lastResponse", { value: lastResponse, enumerable: false, configurable: true });
     return body as WithLastResponse<T>;
   }

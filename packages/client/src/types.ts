@@ -46,10 +46,20 @@ export interface QueryOrderResponse {
   [field: string]: unknown;
 }
 
-export type JobStatus = "scheduled" | "closing" | "closed" | "failed" | "cancelled";
+/** `not_closable`: a verified query showed the order in another pay_status than CLOSED (e.g. paid); see `order`. */
+export type JobStatus = "scheduled" | "closing" | "closed" | "failed" | "cancelled" | "not_closable";
 
-/** How a close was established: SparkPay's own answer, or Payment Order Query showing CLOSED. */
-export type ConfirmedBy = "close" | "order-query";
+/**
+ * How a close was established: a query showing CLOSED after SparkPay accepted the close (`close-and-query`) or after
+ * the close's answer was lost or refused (`order-query`); `close` only on jobs closed by older gateway versions.
+ */
+export type ConfirmedBy = "close" | "order-query" | "close-and-query";
+
+/** The order as a verified Payment Order Query showed it: SparkPay's data verbatim, pay_status whatever its value. */
+export interface OrderState {
+  pay_status: string;
+  [field: string]: string | number | boolean | null | object;
+}
 
 /** Who made a change: a caller (the first 6 bytes of its key's SHA-256, in hex) or the gateway. */
 export type Actor = `caller:${string}` | "gateway";
@@ -59,6 +69,10 @@ export interface HistoryEntry {
   status: JobStatus;
   by: Actor;
   code?: string | number;
+  /** The pay_status a verified query showed, on entries a query decided. */
+  pay_status?: string;
+  /** An entry that is not a change of status: the re-check found a payment after the close. */
+  event?: "late_payment";
 }
 
 /** A durable close job (/v1/closes). Times are Unix seconds. */
@@ -74,6 +88,10 @@ export interface CloseJob {
   confirmed_by?: ConfirmedBy;
   /** Why the job failed (or what its last round met): a gateway code or SparkPay's. */
   error?: { code: string | number; message: string };
+  /** The order as the job's last verified Payment Order Query showed it. */
+  order?: OrderState;
+  /** When the re-check after `closed` found the order no longer CLOSED (paid after the close). */
+  late_payment_at?: number;
   history: HistoryEntry[];
 }
 
@@ -86,6 +104,10 @@ export interface ErrorEnvelope {
   param?: string;
   /** The code's entry in the gateway's error reference (absent when the gateway's API_DOCS is off). */
   doc_url?: string;
+  /** The order as a verified query showed it: always with ORDER_NOT_CLOSABLE, and on a failed close it followed. */
+  order?: OrderState;
+  /** With ORDER_NOT_CLOSABLE: SparkPay's refusal of the close, when it refused. */
+  refusal?: { http_status: number; code: string | number; message: string };
 }
 
 /** The codes the gateway itself answers with; any other code is SparkPay's own, passed through. */
@@ -97,6 +119,7 @@ export type GatewayErrorCode =
   | "NOT_FOUND"
   | "METHOD_NOT_ALLOWED"
   | "CLOSE_CONFLICT"
+  | "ORDER_NOT_CLOSABLE"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "RATE_LIMITED"
