@@ -60,6 +60,9 @@ export default defineConfig({
                 MERCHANT_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
                 TEST_TIGHT_LIMITER: { simple: { limit: 3, period: 60 } },
               },
+              // CLOSE_JOBS_DB as wrangler.toml declares it, and one more for the migration test, which migrates it
+              // step by step itself.
+              d1Databases: { CLOSE_JOBS_DB: "sparkpay-close-jobs", TEST_MIGRATION_DB: "test-migration-db" },
               // Every fetch the Worker (and the tests) make goes through the sandbox router.
               outboundService: SANDBOX_OUTBOUND_WORKER,
               workers: [

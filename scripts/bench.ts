@@ -4,7 +4,8 @@
  * met or missed. Load comes from autocannon in this process; BENCH_SECONDS sets the measured seconds per run
  * (default 6). What runs is in scripts/bench/lab.ts, each phase in scripts/bench/phases.ts:
  *
- *   1. the synchronous close on every target at c=1, 10, 50 (CPU per request read from /proc)
+ *   1. the synchronous close on every target at c=1, 10, 50 (CPU per request read from /proc), the gateway also
+ *      with SPARKPAY_CONFIRM_CLOSES=always (`gateway+query`)
  *   2. PUT /v1/closes at the same concurrencies (with fetch: see load.ts), a new order per request, close_at a day
  *      ahead, so each instance starts and sleeps (accepting is measured, not closing), a fresh gateway each time
  *   3. the crypto limit: RSA-2048 sign and verify per second in workerd and with `openssl speed`
@@ -15,7 +16,7 @@
 
 import { openLab } from "./bench/lab";
 import { bundleSize, coldStarts, cryptoLimit, durableCloses, synchronousCloses } from "./bench/phases";
-import { report } from "./bench/report";
+import { ALWAYS_CONFIRMED, report } from "./bench/report";
 import { EXIT, isMain, runCli } from "./lib/cli";
 
 async function main(): Promise<number> {
@@ -29,6 +30,8 @@ async function main(): Promise<number> {
       { name: "crypto floor", ...cryptoFloor },
       { name: "runtime floor", ...runtimeFloor },
       { name: "Node peer", ...(await lab.startNodePeer()) },
+      // What SPARKPAY_CONFIRM_CLOSES=always costs: a Payment Order Query after every successful close.
+      { name: ALWAYS_CONFIRMED, ...(await lab.startGateway({ SPARKPAY_CONFIRM_CLOSES: "always" })) },
     ];
     const closes = await synchronousCloses(targets, lab.callerKey);
     const puts = await durableCloses(lab);

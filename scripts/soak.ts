@@ -17,12 +17,16 @@ import { EXIT, isMain, runCli } from "./lib/cli";
 import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen";
 import { GATEWAY_WORKER, startLocalGateway } from "./local-gateway";
 import { runDurableSoak } from "./soak/durable";
+import { runRaceSoak } from "./soak/race";
 
 const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 10_000);
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 50);
 /** The durable phase (scripts/soak/durable.ts), after this one: on unless SOAK_DURABLE=0. */
 const DURABLE = process.env.SOAK_DURABLE !== "0";
 const JOBS = Number(process.env.SOAK_JOBS ?? 1_000);
+/** The race phase (scripts/soak/race.ts), last: on unless SOAK_RACE=0. */
+const RACE = process.env.SOAK_RACE !== "0";
+const RACE_ORDERS = Number(process.env.SOAK_RACE_ORDERS ?? 1_000);
 /**
  * Every 20th request carries a fault: exactly 5%, spread evenly over the run. The `rare` modes (100 MB
  * bodies, the gzip bomb) are sent RARE_SENDS times each in the whole run; the others take turns.
@@ -350,6 +354,22 @@ async function main(): Promise<number> {
     for (const [label, value] of durable.rows) console.log(`  ${label.padEnd(durableWidth)}  ${value}`);
     for (const line of durable.problems) console.log(`  ! ${line}`);
     failed += durable.failures;
+  }
+  if (RACE) {
+    console.log("\nRace: payments and closes of the same orders, interleaved at random, checked against the sandbox\n");
+    const race = await runRaceSoak({
+      scriptPath,
+      sandbox,
+      orders: sandbox.orders,
+      bindings,
+      callerKey,
+      count: RACE_ORDERS,
+      run,
+    });
+    const raceWidth = Math.max(...race.rows.map(([label]) => label.length));
+    for (const [label, value] of race.rows) console.log(`  ${label.padEnd(raceWidth)}  ${value}`);
+    for (const line of race.problems) console.log(`  ! ${line}`);
+    failed += race.failures;
   }
   console.log(failed === 0 ? "\nAll failure counts are zero." : `\n${failed} failures.`);
   return failed === 0 ? EXIT.ok : EXIT.failure;

@@ -104,8 +104,11 @@ export async function openLab() {
   return {
     callerKey,
     bundle,
-    /** The gateway, with the durable closes' bindings named as in wrangler.toml (D1 starts empty). */
-    startGateway: async () =>
+    /**
+     * The gateway, with the durable closes' bindings named as in wrangler.toml (D1 starts empty); `settings` on top
+     * of the production ones (e.g. SPARKPAY_CONFIRM_CLOSES=always).
+     */
+    startGateway: async (settings: Record<string, string> = {}) =>
       kept(
         await startLocalGateway({
           scriptPath: bundle,
@@ -116,6 +119,7 @@ export async function openLab() {
             SPARKPAY_PLATFORM_PUBLIC_KEY: platform.publicKeyPem,
             GATEWAY_API_KEYS: callerKey,
             LOG_LEVEL: "info", // production's level
+            ...settings,
           },
           worker: {
             d1Databases: { CLOSE_JOBS_DB: "bench-close-jobs" },

@@ -12,6 +12,9 @@ export interface BenchResults {
   bundle: { kib: number; gzipKiB: number };
 }
 
+/** The gateway with SPARKPAY_CONFIRM_CLOSES=always: a Payment Order Query after every successful close. */
+export const ALWAYS_CONFIRMED = "gateway+query";
+
 const pad = (value: unknown, width: number) => String(value).padStart(width);
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
 
@@ -20,7 +23,8 @@ export function report(results: BenchResults): string {
   const at = (target: string, connections: number) =>
     closes.find((row) => row.target === target && row.connections === connections)!;
   const ratio = (a: string, b: string, c: number) => at(a, c).rps / at(b, c).rps;
-  const ratios = (floor: string) => CONCURRENCIES.map((c) => pad(fixed(ratio("gateway", floor, c)), 5)).join("  ");
+  const ratios = (floor: string, of = "gateway") =>
+    CONCURRENCIES.map((c) => pad(fixed(ratio(of, floor, c)), 5)).join("  ");
   const opsPerSecond = (value: number) => pad(Math.round(value), 7);
   const signVerifyMs = 1000 / crypto.workerdSign + 1000 / crypto.workerdVerify;
   const gatewayCpu = at("gateway", 10).cpuMsPerRequest;
@@ -65,6 +69,16 @@ export function report(results: BenchResults): string {
     ([name, { cold, warm }]) =>
       `  ${name.padEnd(14)} ${pad(fixed(cold, 1), 6)} ms vs ${pad(fixed(warm, 1), 4)} ms  (${fixed(cold / warm, 1)}×)`,
   );
+  /** What SPARKPAY_CONFIRM_CLOSES=always costs over the default, when the run measured it. */
+  const alwaysLines = () => {
+    if (!closes.some((row) => row.target === ALWAYS_CONFIRMED)) return [];
+    const cpu = at(ALWAYS_CONFIRMED, 10).cpuMsPerRequest;
+    return [
+      `  ${ALWAYS_CONFIRMED.padEnd(34)}${fixed(cpu, 3)} ms  (${fixed(cpu / gatewayCpu)}× the gateway: ` +
+        "SPARKPAY_CONFIRM_CLOSES=always, a query after every close)",
+      `  ${`${ALWAYS_CONFIRMED} / gateway, req/s`.padEnd(34)}${ratios("gateway", ALWAYS_CONFIRMED)}  (c=1, 10, 50)`,
+    ];
+  };
   const labels = TARGETS.map((target) => `${target.subject} ${target.bound} ${target.limit} ${target.compares}`);
   const width = Math.max(...labels.map((label) => label.length)) + 3;
   const targetLines = TARGETS.map((target, i) => {
@@ -95,6 +109,7 @@ export function report(results: BenchResults): string {
       `(${fixed(cryptoFloorCpu / signVerifyMs)}×: the bound for any Worker)`,
     `  runtime floor                       ${fixed(runtimeCpu, 3)} ms  (serving + one fetch, no crypto)`,
     `  gateway − runtime floor             ${fixed(ownCpu, 3)} ms  (${fixed(figures.ownCpuInSignVerify)}× sign + verify)`,
+    ...alwaysLines(),
     `Deploy bundle: ${fixed(bundle.kib, 1)} KiB minified, ${fixed(bundle.gzipKiB, 1)} KiB gzip`,
     "Cold first request vs warm median (median of 3 fresh workerd processes)",
     coldLines.join("\n"),

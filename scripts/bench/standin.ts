@@ -1,6 +1,6 @@
 /**
- * The benchmark's SparkPay stand-in (a child process of `npm run bench`): answers every request with
- * one close envelope, signed afresh with the platform key each time. The gateway refuses a signed
+ * The benchmark's SparkPay stand-in (a child process of `npm run bench`): answers every close with one close
+ * envelope and every query (GET) with the order CLOSED, signed afresh with the platform key each time. The gateway refuses a signed
  * answer it has already seen (replay protection), so one answer cannot be reused; signing costs
  * this process the same for every target, so the ratios stay fair. Prints its port on stdout.
  */
@@ -13,13 +13,11 @@ const {
   BENCH_MERCHANT_NO: merchantNo = "",
 } = process.env;
 const platformKey = createPrivateKey(platformPem);
-const body = JSON.stringify({
-  code: 0,
-  message: "success",
-  data: { request_no: requestNo, merchant_no: merchantNo, merchant_order_no: `MO_${requestNo}` },
-});
+const order = { request_no: requestNo, merchant_no: merchantNo, merchant_order_no: `MO_${requestNo}` };
+const closeBody = JSON.stringify({ code: 0, message: "success", data: order });
+const queryBody = JSON.stringify({ code: 0, message: "success", data: { ...order, pay_status: "CLOSED" } });
 
-function signedHeaders() {
+function signedHeaders(body: string) {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const nonce = randomBytes(16).toString("hex");
   const signature = createSign("RSA-SHA256").update(`${timestamp}\n${nonce}\n${body}\n`).sign(platformKey, "base64");
@@ -35,7 +33,8 @@ function signedHeaders() {
 const server = createServer((req, res) => {
   req.resume();
   req.on("end", () => {
-    res.writeHead(200, signedHeaders());
+    const body = req.method === "GET" ? queryBody : closeBody;
+    res.writeHead(200, signedHeaders(body));
     res.end(body);
   });
 });

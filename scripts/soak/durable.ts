@@ -41,7 +41,7 @@ const FAULTS = ["outage", "http503", "unknown_merchant"];
  * A webhook receiver in this process: the gateway's outbound fetches all go through the sandbox router, which hands
  * requests for WEBHOOK_HOST here. Verifies each Gateway-Signature with node:crypto and records event ids per order.
  */
-function createReceiver(secret: string) {
+export function createReceiver(secret: string) {
   const stats = { deliveries: 0, verified: 0, badSignatures: [] as string[] };
   /** request_no -> events seen */
   const byOrder = new Map<string, { ids: Set<string>; statuses: Set<string> }>();
@@ -78,8 +78,43 @@ function createReceiver(secret: string) {
   };
 }
 
+/**
+ * The deploy bundle in Miniflare with D1 (the migrations applied) and the close Workflow, its webhooks going to a
+ * receiver in this process (createReceiver, with a fresh secret), everything else to the sandbox.
+ */
+export async function startDurableGateway(options: {
+  scriptPath: string;
+  sandbox: { handle(request: Request): Promise<Response> };
+  bindings: Record<string, string>;
+}) {
+  const secret = randomBytes(24).toString("hex"); // 48 characters
+  const receiver = createReceiver(secret);
+  const { mf, url } = await startLocalGateway({
+    scriptPath: options.scriptPath,
+    upstream: (request) =>
+      new URL(request.url).hostname === WEBHOOK_HOST ? receiver.handle(request) : options.sandbox.handle(request),
+    bindings: { ...options.bindings, CLOSE_WEBHOOK_URL: WEBHOOK_URL, CLOSE_WEBHOOK_SECRET: secret },
+    worker: {
+      d1Databases: { CLOSE_JOBS_DB: "soak-close-jobs" },
+      workflows: { CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" } },
+    },
+    onStdio: (stdout, stderr) => {
+      for (const stream of [stdout, stderr]) stream.resume(); // one log line per request and round: not read here
+    },
+  });
+  try {
+    const db = await mf.getD1Database("CLOSE_JOBS_DB");
+    for (const statement of migrationStatements(new URL("../../migrations", import.meta.url).pathname))
+      await db.prepare(statement).run();
+  } catch (error) {
+    await mf.dispose();
+    throw error;
+  }
+  return { mf, url, receiver };
+}
+
 /** Runs `task` over `items` with `concurrency` workers. */
-async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await task(items[next++] as T);
@@ -99,31 +134,12 @@ export async function runDurableSoak(options: {
   run: string;
 }): Promise<{ rows: ReportRow[]; problems: string[]; failures: number }> {
   const { scriptPath, sandbox, bindings, callerKey, jobs, run } = options;
-  const secret = randomBytes(24).toString("hex"); // 48 characters
-  const receiver = createReceiver(secret);
-  const { mf, url } = await startLocalGateway({
+  const { mf, url, receiver } = await startDurableGateway({
     scriptPath,
-    upstream: (request) =>
-      new URL(request.url).hostname === WEBHOOK_HOST ? receiver.handle(request) : sandbox.handle(request),
-    bindings: {
-      ...bindings,
-      CLOSE_WEBHOOK_URL: WEBHOOK_URL,
-      CLOSE_WEBHOOK_SECRET: secret,
-      CLOSE_GIVE_UP_AFTER_S: String(GIVE_UP_AFTER_S),
-    },
-    worker: {
-      d1Databases: { CLOSE_JOBS_DB: "soak-close-jobs" },
-      workflows: { CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" } },
-    },
-    onStdio: (stdout, stderr) => {
-      for (const stream of [stdout, stderr]) stream.resume(); // one log line per request and round: not read here
-    },
+    sandbox,
+    bindings: { ...bindings, CLOSE_GIVE_UP_AFTER_S: String(GIVE_UP_AFTER_S) },
   });
   try {
-    const db = await mf.getD1Database("CLOSE_JOBS_DB");
-    for (const statement of migrationStatements(new URL("../../migrations", import.meta.url).pathname))
-      await db.prepare(statement).run();
-
     const headers = { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" };
     const startS = Math.floor(Date.now() / 1000);
     const plan = Array.from({ length: jobs }, (_, i) => {

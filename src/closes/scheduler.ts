@@ -3,7 +3,8 @@ import { GatewayError } from "../errors";
 import type { Logger } from "../log";
 import type { OrderRef } from "../sparkpay/schemas";
 import { type Actor, type CloseJob, publicJob, type StoredJob } from "./job";
-import { cancel, createJob, getJob, reschedule, transition } from "./store";
+import { cancel, createJob, getJob, reschedule } from "./store";
+import { transition } from "./transitions";
 import type { CloseParams } from "./workflow";
 
 /** How far ahead a close may be scheduled. */

@@ -2,18 +2,17 @@ import { instanceIdPrefix, orderKey } from "./ids";
 import {
   ACTOR_PATTERN,
   type Actor,
-  type ConfirmedBy,
   type ErrorCode,
   type HistoryEvent,
   type JobStatus,
   jobFromRow,
-  type OrderSnapshot,
   type StoredJob,
 } from "./job";
 
 /**
- * Close jobs in D1 (migrations/0001_close_jobs.sql): the source of truth for a job's status and history,
- * since Workflows keep instances for 30 days only.
+ * Close jobs in D1 (the tables of migrations/): the source of truth for a job's status and history, since Workflows
+ * keep instances for 30 days only. Here: the reads, and the changes the routes make (create, reschedule, cancel); the
+ * Workflow's changes are in ./transitions.ts, built from the same pieces.
  *
  * Every function is one `batch`, which D1 runs as one transaction with no other query in between. So a
  * change checks the state it starts from in the statement that makes it (never read, decide, then write:
@@ -36,13 +35,13 @@ FROM close_jobs j WHERE ${where}`;
 const CURRENT_JOB_ID = "(SELECT current_job FROM close_orders WHERE order_key = ?1)";
 const JOB_OF_ORDER = selectJob(`j.id = ${CURRENT_JOB_ID}`);
 const JOB_BY_ID = selectJob("j.id = ?1");
-const JOB_BY_INSTANCE = selectJob("j.instance_id = ?1");
+export const JOB_BY_INSTANCE = selectJob("j.instance_id = ?1");
 
 /**
  * The history row for the current revision of the job `where` (a fixed condition on ?1) selects, if it has
  * none yet: that is, only if the statement before it in the batch changed the job.
  */
-function recordChange(
+export function recordChange(
   db: D1Database,
   where: string,
   selector: string,
@@ -72,7 +71,25 @@ ON CONFLICT (job_id, seq) DO NOTHING`,
     );
 }
 
-function jobIn(result: D1Result | undefined): StoredJob | undefined {
+/**
+ * One change of the job that `instanceId` runs, as one transaction: `update` (which checks the state it starts from),
+ * its history entry (written only if `update` changed the job), and the job as it is after.
+ */
+export async function changeJob(
+  db: D1Database,
+  instanceId: string,
+  update: D1PreparedStatement,
+  entry: Parameters<typeof recordChange>[3],
+): Promise<StoredJob | undefined> {
+  const [, , read] = await db.batch([
+    update,
+    recordChange(db, "instance_id = ?1", instanceId, entry),
+    db.prepare(JOB_BY_INSTANCE).bind(instanceId),
+  ]);
+  return jobIn(read);
+}
+
+export function jobIn(result: D1Result | undefined): StoredJob | undefined {
   const row = result?.results[0];
   return row === undefined ? undefined : jobFromRow(row);
 }
@@ -83,21 +100,24 @@ function changed(result: D1Result | undefined): boolean {
 }
 
 // The routes and the Workflow check what they pass; these guard the store's invariants against a bug.
-function checkTime(name: string, value: number): void {
+export function checkTime(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be Unix seconds.`);
 }
 
-function checkActor(by: string): asserts by is Actor {
+export function checkActor(by: string): asserts by is Actor {
   if (!ACTOR_PATTERN.test(by)) throw new TypeError("by must be `caller:<caller id>` or `gateway`.");
 }
 
-/** Whether the database answers for the store's tables, i.e. the migrations have been applied (for /healthz). */
+/**
+ * Whether the database answers for the store's tables as this code reads them, i.e. every migration has been applied
+ * (for /healthz): the newest columns are named, so a database one migration behind is not ready either.
+ */
 export async function storeAnswers(db: D1Database): Promise<boolean> {
   try {
     await db.batch([
       db.prepare("SELECT 1 FROM close_orders LIMIT 1"),
-      db.prepare("SELECT 1 FROM close_jobs LIMIT 1"),
-      db.prepare("SELECT 1 FROM close_history LIMIT 1"),
+      db.prepare("SELECT order_json, late_payment_at FROM close_jobs LIMIT 1"),
+      db.prepare("SELECT pay_status, event FROM close_history LIMIT 1"),
     ]);
     return true;
   } catch {
@@ -218,142 +238,6 @@ WHERE id = ?1 AND status = 'scheduled'`,
       .bind(job.id, now),
     recordChange(db, "id = ?1", job.id, { at: now, status: "cancelled", by }),
     db.prepare(JOB_BY_ID).bind(job.id),
-  ]);
-  return jobIn(read);
-}
-
-/** What each of the Workflow's changes records besides the status; `order` is the verified query that decided it. */
-export interface TransitionFields {
-  closing: { attempts?: number };
-  closed: { attempts?: number; confirmed_by: ConfirmedBy; closed_at?: number; order?: OrderSnapshot };
-  failed: { attempts?: number; error: { code: ErrorCode; message: string }; order?: OrderSnapshot };
-  not_closable: { attempts?: number; error: { code: ErrorCode; message: string }; order: OrderSnapshot };
-}
-export type TransitionTarget = keyof TransitionFields;
-/** The statuses the Workflow moves a job from. */
-export type LiveStatus = "scheduled" | "closing";
-
-type AnyFields = Partial<TransitionFields["closed"] & TransitionFields["failed"] & TransitionFields["not_closable"]>;
-
-/** The fields each target needs, checked: a bug must not store a job that reads wrong. */
-function checkFields(to: TransitionTarget, all: AnyFields): void {
-  if (to === "closed" && !all.confirmed_by) throw new TypeError("A closed job needs confirmed_by.");
-  if ((to === "failed" || to === "not_closable") && !all.error) throw new TypeError(`A ${to} job needs its error.`);
-  if (to === "not_closable" && !all.order) throw new TypeError("A not_closable job needs the order's query.");
-  if (all.attempts !== undefined) checkTime("attempts", all.attempts);
-}
-
-/**
- * The Workflow's changes: moves the job its instance runs from one of `from` to `to`. Returns the job as
- * it is now (the caller checks `status === to`; a job already there is left as it is, so a step that runs
- * twice changes nothing the second time), or undefined when `instanceId` runs no job (it was replaced by a
- * reschedule: the instance should stop). `closed_at` defaults to `now`; `code` to the error's code.
- */
-export async function transition<T extends TransitionTarget>(
-  db: D1Database,
-  instanceId: string,
-  from: readonly LiveStatus[],
-  to: T,
-  fields: TransitionFields[T],
-  now: number,
-  by: Actor = "gateway",
-  code?: ErrorCode,
-): Promise<StoredJob | undefined> {
-  checkTime("now", now);
-  checkActor(by);
-  if (from.length === 0 || from.some((status) => status === to || (status !== "scheduled" && status !== "closing"))) {
-    throw new TypeError(`No transition from ${from.join("|") || "nothing"} to ${to}.`);
-  }
-  const all: AnyFields = fields;
-  checkFields(to, all);
-  const closedAt = to === "closed" ? (all.closed_at ?? now) : undefined;
-  if (closedAt !== undefined) checkTime("closed_at", closedAt);
-  const [, , read] = await db.batch([
-    db
-      .prepare(
-        `UPDATE close_jobs SET status = ?2, updated_at = ?3, revision = revision + 1,
-  attempts = MAX(attempts, COALESCE(?4, 0)), closed_at = COALESCE(?5, closed_at),
-  confirmed_by = COALESCE(?6, confirmed_by), error_code = COALESCE(?7, error_code),
-  error_message = COALESCE(?8, error_message), order_json = COALESCE(?10, order_json)
-WHERE instance_id = ?1 AND status IN (SELECT value FROM json_each(?9))`,
-      )
-      .bind(
-        instanceId,
-        to,
-        now,
-        all.attempts ?? null,
-        closedAt ?? null,
-        all.confirmed_by ?? null,
-        all.error?.code ?? null,
-        all.error?.message ?? null,
-        JSON.stringify(from),
-        all.order ? JSON.stringify(all.order) : null,
-      ),
-    recordChange(db, "instance_id = ?1", instanceId, {
-      at: now,
-      status: to,
-      by,
-      code: code ?? all.error?.code,
-      pay_status: all.order?.pay_status,
-    }),
-    db.prepare(JOB_BY_INSTANCE).bind(instanceId),
-  ]);
-  return jobIn(read);
-}
-
-/**
- * The re-check after `closed` found the order no longer CLOSED: the job keeps its status, gains `late_payment_at` and
- * the query's data as `order`, and a history entry (event `late_payment`, the pay_status shown). Once per job: a
- * second call changes nothing. Returns the job as it is now.
- */
-export async function recordLatePayment(
-  db: D1Database,
-  instanceId: string,
-  order: OrderSnapshot,
-  now: number,
-): Promise<StoredJob | undefined> {
-  checkTime("now", now);
-  const [, , read] = await db.batch([
-    db
-      .prepare(
-        `UPDATE close_jobs SET late_payment_at = ?2, order_json = ?3, updated_at = ?2, revision = revision + 1
-WHERE instance_id = ?1 AND status = 'closed' AND late_payment_at IS NULL`,
-      )
-      .bind(instanceId, now, JSON.stringify(order)),
-    recordChange(db, "instance_id = ?1", instanceId, {
-      at: now,
-      status: "closed",
-      by: "gateway",
-      pay_status: order.pay_status,
-      event: "late_payment",
-    }),
-    db.prepare(JOB_BY_INSTANCE).bind(instanceId),
-  ]);
-  return jobIn(read);
-}
-
-/**
- * How many close rounds a `closing` job has made, for GET while it retries, and the order as the round's verified
- * query showed it, when one answered. Not a change of status, so no history entry; never lowers the count, so a step
- * that runs again with an older count is harmless.
- */
-export async function recordAttempts(
-  db: D1Database,
-  instanceId: string,
-  attempts: number,
-  now: number,
-  order?: OrderSnapshot,
-): Promise<StoredJob | undefined> {
-  checkTime("attempts", attempts);
-  checkTime("now", now);
-  const [, read] = await db.batch([
-    db
-      .prepare(
-        `UPDATE close_jobs SET attempts = ?2, updated_at = ?3, order_json = COALESCE(?4, order_json)
-WHERE instance_id = ?1 AND status = 'closing' AND attempts < ?2`,
-      )
-      .bind(instanceId, attempts, now, order ? JSON.stringify(order) : null),
-    db.prepare(JOB_BY_INSTANCE).bind(instanceId),
   ]);
   return jobIn(read);
 }

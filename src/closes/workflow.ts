@@ -5,9 +5,9 @@ import { type Services, servicesFor } from "../services";
 import { PAY_STATUS_CLOSED } from "../sparkpay/constants";
 import { SparkPayOrderNotClosableError } from "../sparkpay/errors";
 import { orderStateOf } from "../sparkpay/schemas";
-import { type CloseJob, type ErrorCode, type OrderSnapshot, publicJob, type StoredJob } from "./job";
+import { type CloseJob, type EndStatus, type ErrorCode, type OrderSnapshot, publicJob, type StoredJob } from "./job";
 import { failedRound, type RoundClock, type RoundOutcome, stoppedRound } from "./outcomes";
-import { recordAttempts, recordLatePayment, transition } from "./store";
+import { recordAttempts, recordLatePayment, type TransitionFields, transition } from "./transitions";
 import { type CloseEvent, closeEvent, deliver, latePaymentEvent } from "./webhook";
 
 /** What the route starts each job's instance with. Times are Unix seconds. */
@@ -108,42 +108,41 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
     for (let round = 1; ; round++) {
       const outcome = await this.runRound(step, event.payload, round);
       if (outcome.kind === "closed") {
-        const job = await step.do("record closed", STORE_STEP, async () => {
-          const { confirmed_by, order } = outcome;
-          const fields = { attempts: round, confirmed_by, closed_at: outcome.at, order };
-          const db = (await this.services()).closeJobsDb();
-          return ended(await transition(db, instanceId, ["closing"], "closed", fields, nowSeconds()));
-        });
-        const webhook = await this.notify(step, "notify", job && closeEvent(instanceId, job));
+        const { confirmed_by, order, at } = outcome;
+        const fields = { attempts: round, confirmed_by, closed_at: at, order };
+        const webhook = await this.end(step, instanceId, "record closed", "closed", fields);
         return { status: "closed", rounds: round, webhook, ...(await this.recheck(step, event.payload)) };
       }
+      const error = { code: outcome.code, message: outcome.message };
       if (outcome.kind === "not_closable") {
-        const job = await step.do("record not closable", STORE_STEP, async () => {
-          const fields = {
-            attempts: round,
-            error: { code: outcome.code, message: outcome.message },
-            order: outcome.order,
-          };
-          const db = (await this.services()).closeJobsDb();
-          return ended(await transition(db, instanceId, ["closing"], "not_closable", fields, nowSeconds()));
-        });
-        const webhook = await this.notify(step, "notify", job && closeEvent(instanceId, job));
+        const fields = { attempts: round, error, order: outcome.order };
+        const webhook = await this.end(step, instanceId, "record not closable", "not_closable", fields);
         return { status: "not_closable", rounds: round, code: outcome.code, webhook };
       }
       if (outcome.kind === "definitive" || outcome.at >= outcome.give_up_at) {
-        const job = await step.do("record failed", STORE_STEP, async () => {
-          const error = { code: outcome.code, message: outcome.message };
-          const fields = { attempts: round, error, ...(outcome.order ? { order: outcome.order } : {}) };
-          const db = (await this.services()).closeJobsDb();
-          return ended(await transition(db, instanceId, ["closing"], "failed", fields, nowSeconds()));
-        });
-        const webhook = await this.notify(step, "notify", job && closeEvent(instanceId, job));
+        const fields = { attempts: round, error, ...(outcome.order ? { order: outcome.order } : {}) };
+        const webhook = await this.end(step, instanceId, "record failed", "failed", fields);
         return { status: "failed", rounds: round, code: outcome.code, webhook };
       }
       // Never past the give-up time: the last round runs at it.
       const gap = Math.max(1, Math.min(roundGapSeconds(round), outcome.give_up_at - outcome.at));
       await step.sleep(`wait after close #${round}`, gap * 1000);
     }
+  }
+
+  /** Records how the job ended, in the D1 step `name` (names stay as they are: a replay finds its steps by name). */
+  private async end<T extends EndStatus>(
+    step: WorkflowStep,
+    instanceId: string,
+    name: string,
+    to: T,
+    fields: TransitionFields[T],
+  ): Promise<string> {
+    const job = await step.do(name, STORE_STEP, async () => {
+      const db = (await this.services()).closeJobsDb();
+      return ended(await transition(db, instanceId, ["closing"], to, fields, nowSeconds()));
+    });
+    return this.notify(step, "notify", job && closeEvent(instanceId, job));
   }
 
   /**

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { INSTANCE_ID_PATTERN, instanceId, instanceIdPrefix, orderKey } from "../../src/closes/ids";
 import { type Actor, publicJob, type StoredJob } from "../../src/closes/job";
-import { cancel, createJob, getJob, recordAttempts, reschedule, transition } from "../../src/closes/store";
+import { cancel, createJob, getJob, reschedule } from "../../src/closes/store";
+import { recordAttempts, transition } from "../../src/closes/transitions";
 
 const db = env.CLOSE_JOBS_DB;
 const MERCHANT = "M_CLOSE_001";

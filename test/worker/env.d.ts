@@ -2,6 +2,8 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_TIGHT_LIMITER: RateLimit;
+    /** An empty D1 database, for test/worker/migrations.test.ts to migrate one step at a time. */
+    TEST_MIGRATION_DB: D1Database;
     /** migrations/, read by vitest.config.ts, applied by apply-migrations.ts. */
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_KEYS: Record<

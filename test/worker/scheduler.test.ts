@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Actor } from "../../src/closes/job";
 import { CloseScheduler } from "../../src/closes/scheduler";
-import { getJob, transition } from "../../src/closes/store";
+import { getJob } from "../../src/closes/store";
+import { transition } from "../../src/closes/transitions";
 import { GatewayError } from "../../src/errors";
 import { Logger } from "../../src/log";
 
