@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
 import { CONFIRMED_BY, JOB_STATUSES } from "../src/closes/job";
-import { MAX_CLOSE_AHEAD_S } from "../src/closes/scheduler";
+import { MAX_CLOSE_AHEAD_S, MAX_CLOSE_AT_PAST_S } from "../src/closes/scheduler";
 import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
 import { ERROR_DOCS_PATH } from "../src/error-response";
 import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
@@ -368,7 +368,7 @@ export function buildOpenApiDocument() {
           operationId: "scheduleClose",
           summary: "Schedule a durable close of the order",
           description:
-            "Closes the order at `close_at` (absent or not in the future: now) with the same close-and-confirm as " +
+            "Closes the order at `close_at` (absent, or at most 300 s past: now) with the same close-and-confirm as " +
             "POST /v4/pay/orders/close, retrying through SparkPay outages until CLOSE_GIVE_UP_AFTER_S has passed. " +
             "One job per order: 202 creates one (no job, or the last one cancelled or failed); 200 answers the " +
             "existing job, rescheduled when it is scheduled and `close_at` differs; 409 when it is closing and a " +
@@ -526,7 +526,10 @@ export function buildOpenApiDocument() {
         HealthReport: jsonSchema(HealthReportSchema),
         QueryOrderResponse: jsonSchema(QueryOrderResponseSchema, { data: "The order as SparkPay reports it." }),
         ScheduleCloseRequest: jsonSchema(ScheduleCloseRequestSchema, {
-          close_at: `When to close, Unix seconds; at most ${MAX_CLOSE_AHEAD_S} s ahead. Absent or past: now.`,
+          close_at:
+            `When to close, Unix seconds; at most ${MAX_CLOSE_AHEAD_S} s ahead. Absent, or at most ` +
+            `${MAX_CLOSE_AT_PAST_S} s in the past: now. Further in the past, or not a Unix time (a delay such as ` +
+            "1800): 400 naming close_at.",
         }),
         CloseJob: closeJobSchema(),
       },

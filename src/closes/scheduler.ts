@@ -9,7 +9,26 @@ import type { CloseParams } from "./workflow";
 
 /** How far ahead a close may be scheduled. */
 export const MAX_CLOSE_AHEAD_S = 30 * 24 * 3600;
-export const CLOSE_AT_RULE = `close_at must be an integer: Unix seconds, at most ${MAX_CLOSE_AHEAD_S / 86400} days ahead.`;
+/**
+ * How far in the past a close_at still means "now": clocks differ, and a request takes time. Further back it is a
+ * mistake (a delay sent as a time, milliseconds, an old value), refused instead of closing at once.
+ */
+export const MAX_CLOSE_AT_PAST_S = 300;
+/** Below this (2001-09-09), a close_at is not a Unix time at all, most likely a delay in seconds. */
+const MIN_UNIX_TIME_S = 1_000_000_000;
+export const CLOSE_AT_RULE =
+  `close_at must be an integer: Unix seconds, at most ${MAX_CLOSE_AHEAD_S / 86400} days ahead and at most ` +
+  `${MAX_CLOSE_AT_PAST_S} s in the past; omit it to close now.`;
+
+/** The refusal of a close_at that is not a time to close at, or undefined when it is one. */
+function closeAtProblem(closeAt: number, now: number): string | undefined {
+  if (closeAt < MIN_UNIX_TIME_S)
+    return `close_at ${closeAt} is not a Unix time (seconds since 1970): to close in ${closeAt} s, send now + ${closeAt}; omit close_at to close now.`;
+  if (closeAt < now - MAX_CLOSE_AT_PAST_S)
+    return `close_at is ${now - closeAt} s in the past (at most ${MAX_CLOSE_AT_PAST_S} s counts as now): send Unix seconds; omit it to close now.`;
+  if (closeAt > now + MAX_CLOSE_AHEAD_S) return CLOSE_AT_RULE;
+  return undefined;
+}
 
 /** What PUT did: the job as it is now, and whether this call created it. */
 export interface Scheduled {
@@ -58,15 +77,15 @@ export class CloseScheduler {
   }
 
   /**
-   * PUT: with no job (or only a cancelled or failed one), a new job closing at `closeAt` (now when absent or past);
+   * PUT: with no job (or only a cancelled or failed one), a new job closing at `closeAt` (now when absent, or at most
+   * MAX_CLOSE_AT_PAST_S in the past; further back, or not a Unix time, it is refused);
    * a scheduled job moves to a different future `closeAt` and is otherwise left as it is; a closing job may be asked
    * to close now but not moved (409); a closed or not_closable job is left as it is.
    */
   async schedule(order: OrderRef, closeAt: number | undefined, by: Actor): Promise<Scheduled> {
     const now = this.now();
-    if (closeAt !== undefined && closeAt > now + MAX_CLOSE_AHEAD_S) {
-      throw new GatewayError("INVALID_REQUEST", CLOSE_AT_RULE, { param: "close_at" });
-    }
+    const problem = closeAt === undefined ? undefined : closeAtProblem(closeAt, now);
+    if (problem) throw new GatewayError("INVALID_REQUEST", problem, { param: "close_at" });
     const future = closeAt !== undefined && closeAt > now;
     const at = future ? closeAt : now;
     let job = await getJob(this.db, order.merchant_no, order.request_no);

@@ -130,12 +130,18 @@ describe("durable closes: closing now", () => {
     expect(await del(request)).toMatchObject({ status: 409, body: { code: "CLOSE_CONFLICT" } });
   });
 
-  it("a close_at in the past means now", async () => {
+  it("a close_at a minute ago means now; one meant as a delay (1800) is refused, naming close_at", async () => {
     const request = uniqueId("DC");
-    const { started } = await runToEnd(request, () => put(request, { close_at: 1 }));
+    const { started } = await runToEnd(request, () => put(request, { close_at: nowS() - 60 }));
     expect(started).toMatchObject({ status: 202, body: { status: "scheduled" } });
-    expect((started as { body: CloseJob }).body.close_at).toBeGreaterThan(1);
+    expect((started as { body: CloseJob }).body.close_at).toBeGreaterThanOrEqual(nowS() - 5);
     expect((await get(request)).body.status).toBe("closed");
+
+    const delay = uniqueId("DC");
+    const refused = await put(delay, { close_at: 1800 });
+    expect(refused).toMatchObject({ status: 400, body: { code: "INVALID_REQUEST", param: "close_at" } });
+    expect(refused.body.message).toMatch(/Unix time .*omit close_at to close now\.$/);
+    expect((await get(delay)).status).toBe(404);
   });
 
   it("an outage longer than one request's deadline ends closed after more rounds", async () => {

@@ -41,7 +41,7 @@ describe("CloseScheduler: what PUT does to each state", () => {
     // [case, close_at of the first PUT, close_at of the second PUT (null: no second PUT), expected]
     ["no job, no close_at: a job closing now", undefined, null, { created: true, status: "scheduled", close_at: T0 }],
     ["no job, close_at ahead: a job at close_at", T0 + 600, null, { created: true, close_at: T0 + 600 }],
-    ["no job, close_at past: a job closing now", T0 - 600, null, { created: true, close_at: T0 }],
+    ["no job, close_at up to 300 s past: a job closing now", T0 - 300, null, { created: true, close_at: T0 }],
     ["scheduled, no close_at: left as it is", T0 + 600, undefined, { created: false, close_at: T0 + 600 }],
     ["scheduled, the same close_at: left as it is", T0 + 600, T0 + 600, { created: false, close_at: T0 + 600 }],
     ["scheduled, another close_at: rescheduled", T0 + 600, T0 + 900, { created: false, close_at: T0 + 900 }],
@@ -55,6 +55,31 @@ describe("CloseScheduler: what PUT does to each state", () => {
       job: { status: "scheduled", close_at: expected.close_at },
     });
     if (second === null) expect(made.created).toBe(true);
+  });
+
+  it.each([
+    ["301 s in the past", T0 - 301, /^close_at is 301 s in the past \(at most 300 s counts as now\)/],
+    [
+      "a delay sent as a time",
+      1800,
+      /^close_at 1800 is not a Unix time .*send now \+ 1800; omit close_at to close now\.$/,
+    ],
+    ["more than 30 days ahead", T0 + 30 * 86_400 + 1, /^close_at must be an integer: Unix seconds, at most 30 days/],
+  ])("close_at %s: 400 INVALID_REQUEST naming close_at, no job made", async (_case, closeAt, message) => {
+    const ref = order();
+    const error = await scheduler()
+      .schedule(ref, closeAt, CALLER)
+      .then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error).toMatchObject({
+      code: "INVALID_REQUEST",
+      param: "close_at",
+      message: expect.stringMatching(message),
+    });
+    expect(await getJob(env.CLOSE_JOBS_DB, ref.merchant_no, ref.request_no)).toBeUndefined();
   });
 
   it("a reschedule moves the job to a new instance and terminates the old one", async () => {
