@@ -82,6 +82,7 @@ async function main() {
     ...settings,
     CALLER_RATE_LIMITER: stubLimiter,
     MERCHANT_RATE_LIMITER: stubLimiter,
+    READ_RATE_LIMITER: stubLimiter,
   } as unknown as GatewayEnv;
   const { report } = await loadSettings(env);
   for (const name of SETTING_NAMES) {

@@ -101,7 +101,7 @@ export async function startLocalGateway(options: {
     modulesRoot: dirname(scriptPath),
     compatibilityDate: COMPATIBILITY_DATE,
     bindings,
-    ratelimits: { CALLER_RATE_LIMITER: UNLIMITED, MERCHANT_RATE_LIMITER: UNLIMITED },
+    ratelimits: { CALLER_RATE_LIMITER: UNLIMITED, MERCHANT_RATE_LIMITER: UNLIMITED, READ_RATE_LIMITER: UNLIMITED },
     ...worker,
   };
   const sandboxRouter = upstream && sandboxOutboundWorker(upstream);

@@ -44,10 +44,11 @@ export const closes = new Hono<AppEnv>()
     Object.assign(c.get("logFields"), { close_status: job.status });
     return c.json(job, created ? 202 : 200);
   })
-  .get(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), async (c) => {
+  .get(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>("read"), async (c) => {
     return c.json(await c.get("services").closeScheduler().find(c.req.valid("param")), 200);
   })
-  .delete(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>(), async (c) => {
+  // A cancel spends no merchant budget: "the customer paid in time: cancel it" must not wait behind polling or closes.
+  .delete(CLOSES_ROUTE, orderPath<typeof CLOSES_ROUTE>("none"), async (c) => {
     const job = await c
       .get("services")
       .closeScheduler()

@@ -101,7 +101,7 @@ export const orders = new Hono<AppEnv>()
       return c.json(envelope, 200);
     },
   )
-  .get(QUERY_ORDER_ROUTE, orderPath<typeof QUERY_ORDER_ROUTE>(), async (c) => {
+  .get(QUERY_ORDER_ROUTE, orderPath<typeof QUERY_ORDER_ROUTE>("read"), async (c) => {
     const client = c.get("services").sparkpay();
     const order = c.req.valid("param");
     const { envelope } = await withSparkPayRequestId(c, () => client.queryOrder(order, requestContext(c)));

@@ -2,7 +2,7 @@ import { ConfigError } from "../sparkpay/errors";
 import { type Check, OK, problem } from "./check";
 
 /** The Cloudflare bindings the gateway calls, and the wrangler.toml table each is declared under. */
-export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER"] as const;
+export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER", "READ_RATE_LIMITER"] as const;
 export type RateLimiterBinding = (typeof RATE_LIMITER_BINDINGS)[number];
 /** The durable closes' bindings: without them the /v1/closes routes answer 503 naming them. */
 export const CLOSE_BINDINGS = ["CLOSE_JOBS_DB", "CLOSE_WORKFLOW"] as const;
@@ -12,6 +12,7 @@ export type BindingName = RateLimiterBinding | CloseBinding;
 const DECLARED_UNDER: Record<BindingName, { table: string; methods: readonly string[] }> = {
   CALLER_RATE_LIMITER: { table: "ratelimits", methods: ["limit"] },
   MERCHANT_RATE_LIMITER: { table: "ratelimits", methods: ["limit"] },
+  READ_RATE_LIMITER: { table: "ratelimits", methods: ["limit"] },
   CLOSE_JOBS_DB: { table: "d1_databases", methods: ["prepare", "batch"] },
   CLOSE_WORKFLOW: { table: "workflows", methods: ["create", "get"] },
 };
@@ -19,6 +20,7 @@ const DECLARED_UNDER: Record<BindingName, { table: string; methods: readonly str
 interface BindingTypes {
   CALLER_RATE_LIMITER: RateLimit;
   MERCHANT_RATE_LIMITER: RateLimit;
+  READ_RATE_LIMITER: RateLimit;
   CLOSE_JOBS_DB: D1Database;
   CLOSE_WORKFLOW: Workflow;
 }

@@ -31,7 +31,8 @@ export const SETTING_NAMES = [...PLAIN_SETTING_NAMES, ...ADVISORY_SETTINGS, ...S
  * run or a webhook that cannot be sent must not go unnoticed), but POST /v4/pay/orders/close, which needs none of it,
  * keeps closing orders.
  */
-const DURABLE_CLOSE_SETTINGS: ReadonlySet<string> = new Set([...CLOSE_BINDINGS, ...WEBHOOK_SETTINGS]);
+/** What the close route does not need: the durable closes' settings, and the reads' limiter. */
+const NOT_FOR_CLOSES: ReadonlySet<string> = new Set([...CLOSE_BINDINGS, ...WEBHOOK_SETTINGS, "READ_RATE_LIMITER"]);
 
 export interface SettingsReport {
   /** No check is a problem: every route works. */
@@ -58,9 +59,9 @@ export interface LoadedSettings {
   webhooks: WebhookSetup;
 }
 
-/** Whether a check stops POST /v4/pay/orders/close: a problem, unless only the durable closes need the setting. */
+/** Whether a check stops POST /v4/pay/orders/close: a problem, unless only other routes need the setting. */
 function stopsCloses([name, check]: [string, Check]): boolean {
-  return isProblem(check) && !DURABLE_CLOSE_SETTINGS.has(name);
+  return isProblem(check) && !NOT_FOR_CLOSES.has(name);
 }
 
 /** The first problem that stops closes, for the 503 a request gets while the configuration is not usable. */

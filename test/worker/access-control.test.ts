@@ -141,6 +141,7 @@ describe("GET /healthz", () => {
         GATEWAY_API_KEYS: OK,
         CALLER_RATE_LIMITER: OK,
         MERCHANT_RATE_LIMITER: OK,
+        READ_RATE_LIMITER: OK,
         CLOSE_JOBS_DB: OK,
         CLOSE_WORKFLOW: OK,
         CLOSE_WEBHOOK_URL: OK,

@@ -6,7 +6,7 @@ import type { CloseJob } from "../../src/closes/job";
 import { cancel, createJob, reschedule } from "../../src/closes/store";
 import type { CloseParams } from "../../src/closes/workflow";
 import type { Delivery } from "../support/webhook-receiver";
-import { callGateway, closeOrder, type ErrorEnvelope, MERCHANT, sandboxOrder, uniqueId } from "./helpers";
+import { CLOSE_URL, callGateway, closeOrder, type ErrorEnvelope, MERCHANT, sandboxOrder, uniqueId } from "./helpers";
 
 const DAY = 86_400;
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -579,6 +579,42 @@ describe("durable closes: refusals", () => {
     expect(health.checks[name]).toEqual({
       status: "problem",
       message: expect.stringContaining(`${name} is not bound`),
+    });
+  });
+});
+
+describe("durable closes: reads have their own budget", () => {
+  it("400 polls, then a close and cancels for the same merchant succeed; a cancel needs no merchant budget", async () => {
+    // A merchant of its own and limiters of their own: 3 closes and 400 reads a minute.
+    const merchant = "M_SANDBOX_002";
+    const limits = { env: { MERCHANT_RATE_LIMITER: env.TEST_TIGHT_LIMITER, READ_RATE_LIMITER: env.TEST_READ_LIMITER } };
+    const send = async (method: string, url: string, body?: string) => {
+      const { response } = await callGateway({ method, url, body: body ?? null, ...limits });
+      return { status: response.status, body: (await response.json()) as CloseJob & ErrorEnvelope };
+    };
+    const [first, second] = [uniqueId("RB"), uniqueId("RB")];
+    const later = JSON.stringify({ close_at: nowS() + 3600 });
+    expect((await send("PUT", closesUrl(first, merchant), later)).status).toBe(202);
+    expect((await send("PUT", closesUrl(second, merchant), later)).status).toBe(202);
+    for (let poll = 1; poll <= 400; poll++) {
+      const { status } = await send("GET", closesUrl(poll % 2 ? first : second, merchant));
+      if (status !== 200) throw new Error(`poll ${poll}: HTTP ${status}`);
+    }
+    const starved = await send("GET", closesUrl(first, merchant));
+    expect(starved).toMatchObject({ status: 429, body: { code: "RATE_LIMITED" } });
+    expect(starved.body.message).toMatch(/merchant_no's reads/);
+    // Closes have their own budget: the third close of the minute goes through, the fourth does not.
+    const close = () => send("POST", CLOSE_URL, JSON.stringify({ request_no: uniqueId("RB"), merchant_no: merchant }));
+    expect((await close()).status).toBe(200);
+    expect((await close()).status).toBe(429);
+    // And a cancel is never refused for want of either budget.
+    expect(await send("DELETE", closesUrl(first, merchant))).toMatchObject({
+      status: 200,
+      body: { status: "cancelled" },
+    });
+    expect(await send("DELETE", closesUrl(second, merchant))).toMatchObject({
+      status: 200,
+      body: { status: "cancelled" },
     });
   });
 });

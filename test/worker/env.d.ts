@@ -2,6 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_TIGHT_LIMITER: RateLimit;
+    TEST_READ_LIMITER: RateLimit;
     /** An empty D1 database, for test/worker/migrations.test.ts to migrate one step at a time. */
     TEST_MIGRATION_DB: D1Database;
     /** migrations/, read by vitest.config.ts, applied by apply-migrations.ts. */

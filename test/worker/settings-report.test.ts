@@ -59,6 +59,8 @@ describe("the settings report: each setting's good and bad values", () => {
     ["SPARKPAY_PLATFORM_PUBLIC_KEY", keys.merchantPublicSpki, problem(/public half of your own/), false, false],
     ["GATEWAY_API_KEYS", "short", problem(/entry 1 is malformed/), false, false],
     ["CALLER_RATE_LIMITER", undefined, problem(/not bound; declare it under \[\[ratelimits\]\]/), false, false],
+    // The reads' limiter: not ready, but closes go on.
+    ["READ_RATE_LIMITER", undefined, problem(/not bound; declare it under \[\[ratelimits\]\]/), false, true],
     // Only the durable closes need these: not ready, but the close route keeps running.
     ["CLOSE_JOBS_DB", undefined, problem(/not bound; declare it under \[\[d1_databases\]\]/), false, true],
     ["CLOSE_WORKFLOW", {}, problem(/not bound; declare it under \[\[workflows\]\]/), false, true],

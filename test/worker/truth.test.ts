@@ -85,6 +85,22 @@ describe("misconfiguration: 503 naming the setting, never a 500, never ready", (
     expect(await sandboxCalls(requestId)).toEqual([]);
   });
 
+  it("READ_RATE_LIMITER not bound: the reads answer 503 naming it, closes go on", async () => {
+    const unbound = { env: { READ_RATE_LIMITER: undefined } as unknown as Partial<Env> };
+    const request = uniqueId("ORDER");
+    const { response: query } = await callGateway({
+      method: "GET",
+      url: `https://gateway.test/v4/pay/orders/M_SANDBOX_001/${request}`,
+      ...unbound,
+    });
+    expect(query.status).toBe(503);
+    expect(await query.json()).toMatchObject({
+      code: "GATEWAY_MISCONFIGURED",
+      message: "READ_RATE_LIMITER is not bound; declare it under [[ratelimits]] in wrangler.toml for this environment.",
+    });
+    expect((await closeOrder(request, unbound)).response.status).toBe(200);
+  });
+
   it("a var written as a TOML number is honoured: SPARKPAY_MAX_RETRIES = 0 means one attempt", async () => {
     const { body } = await expectFault(
       uniqueId("FAULT_HTTP503"),
