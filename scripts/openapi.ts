@@ -370,7 +370,8 @@ export function buildOpenApiDocument() {
           description:
             "Closes the order at `close_at` (absent, or at most 300 s past: now) with the same close-and-confirm as " +
             "POST /v4/pay/orders/close, retrying through SparkPay outages until CLOSE_GIVE_UP_AFTER_S has passed. " +
-            "One job per order: 202 creates one (no job, or the last one cancelled or failed); 200 answers the " +
+            "One job per order: 202 creates one (no job, the last one failed, or cancelled and `reopen` is true); " +
+            "a cancelled job stays cancelled (409) without `reopen`; 200 answers the " +
             "existing job, rescheduled when it is scheduled and `close_at` differs; 409 when it is closing and a " +
             "future `close_at` is given. The job is `closed` only once a verified query shows CLOSED; " +
             "`not_closable` (with `order`) when it shows any other pay_status after SparkPay answered the close. " +
@@ -526,6 +527,9 @@ export function buildOpenApiDocument() {
         HealthReport: jsonSchema(HealthReportSchema),
         QueryOrderResponse: jsonSchema(QueryOrderResponseSchema, { data: "The order as SparkPay reports it." }),
         ScheduleCloseRequest: jsonSchema(ScheduleCloseRequestSchema, {
+          reopen:
+            "`true` to close an order whose close job was cancelled (a new job); without it, a PUT on a " +
+            "cancelled job is 409 CLOSE_CONFLICT.",
           close_at:
             `When to close, Unix seconds; at most ${MAX_CLOSE_AHEAD_S} s ahead. Absent, or at most ` +
             `${MAX_CLOSE_AT_PAST_S} s in the past: now. Further in the past, or not a Unix time (a delay such as ` +

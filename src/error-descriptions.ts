@@ -9,8 +9,8 @@ export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
   NOT_FOUND: "No such route, or (/v1/closes) no close job for this order.",
   METHOD_NOT_ALLOWED: "The route exists but not for this method; see the Allow header.",
   CLOSE_CONFLICT:
-    "The order's close job cannot do that now: it is closing and cannot be rescheduled, or it is closing, closed " +
-    "or failed and cannot be cancelled.",
+    "The order's close job cannot do that now: it is closing and cannot be rescheduled, it was cancelled (PUT " +
+    'with {"reopen": true} to close it after all), or it is closing or has ended and cannot be cancelled.',
   ORDER_NOT_CLOSABLE:
     "SparkPay answered the close (a refusal, or a 'success' that does not say closed) and a verified Payment Order " +
     "Query shows the order with a pay_status other than CLOSED: it is not closed. `order` is the query's data as " +

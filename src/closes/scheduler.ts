@@ -48,6 +48,15 @@ function conflict(job: StoredJob, what: string): never {
   throw new GatewayError("CLOSE_CONFLICT", `The order's close job is ${job.status}: ${what}.`);
 }
 
+/** The PUT that meets a cancelled job, whether it was cancelled long ago or a moment ago by a racing DELETE. */
+function cancelled(job: StoredJob): never {
+  throw new GatewayError(
+    "CLOSE_CONFLICT",
+    `The order's close job was cancelled (${new Date(job.updated_at * 1000).toISOString()}): it stays cancelled. ` +
+      'To close the order after all, PUT again with {"reopen": true}.',
+  );
+}
+
 function notFound(): never {
   throw new GatewayError("NOT_FOUND", "This order has no close job.");
 }
@@ -77,18 +86,21 @@ export class CloseScheduler {
   }
 
   /**
-   * PUT: with no job (or only a cancelled or failed one), a new job closing at `closeAt` (now when absent, or at most
+   * PUT: a cancelled job stays cancelled (409) unless `reopen`; with no job (or a failed one, or a cancelled one and
+   * `reopen`), a new job closing at `closeAt` (now when absent, or at most
    * MAX_CLOSE_AT_PAST_S in the past; further back, or not a Unix time, it is refused);
    * a scheduled job moves to a different future `closeAt` and is otherwise left as it is; a closing job may be asked
    * to close now but not moved (409); a closed or not_closable job is left as it is.
    */
-  async schedule(order: OrderRef, closeAt: number | undefined, by: Actor): Promise<Scheduled> {
+  async schedule(order: OrderRef, closeAt: number | undefined, by: Actor, { reopen = false } = {}): Promise<Scheduled> {
     const now = this.now();
     const problem = closeAt === undefined ? undefined : closeAtProblem(closeAt, now);
     if (problem) throw new GatewayError("INVALID_REQUEST", problem, { param: "close_at" });
     const future = closeAt !== undefined && closeAt > now;
     const at = future ? closeAt : now;
     let job = await getJob(this.db, order.merchant_no, order.request_no);
+    // A cancel is a decision: a PUT (a retry, say) does not undo it unless it says so.
+    if (job?.status === "cancelled" && !reopen) cancelled(job);
     if (!job || job.status === "cancelled" || job.status === "failed") {
       const made = await createJob(this.db, { ...order, close_at: at, now, by });
       if (made.created) {
@@ -98,13 +110,10 @@ export class CloseScheduler {
       job = made.job; // a racing PUT created it: answer as if it had come first
     }
     for (;;) {
+      // A DELETE won the race with this PUT: the answer says so.
+      if (job.status === "cancelled") cancelled(job);
       // Ended (a not_closable order is paid or otherwise not closable: there is nothing left to retry).
-      if (
-        job.status === "closed" ||
-        job.status === "not_closable" ||
-        job.status === "cancelled" ||
-        job.status === "failed"
-      ) {
+      if (job.status === "closed" || job.status === "not_closable" || job.status === "failed") {
         return { job: publicJob(job), created: false };
       }
       if (job.status === "closing") {

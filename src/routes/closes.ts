@@ -11,21 +11,25 @@ import { orderPath } from "../middleware/order-path";
 /** Durable closes: one job per order that closes it at close_at, whatever happens to SparkPay meanwhile. */
 export const CLOSES_ROUTE = "/v1/closes/:merchant_no/:request_no" as const;
 
+const REOPEN_RULE = "reopen must be true or false: true closes an order whose close job was cancelled.";
+
 /** PUT's optional body. `v.object` ignores unknown keys, as the close route's body does. */
 export const ScheduleCloseRequestSchema = v.object({
   close_at: v.optional(v.pipe(v.number(CLOSE_AT_RULE), v.safeInteger(CLOSE_AT_RULE))),
+  /** Close an order whose close job was cancelled after all: without it, a PUT on a cancelled job is 409. */
+  reopen: v.optional(v.boolean(REOPEN_RULE)),
 });
 export type ScheduleCloseRequest = v.InferOutput<typeof ScheduleCloseRequestSchema>;
 
-/** PUT's close_at: undefined without a body or without the field; 400 naming close_at when it is not an integer. */
-async function readCloseAt(c: Context<AppEnv>): Promise<number | undefined> {
+/** PUT's body: empty without one; 400 naming the field when close_at or reopen breaks its rule. */
+async function readSchedule(c: Context<AppEnv>): Promise<ScheduleCloseRequest> {
   const text = await c.req.text();
-  if (text.trim() === "") return undefined;
+  if (text.trim() === "") return {};
   requireJsonMediaType(c.req.header("Content-Type"));
   const body = await parseJsonObject(() => JSON.parse(text));
   const parsed = v.safeParse(ScheduleCloseRequestSchema, body);
   if (!parsed.success) refuseInvalid(parsed.issues);
-  return parsed.output.close_at;
+  return parsed.output;
 }
 
 /**
@@ -39,8 +43,9 @@ export const closes = new Hono<AppEnv>()
     const scheduler = services.closeScheduler();
     // A job is never accepted with a promise of a webhook the gateway could not send (503 naming the setting).
     services.webhooks();
-    const closeAt = await readCloseAt(c);
-    const { job, created } = await scheduler.schedule(c.req.valid("param"), closeAt, `caller:${c.get("caller").id}`);
+    const { close_at: closeAt, reopen } = await readSchedule(c);
+    const by = `caller:${c.get("caller").id}` as const;
+    const { job, created } = await scheduler.schedule(c.req.valid("param"), closeAt, by, { reopen });
     Object.assign(c.get("logFields"), { close_status: job.status });
     return c.json(job, created ? 202 : 200);
   })

@@ -430,8 +430,15 @@ describe("durable closes: scheduling, rescheduling, cancelling", () => {
     }
     expect(await del(request)).toMatchObject({ status: 200, body: { status: "cancelled" } });
     expect((await sandboxOrder(MERCHANT, request))?.pay_status).not.toBe("CLOSED");
+    // Cancelled stays cancelled: a PUT (a client's retry, say) is refused, saying how to close it after all.
+    const retried = await put(request);
+    expect(retried).toMatchObject({ status: 409, body: { code: "CLOSE_CONFLICT" } });
+    expect(retried.body.message).toMatch(/was cancelled .*stays cancelled\. .*PUT again with \{"reopen": true\}\.$/);
+    expect((await put(request, { close_at: nowS() + 60 })).status).toBe(409);
+    expect((await get(request)).body.status).toBe("cancelled");
+    expect((await put(request, { reopen: "yes" })).body).toMatchObject({ code: "INVALID_REQUEST", param: "reopen" });
 
-    const third = await runToEnd(request, () => put(request), 3);
+    const third = await runToEnd(request, () => put(request, { reopen: true }), 3);
     expect(third.started).toMatchObject({
       status: 202,
       body: { status: "scheduled", history: [{ status: "scheduled" }] },
@@ -492,6 +499,30 @@ describe("durable closes: scheduling, rescheduling, cancelling", () => {
       expect(await deliveries(request)).toEqual([]);
     },
   );
+
+  it("a PUT racing a DELETE: the answer says which won, and the history shows it", async () => {
+    const request = uniqueId("DC");
+    const instance = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request));
+    try {
+      const closeAt = nowS() + 3600;
+      expect((await put(request, { close_at: closeAt })).status).toBe(202);
+      const [moved, deleted] = await Promise.all([put(request, { close_at: closeAt + 60 }), del(request)]);
+      expect(deleted).toMatchObject({ status: 200, body: { status: "cancelled" } });
+      const job = (await get(request)).body;
+      expect(job.status).toBe("cancelled");
+      if (moved.status === 200) {
+        // The PUT came first: its reschedule, then the cancel.
+        expect(job.history.map(({ status }) => status)).toEqual(["scheduled", "scheduled", "cancelled"]);
+      } else {
+        // The DELETE came first: the PUT is told the job was cancelled, and changed nothing.
+        expect(moved).toMatchObject({ status: 409, body: { code: "CLOSE_CONFLICT" } });
+        expect(moved.body.message).toMatch(/was cancelled/);
+        expect(job.history.map(({ status }) => status)).toEqual(["scheduled", "cancelled"]);
+      }
+    } finally {
+      await instance.dispose();
+    }
+  });
 
   it("racing PUTs make one job", async () => {
     const request = uniqueId("DC");

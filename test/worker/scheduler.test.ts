@@ -153,6 +153,22 @@ describe("CloseScheduler: cancel and find", () => {
     expect(await scheduler().find(ref)).toEqual(cancelled);
   });
 
+  it("a cancelled job stays cancelled: PUT is 409 CLOSE_CONFLICT; with reopen, a new job (generation 2)", async () => {
+    const ref = order();
+    await scheduler().schedule(ref, T0 + 600, CALLER);
+    await scheduler(T0 + 1).cancel(ref, CALLER);
+    expect(await refusal(scheduler(T0 + 2).schedule(ref, undefined, CALLER))).toBe("CLOSE_CONFLICT");
+    expect(await refusal(scheduler(T0 + 2).schedule(ref, T0 + 900, CALLER))).toBe("CLOSE_CONFLICT");
+    const reopened = await scheduler(T0 + 3).schedule(ref, T0 + 900, CALLER, { reopen: true });
+    expect(reopened).toMatchObject({ created: true, job: { status: "scheduled", close_at: T0 + 900 } });
+    const stored = await getJob(env.CLOSE_JOBS_DB, ref.merchant_no, ref.request_no);
+    expect(stored?.generation).toBe(2);
+    // reopen on a live job changes nothing it would not change anyway.
+    expect(await scheduler(T0 + 4).schedule(ref, undefined, CALLER, { reopen: true })).toMatchObject({
+      created: false,
+    });
+  });
+
   it("an order with no job: find and cancel are 404 NOT_FOUND", async () => {
     expect(await refusal(scheduler().find(order()))).toBe("NOT_FOUND");
     expect(await refusal(scheduler().cancel(order(), CALLER))).toBe("NOT_FOUND");

@@ -328,8 +328,10 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       call<CloseOrderResponse>("POST", "/v4/pay/orders/close", { request_no, merchant_no }, true),
     queryOrder: async (order) => call<QueryOrderResponse>("GET", orderPath("/v4/pay/orders", order)),
     // No close_at: no body at all, which the gateway reads as "now".
-    scheduleClose: async ({ close_at, ...order }) =>
-      call<CloseJob>("PUT", closes(order), close_at === undefined ? undefined : { close_at }),
+    scheduleClose: async ({ close_at, reopen, ...order }) => {
+      const body = { ...(close_at === undefined ? {} : { close_at }), ...(reopen === undefined ? {} : { reopen }) };
+      return call<CloseJob>("PUT", closes(order), Object.keys(body).length ? body : undefined);
+    },
     getClose: async (order) => call<CloseJob>("GET", closes(order)),
     cancelClose: async (order) => call<CloseJob>("DELETE", closes(order)),
   };

@@ -12,6 +12,8 @@ export interface OrderRef {
 /** PUT /v1/closes: when to close, in Unix seconds (absent or past: now; at most 30 days ahead). */
 export interface ScheduleCloseRequest extends OrderRef {
   close_at?: number;
+  /** `true` closes an order whose close job was cancelled (a new job); without it that PUT is 409 CLOSE_CONFLICT. */
+  reopen?: boolean;
 }
 
 /** SparkPay's documentation shows its success code both as 0 and as "0"; both pass through. */
