@@ -20,6 +20,7 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
 import { CONFIRMED_BY, JOB_STATUSES } from "../src/closes/job";
 import { MAX_CLOSE_AHEAD_S, MAX_CLOSE_AT_PAST_S } from "../src/closes/scheduler";
+import { HISTORY_SHOWN, MAX_RESCHEDULES } from "../src/closes/store";
 import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
 import { ERROR_DOCS_PATH } from "../src/error-response";
 import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
@@ -105,7 +106,7 @@ function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Reco
   const responses: Record<string, unknown> = {};
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
     const headers: Record<string, unknown> = { "X-Request-Id": REQUEST_ID_HEADER };
-    if (status === 429)
+    if (status === 429 || group.includes("CLOSE_JOBS_UNAVAILABLE"))
       headers["Retry-After"] = { description: "Seconds to wait, when known.", schema: { type: "string" } };
     if (status === 401) headers["WWW-Authenticate"] = { schema: { type: "string" } };
     responses[String(status)] = {
@@ -146,7 +147,18 @@ const errorCode = { oneOf: [{ type: "integer" }, { type: "string" }] };
 function closeJobSchema() {
   return {
     type: "object",
-    required: ["merchant_no", "request_no", "status", "close_at", "created_at", "updated_at", "attempts", "history"],
+    required: [
+      "merchant_no",
+      "request_no",
+      "status",
+      "close_at",
+      "created_at",
+      "updated_at",
+      "attempts",
+      "reschedules",
+      "history",
+      "history_total",
+    ],
     properties: {
       merchant_no: { type: "string" },
       request_no: { type: "string" },
@@ -175,6 +187,17 @@ function closeJobSchema() {
         ...unixSeconds,
         description: "When the re-check after `closed` found the order no longer CLOSED (paid after the close).",
       },
+      reschedules: {
+        type: "integer",
+        minimum: 0,
+        maximum: MAX_RESCHEDULES,
+        description: `How often the job was rescheduled; at most ${MAX_RESCHEDULES}, then a PUT with a new close_at is 409.`,
+      },
+      history_total: {
+        type: "integer",
+        minimum: 1,
+        description: `How many history entries the job has; \`history\` shows the latest ${HISTORY_SHOWN}.`,
+      },
       history: {
         type: "array",
         items: {
@@ -186,6 +209,11 @@ function closeJobSchema() {
             by: { type: "string", description: "`caller:<caller id>` or `gateway`." },
             code: errorCode,
             pay_status: { type: "string", description: "The pay_status a verified query showed, when one decided." },
+            close_at: {
+              ...unixSeconds,
+              description: "On the job's creation and each reschedule: its close_at from then on.",
+            },
+            previous_close_at: { ...unixSeconds, description: "On a reschedule: the close_at it replaced." },
             event: {
               type: "string",
               enum: ["late_payment"],
@@ -398,7 +426,7 @@ export function buildOpenApiDocument() {
           parameters: orderParameters,
           responses: {
             "200": jobResponse("The order's current job."),
-            ...errorResponses(jobCodes(false, "NOT_FOUND")),
+            ...errorResponses(jobCodes(false, "NOT_FOUND", "CLOSE_JOBS_UNAVAILABLE")),
           },
         },
         delete: {
@@ -409,7 +437,7 @@ export function buildOpenApiDocument() {
           parameters: orderParameters,
           responses: {
             "200": jobResponse("The job, `cancelled`."),
-            ...errorResponses(jobCodes(false, "NOT_FOUND", "CLOSE_CONFLICT")),
+            ...errorResponses(jobCodes(false, "NOT_FOUND", "CLOSE_CONFLICT", "CLOSE_JOBS_UNAVAILABLE")),
           },
         },
       },

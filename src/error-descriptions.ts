@@ -33,6 +33,8 @@ export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
     "A setting or binding is missing, malformed, still a placeholder, or the keys are swapped; the message " +
     "names it (never its value).",
   CLOSE_JOBS_UNAVAILABLE:
-    "Cloudflare Workflows did not start the close job; the job is marked failed, so PUT again schedules a new one.",
+    "The durable closes could not be reached: the close jobs' database (D1) did not answer (retry after Retry-After; " +
+    "the request is safe to repeat), or Cloudflare Workflows did not start the job (it is marked failed, so PUT " +
+    "again schedules a new one).",
   UPSTREAM_TIMEOUT: "SparkPay did not answer within SPARKPAY_TIMEOUT_MS (on the last attempt).",
 };

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { CloseJobsUnavailableError } from "./closes/d1";
 import type { AppEnv } from "./env";
 import { GATEWAY_ERRORS, GatewayError, type GatewayErrorCode } from "./errors";
 import { describeFailure, type Failure } from "./failure";
@@ -55,6 +56,10 @@ export function errorResponse(c: Context<AppEnv>, error: unknown): Response {
   // logFields is missing only if the error came before the access log started.
   if (c.get("logFields"))
     Object.assign(c.get("logFields"), { error_code: code, upstream_status: upstreamStatus, attempts });
+  if (error instanceof CloseJobsUnavailableError) {
+    // D1's own words go to the log only: they may name tables and columns.
+    c.get("services")?.logger.warn({ msg: "close jobs unavailable", request_id: c.get("requestId"), d1: error.detail });
+  }
   if (code === "INTERNAL_ERROR") {
     // The error's name only: its message could hold anything, and stacks stay out of responses.
     (c.get("services")?.logger ?? new Logger()).error({

@@ -1,3 +1,4 @@
+import { CloseJobsUnavailableError, D1_RETRY_AFTER_S } from "./closes/d1";
 import { GatewayError } from "./errors";
 import {
   ConfigError,
@@ -77,6 +78,9 @@ function describeError(error: unknown): Failure {
     return gateway(error.code, error.message, error.param === undefined ? {} : { param: error.param });
   }
   if (error instanceof ConfigError) return gateway("GATEWAY_MISCONFIGURED", error.message);
+  if (error instanceof CloseJobsUnavailableError) {
+    return gateway("CLOSE_JOBS_UNAVAILABLE", error.message, { retryAfterSeconds: D1_RETRY_AFTER_S });
+  }
   if (!(error instanceof SparkPayError)) return gateway("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE);
 
   const { attempts } = error;

@@ -41,6 +41,10 @@ export interface HistoryEntry {
   /** The pay_status a verified query showed, on entries a query decided. */
   pay_status?: string;
   event?: HistoryEvent;
+  /** On the entries that set the job's close_at (its creation, each reschedule): the close_at from then on. */
+  close_at?: number;
+  /** On a reschedule: the close_at it replaced. */
+  previous_close_at?: number;
 }
 
 /** The job in the API. */
@@ -59,7 +63,11 @@ export interface CloseJob {
   order?: OrderSnapshot;
   /** When the re-check after `closed` found the order no longer CLOSED (a payment that arrived after the close). */
   late_payment_at?: number;
+  /** How often the job was rescheduled (at most MAX_RESCHEDULES). */
+  reschedules: number;
+  /** The most recent history entries (HISTORY_SHOWN at most), oldest first; `history_total` counts them all. */
   history: HistoryEntry[];
+  history_total: number;
 }
 
 /** The job as the store returns it: what the routes and the Workflow need besides what callers see. */
@@ -90,6 +98,8 @@ const HistoryRowSchema = v.object({
   code: v.nullable(code),
   pay_status: v.nullable(v.string()),
   event: v.nullable(v.picklist(HISTORY_EVENTS)),
+  close_at: v.nullable(time),
+  previous_close_at: v.nullable(time),
 });
 
 /** One row of the store's job query, history as the JSON array SQLite built. */
@@ -111,6 +121,8 @@ export const JobRowSchema = v.object({
   error_message: v.nullable(v.string()),
   order_json: v.nullable(v.pipe(v.string(), v.parseJson(), v.check(isOrderState, "an order with its pay_status"))),
   late_payment_at: v.nullable(time),
+  history_total: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+  reschedules: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   history: v.pipe(
     v.string(),
     v.parseJson(),
@@ -133,8 +145,18 @@ export function jobFromRow(row: unknown): StoredJob {
       `close_jobs: a stored job does not read as one (${where}: expected ${issue.expected ?? issue.kind}).`,
     );
   }
-  const { closed_at, confirmed_by, error_code, error_message, order_json, late_payment_at, history, ...fields } =
-    parsed.output;
+  const {
+    closed_at,
+    confirmed_by,
+    error_code,
+    error_message,
+    order_json,
+    late_payment_at,
+    history_total,
+    reschedules,
+    history,
+    ...fields
+  } = parsed.output;
   // In the API's key order (valibot keeps the schema's), optional fields only when set.
   return {
     ...fields,
@@ -144,16 +166,20 @@ export function jobFromRow(row: unknown): StoredJob {
     // The schema checked it (isOrderState); valibot types a custom schema's output inside a pipe as `{}`.
     ...(order_json === null ? {} : { order: order_json as OrderState }),
     ...(late_payment_at === null ? {} : { late_payment_at }),
+    reschedules,
     history: history
       // json_group_array promises no order, so the rows carry their sequence number.
       .sort((a, b) => a.seq - b.seq)
-      .map(({ at, status, by, code, pay_status, event }) => ({
+      .map(({ at, status, by, code, pay_status, event, close_at, previous_close_at }) => ({
         at,
         status,
         by: by as Actor,
         ...(code === null ? {} : { code }),
         ...(pay_status === null ? {} : { pay_status }),
         ...(event === null ? {} : { event }),
+        ...(close_at === null ? {} : { close_at }),
+        ...(previous_close_at === null ? {} : { previous_close_at }),
       })),
+    history_total,
   };
 }

@@ -3,7 +3,7 @@ import { GatewayError } from "../errors";
 import type { Logger } from "../log";
 import type { OrderRef } from "../sparkpay/schemas";
 import { type Actor, type CloseJob, publicJob, type StoredJob } from "./job";
-import { cancel, createJob, getJob, reschedule } from "./store";
+import { cancel, createJob, getJob, MAX_RESCHEDULES, reschedule } from "./store";
 import { transition } from "./transitions";
 import type { CloseParams } from "./workflow";
 
@@ -123,6 +123,9 @@ export class CloseScheduler {
       // scheduled: no close_at, the same one, or "now" for a job already due leaves it as it is.
       if (closeAt === undefined || at === job.close_at || (!future && job.close_at <= now)) {
         return { job: publicJob(job), created: false };
+      }
+      if (job.reschedules >= MAX_RESCHEDULES) {
+        conflict(job, `it has been rescheduled ${MAX_RESCHEDULES} times, the limit; it stays at its close_at`);
       }
       const moved = await reschedule(this.db, job, at, now, by);
       if (moved) {

@@ -1,3 +1,4 @@
+import { d1Change, d1Read } from "./d1";
 import { instanceIdPrefix, orderKey } from "./ids";
 import {
   ACTOR_PATTERN,
@@ -21,14 +22,24 @@ import {
  * happen, the row for the current revision exists already and the insert does nothing.
  */
 
-/** The job with its history, as one statement. `where` is a fixed condition on `j`, never caller text. */
+/**
+ * How many of a job's history entries a read returns: the most recent ones. The whole history stays in D1; a read
+ * stays one small row however often the job was rescheduled (D1 caps a row at 2 MB), and `history_total` says how
+ * many there are.
+ */
+export const HISTORY_SHOWN = 100;
+/** How often one job may be rescheduled; the next reschedule is 409 naming the limit. */
+export const MAX_RESCHEDULES = 100;
+
+/** The job with its latest history, as one statement. `where` is a fixed condition on `j`, never caller text. */
 function selectJob(where: string): string {
   return `SELECT j.id, j.instance_id, j.generation, j.order_key, j.merchant_no, j.request_no, j.status, j.close_at,
   j.created_at, j.updated_at, j.attempts, j.closed_at, j.confirmed_by, j.error_code, j.error_message, j.order_json,
-  j.late_payment_at,
+  j.late_payment_at, j.revision AS history_total,
+  (SELECT MAX(COUNT(*) - 1, 0) FROM close_history WHERE job_id = j.id AND status = 'scheduled') AS reschedules,
   (SELECT json_group_array(json_object('seq', h.seq, 'at', h.at, 'status', h.status, 'by', h.actor, 'code', h.code,
-    'pay_status', h.pay_status, 'event', h.event))
-    FROM close_history h WHERE h.job_id = j.id) AS history
+    'pay_status', h.pay_status, 'event', h.event, 'close_at', h.close_at, 'previous_close_at', h.previous_close_at))
+    FROM (SELECT * FROM close_history WHERE job_id = j.id ORDER BY seq DESC LIMIT ${HISTORY_SHOWN}) h) AS history
 FROM close_jobs j WHERE ${where}`;
 }
 
@@ -52,12 +63,15 @@ export function recordChange(
     code?: ErrorCode | undefined;
     pay_status?: string | undefined;
     event?: HistoryEvent;
+    /** The job's close_at after this change, on the entries that set it; and the one a reschedule replaced. */
+    close_at?: number;
+    previous_close_at?: number;
   },
 ): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO close_history (job_id, seq, at, status, actor, code, pay_status, event)
-SELECT id, revision, ?2, ?3, ?4, ?5, ?6, ?7 FROM close_jobs WHERE ${where}
+      `INSERT INTO close_history (job_id, seq, at, status, actor, code, pay_status, event, close_at, previous_close_at)
+SELECT id, revision, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 FROM close_jobs WHERE ${where}
 ON CONFLICT (job_id, seq) DO NOTHING`,
     )
     .bind(
@@ -68,6 +82,8 @@ ON CONFLICT (job_id, seq) DO NOTHING`,
       entry.code ?? null,
       entry.pay_status ?? null,
       entry.event ?? null,
+      entry.close_at ?? null,
+      entry.previous_close_at ?? null,
     );
 }
 
@@ -81,11 +97,13 @@ export async function changeJob(
   update: D1PreparedStatement,
   entry: Parameters<typeof recordChange>[3],
 ): Promise<StoredJob | undefined> {
-  const [, , read] = await db.batch([
-    update,
-    recordChange(db, "instance_id = ?1", instanceId, entry),
-    db.prepare(JOB_BY_INSTANCE).bind(instanceId),
-  ]);
+  const [, , read] = await d1Change(() =>
+    db.batch([
+      update,
+      recordChange(db, "instance_id = ?1", instanceId, entry),
+      db.prepare(JOB_BY_INSTANCE).bind(instanceId),
+    ]),
+  );
   return jobIn(read);
 }
 
@@ -117,7 +135,7 @@ export async function storeAnswers(db: D1Database): Promise<boolean> {
     await db.batch([
       db.prepare("SELECT 1 FROM close_orders LIMIT 1"),
       db.prepare("SELECT order_json, late_payment_at FROM close_jobs LIMIT 1"),
-      db.prepare("SELECT pay_status, event FROM close_history LIMIT 1"),
+      db.prepare("SELECT pay_status, event, close_at, previous_close_at FROM close_history LIMIT 1"),
     ]);
     return true;
   } catch {
@@ -127,7 +145,7 @@ export async function storeAnswers(db: D1Database): Promise<boolean> {
 
 /** The order's current job, or undefined if it never had one. */
 export async function getJob(db: D1Database, merchantNo: string, requestNo: string): Promise<StoredJob | undefined> {
-  return jobIn(await db.prepare(JOB_OF_ORDER).bind(orderKey(merchantNo, requestNo)).run());
+  return jobIn(await d1Read(() => db.prepare(JOB_OF_ORDER).bind(orderKey(merchantNo, requestNo)).run()));
 }
 
 export interface NewJob {
@@ -149,28 +167,35 @@ export async function createJob(db: D1Database, input: NewJob): Promise<{ job: S
   checkActor(input.by);
   const key = orderKey(input.merchant_no, input.request_no);
   const prefix = await instanceIdPrefix(key);
-  const [, insert, , read] = await db.batch([
-    // The check and the move to the next generation are one statement: no create can slip in between.
-    db
-      .prepare(
-        `INSERT INTO close_orders (order_key, current_job, generation) VALUES (?1, ?2 || '_g1', 1)
+  const [, insert, , read] = await d1Change(() =>
+    db.batch([
+      // The check and the move to the next generation are one statement: no create can slip in between.
+      db
+        .prepare(
+          `INSERT INTO close_orders (order_key, current_job, generation) VALUES (?1, ?2 || '_g1', 1)
 ON CONFLICT (order_key) DO UPDATE SET generation = generation + 1, current_job = ?2 || '_g' || (generation + 1)
 WHERE (SELECT status FROM close_jobs WHERE id = close_orders.current_job) IN ('cancelled', 'failed')`,
-      )
-      .bind(key, prefix),
-    // A job for the current id exists unless the statement above just moved it.
-    db
-      .prepare(
-        `INSERT INTO close_jobs (id, instance_id, order_key, merchant_no, request_no, generation, status, close_at,
+        )
+        .bind(key, prefix),
+      // A job for the current id exists unless the statement above just moved it.
+      db
+        .prepare(
+          `INSERT INTO close_jobs (id, instance_id, order_key, merchant_no, request_no, generation, status, close_at,
   created_at, updated_at, attempts, revision)
 SELECT current_job, current_job, order_key, ?2, ?3, generation, 'scheduled', ?4, ?5, ?5, 0, 1
 FROM close_orders WHERE order_key = ?1
 ON CONFLICT DO NOTHING`,
-      )
-      .bind(key, input.merchant_no, input.request_no, input.close_at, input.now),
-    recordChange(db, `id = ${CURRENT_JOB_ID}`, key, { at: input.now, status: "scheduled", by: input.by }),
-    db.prepare(JOB_OF_ORDER).bind(key),
-  ]);
+        )
+        .bind(key, input.merchant_no, input.request_no, input.close_at, input.now),
+      recordChange(db, `id = ${CURRENT_JOB_ID}`, key, {
+        at: input.now,
+        status: "scheduled",
+        by: input.by,
+        close_at: input.close_at,
+      }),
+      db.prepare(JOB_OF_ORDER).bind(key),
+    ]),
+  );
   const job = jobIn(read);
   if (!job) throw new Error("close_jobs: the order has no job right after creating one.");
   return { job, created: changed(insert) };
@@ -179,11 +204,12 @@ ON CONFLICT DO NOTHING`,
 /**
  * Moves a `scheduled` job to `closeAt` under a new Workflow instance id (a sleeping instance cannot be
  * moved, and Cloudflare never accepts an id twice): the caller terminates the old instance and starts
- * `job.instance_id`. Undefined when the job is no longer `scheduled`. The history gains a `scheduled` entry.
+ * `job.instance_id`. Undefined when the job is no longer `scheduled`, or has been rescheduled MAX_RESCHEDULES times.
+ * The history gains a `scheduled` entry with the new close_at and the one it replaced.
  */
 export async function reschedule(
   db: D1Database,
-  job: Pick<StoredJob, "id" | "order_key">,
+  job: Pick<StoredJob, "id" | "order_key" | "close_at">,
   closeAt: number,
   now: number,
   by: Actor,
@@ -192,27 +218,36 @@ export async function reschedule(
   checkTime("now", now);
   checkActor(by);
   const prefix = await instanceIdPrefix(job.order_key);
-  const [, update, , read] = await db.batch([
-    db
-      .prepare(
-        `UPDATE close_orders SET generation = generation + 1
-WHERE order_key = ?1 AND current_job = ?2 AND EXISTS (SELECT 1 FROM close_jobs WHERE id = ?2 AND status = 'scheduled')`,
-      )
-      .bind(job.order_key, job.id),
-    // A scheduled job is its order's current one, and holds the order's last generation until the statement
-    // above issues the next: so this runs exactly when that did, and never takes an id issued before.
-    db
-      .prepare(
-        `UPDATE close_jobs SET generation = (SELECT generation FROM close_orders WHERE order_key = ?1),
+  const [, update, , read] = await d1Change(() =>
+    db.batch([
+      db
+        .prepare(
+          `UPDATE close_orders SET generation = generation + 1
+WHERE order_key = ?1 AND current_job = ?2 AND EXISTS (SELECT 1 FROM close_jobs WHERE id = ?2 AND status = 'scheduled')
+  AND (SELECT COUNT(*) - 1 FROM close_history WHERE job_id = ?2 AND status = 'scheduled') < ?3`,
+        )
+        .bind(job.order_key, job.id, MAX_RESCHEDULES),
+      // A scheduled job is its order's current one, and holds the order's last generation until the statement
+      // above issues the next: so this runs exactly when that did, and never takes an id issued before.
+      db
+        .prepare(
+          `UPDATE close_jobs SET generation = (SELECT generation FROM close_orders WHERE order_key = ?1),
   instance_id = ?3 || '_g' || (SELECT generation FROM close_orders WHERE order_key = ?1),
   close_at = ?4, updated_at = ?5, revision = revision + 1
 WHERE id = ?2 AND status = 'scheduled'
   AND generation < (SELECT generation FROM close_orders WHERE order_key = ?1 AND current_job = ?2)`,
-      )
-      .bind(job.order_key, job.id, prefix, closeAt, now),
-    recordChange(db, "id = ?1", job.id, { at: now, status: "scheduled", by }),
-    db.prepare(JOB_BY_ID).bind(job.id),
-  ]);
+        )
+        .bind(job.order_key, job.id, prefix, closeAt, now),
+      recordChange(db, "id = ?1", job.id, {
+        at: now,
+        status: "scheduled",
+        by,
+        close_at: closeAt,
+        previous_close_at: job.close_at,
+      }),
+      db.prepare(JOB_BY_ID).bind(job.id),
+    ]),
+  );
   return changed(update) ? jobIn(read) : undefined;
 }
 
@@ -229,15 +264,17 @@ export async function cancel(
 ): Promise<StoredJob | undefined> {
   checkTime("now", now);
   checkActor(by);
-  const [, , read] = await db.batch([
-    db
-      .prepare(
-        `UPDATE close_jobs SET status = 'cancelled', updated_at = ?2, revision = revision + 1
+  const [, , read] = await d1Change(() =>
+    db.batch([
+      db
+        .prepare(
+          `UPDATE close_jobs SET status = 'cancelled', updated_at = ?2, revision = revision + 1
 WHERE id = ?1 AND status = 'scheduled'`,
-      )
-      .bind(job.id, now),
-    recordChange(db, "id = ?1", job.id, { at: now, status: "cancelled", by }),
-    db.prepare(JOB_BY_ID).bind(job.id),
-  ]);
+        )
+        .bind(job.id, now),
+      recordChange(db, "id = ?1", job.id, { at: now, status: "cancelled", by }),
+      db.prepare(JOB_BY_ID).bind(job.id),
+    ]),
+  );
   return jobIn(read);
 }

@@ -1,3 +1,4 @@
+import { d1Change } from "./d1";
 import type { Actor, ConfirmedBy, ErrorCode, OrderSnapshot, StoredJob } from "./job";
 import { changeJob, checkActor, checkTime, JOB_BY_INSTANCE, jobIn } from "./store";
 
@@ -122,14 +123,16 @@ export async function recordAttempts(
 ): Promise<StoredJob | undefined> {
   checkTime("attempts", attempts);
   checkTime("now", now);
-  const [, read] = await db.batch([
-    db
-      .prepare(
-        `UPDATE close_jobs SET attempts = ?2, updated_at = ?3, order_json = COALESCE(?4, order_json)
+  const [, read] = await d1Change(() =>
+    db.batch([
+      db
+        .prepare(
+          `UPDATE close_jobs SET attempts = ?2, updated_at = ?3, order_json = COALESCE(?4, order_json)
 WHERE instance_id = ?1 AND status = 'closing' AND attempts < ?2`,
-      )
-      .bind(instanceId, attempts, now, order ? JSON.stringify(order) : null),
-    db.prepare(JOB_BY_INSTANCE).bind(instanceId),
-  ]);
+        )
+        .bind(instanceId, attempts, now, order ? JSON.stringify(order) : null),
+      db.prepare(JOB_BY_INSTANCE).bind(instanceId),
+    ]),
+  );
   return jobIn(read);
 }

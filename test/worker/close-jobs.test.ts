@@ -66,7 +66,10 @@ describe("close jobs: create and get", () => {
       created_at: T0,
       updated_at: T0,
       attempts: 0,
-      history: [{ at: T0, status: "scheduled", by: CALLER }],
+      reschedules: 0,
+      // The creation's entry says when the job is to close.
+      history: [{ at: T0, status: "scheduled", by: CALLER, close_at: T0 + 600 }],
+      history_total: 1,
     });
     expect(await getJob(db, MERCHANT, request)).toEqual(job);
   });
@@ -85,7 +88,9 @@ describe("close jobs: create and get", () => {
       "created_at",
       "updated_at",
       "attempts",
+      "reschedules",
       "history",
+      "history_total",
     ]);
   });
 
@@ -122,7 +127,7 @@ describe("close jobs: create and get", () => {
     expect(second.id).not.toBe(first.id);
     expect(second.instance_id).not.toBe(first.instance_id);
     expect(second).toMatchObject({ status: "scheduled", close_at: T0 + 900, created_at: T0 + 20, attempts: 0 });
-    expect(second.history).toEqual([{ at: T0 + 20, status: "scheduled", by: OTHER_CALLER }]);
+    expect(second.history).toEqual([{ at: T0 + 20, status: "scheduled", by: OTHER_CALLER, close_at: T0 + 900 }]);
     expect(await getJob(db, MERCHANT, request)).toEqual(second);
     // The cancelled job stays on record.
     expect(await rowsOf(request)).toEqual({ jobs: 2, history: 3 });
@@ -207,9 +212,10 @@ describe("close jobs: reschedule and cancel", () => {
       created_at: T0,
       updated_at: T0 + 30,
     });
+    // Each entry says when the job was to close from then on; the reschedule also what it replaced.
     expect(moved?.history).toEqual([
-      { at: T0, status: "scheduled", by: CALLER },
-      { at: T0 + 30, status: "scheduled", by: OTHER_CALLER },
+      { at: T0, status: "scheduled", by: CALLER, close_at: T0 + 600 },
+      { at: T0 + 30, status: "scheduled", by: OTHER_CALLER, close_at: T0 + 3600, previous_close_at: T0 + 600 },
     ]);
     expect(await getJob(db, MERCHANT, request)).toEqual(moved);
     // The replaced instance, should it wake, runs nothing.
@@ -246,7 +252,7 @@ describe("close jobs: reschedule and cancel", () => {
     const cancelled = await cancel(db, job, T0 + 40, CALLER);
     expect(cancelled).toMatchObject({ status: "cancelled", updated_at: T0 + 40, instance_id: job.instance_id });
     expect(cancelled?.history).toEqual([
-      { at: T0, status: "scheduled", by: CALLER },
+      { at: T0, status: "scheduled", by: CALLER, close_at: T0 + 600 },
       { at: T0 + 40, status: "cancelled", by: CALLER },
     ]);
     expect(await cancel(db, job, T0 + 50, OTHER_CALLER)).toEqual(cancelled);
@@ -293,11 +299,13 @@ describe("close jobs: the Workflow's transitions", () => {
       attempts: 3,
       closed_at: T0 + 800,
       confirmed_by: "order-query",
+      reschedules: 0,
       history: [
-        { at: T0, status: "scheduled", by: CALLER },
+        { at: T0, status: "scheduled", by: CALLER, close_at: T0 + 600 },
         { at: T0 + 600, status: "closing", by: "gateway" },
         { at: T0 + 800, status: "closed", by: "gateway" },
       ],
+      history_total: 3,
     });
     expect(await getJob(db, MERCHANT, request)).toEqual(closed);
   });
@@ -440,5 +448,54 @@ describe("close jobs: one job per order, whatever the concurrency", () => {
     // Different orders never share a prefix.
     const other = await create(requestNo());
     expect(other.job.instance_id.slice(0, 46)).not.toBe(job.instance_id.slice(0, 46));
+  });
+});
+
+describe("close jobs: bounded histories", () => {
+  /** Appends `count` history entries to the job straight in D1, as that many reschedules would have. */
+  async function appendHistory(job: StoredJob, count: number) {
+    await db.batch([
+      db
+        .prepare(
+          `WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 + 1)
+INSERT INTO close_history (job_id, seq, at, status, actor) SELECT ?1, i, ?3, 'scheduled', 'gateway' FROM n`,
+        )
+        .bind(job.id, count, T0),
+      db.prepare("UPDATE close_jobs SET revision = ?2 WHERE id = ?1").bind(job.id, count + 1),
+    ]);
+  }
+
+  it("a job with 40,000 history entries still reads (the latest 100, and the total), transitions and closes", async () => {
+    const request = requestNo();
+    const { job } = await create(request);
+    await appendHistory(job, 40_000);
+    const read = await getJob(db, MERCHANT, request);
+    expect(read).toMatchObject({ history_total: 40_001, reschedules: 40_000 });
+    expect(read?.history).toHaveLength(100);
+    // The most recent, oldest first.
+    expect(read?.history[0]?.at).toBe(T0);
+    const closing = await transition(db, job.instance_id, ["scheduled"], "closing", {}, T0 + 600);
+    expect(closing).toMatchObject({ status: "closing", history_total: 40_002 });
+    const closed = await transition(
+      db,
+      job.instance_id,
+      ["closing"],
+      "closed",
+      { confirmed_by: "order-query" },
+      T0 + 700,
+    );
+    expect(closed).toMatchObject({ status: "closed", history_total: 40_003 });
+    expect(closed?.history).toHaveLength(100);
+    expect(closed?.history.slice(-2).map(({ status }) => status)).toEqual(["closing", "closed"]);
+  });
+
+  it("a job rescheduled 100 times is not rescheduled again (the store refuses; the job stays)", async () => {
+    const request = requestNo();
+    const { job } = await create(request);
+    await appendHistory(job, 99);
+    const last = await reschedule(db, job, T0 + 7200, T0 + 1, CALLER);
+    expect(last).toMatchObject({ reschedules: 100, close_at: T0 + 7200 });
+    expect(await reschedule(db, last!, T0 + 9000, T0 + 2, CALLER)).toBeUndefined();
+    expect(await getJob(db, MERCHANT, request)).toEqual(last);
   });
 });

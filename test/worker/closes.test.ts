@@ -6,7 +6,16 @@ import type { CloseJob } from "../../src/closes/job";
 import { cancel, createJob, reschedule } from "../../src/closes/store";
 import type { CloseParams } from "../../src/closes/workflow";
 import type { Delivery } from "../support/webhook-receiver";
-import { CLOSE_URL, callGateway, closeOrder, type ErrorEnvelope, MERCHANT, sandboxOrder, uniqueId } from "./helpers";
+import {
+  CLOSE_URL,
+  callGateway,
+  captureLogs,
+  closeOrder,
+  type ErrorEnvelope,
+  MERCHANT,
+  sandboxOrder,
+  uniqueId,
+} from "./helpers";
 
 const DAY = 86_400;
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -89,7 +98,9 @@ describe("durable closes: closing now", () => {
     expect(status).toBe(202);
     expect(body).toMatchObject({ merchant_no: MERCHANT, request_no: request, status: "scheduled", attempts: 0 });
     expect(body.close_at).toBeGreaterThanOrEqual(before);
-    expect(body.history).toEqual([{ at: expect.any(Number), status: "scheduled", by: CALLER_BY }]);
+    expect(body.history).toEqual([
+      { at: expect.any(Number), status: "scheduled", by: CALLER_BY, close_at: body.close_at },
+    ]);
 
     const after = await get(request);
     expect(after.status).toBe(200);
@@ -647,5 +658,79 @@ describe("durable closes: reads have their own budget", () => {
       status: 200,
       body: { status: "cancelled" },
     });
+  });
+});
+
+describe("durable closes: D1 trouble is answered truthfully", () => {
+  /** A D1 that throws what Cloudflare's does when overloaded, counting the statements it was asked to run. */
+  function overloadedD1(failures = Number.POSITIVE_INFINITY) {
+    const calls = { reads: 0, batches: 0 };
+    const real = env.CLOSE_JOBS_DB;
+    const fail = () => {
+      throw new Error("D1 DB is overloaded. Requests queued for too long.");
+    };
+    const db = {
+      prepare: (sql: string) => ({
+        bind: (...values: unknown[]) => {
+          const bound = real.prepare(sql).bind(...values);
+          return Object.assign(bound, {
+            run: async () =>
+              ++calls.reads <= failures
+                ? fail()
+                : real
+                    .prepare(sql)
+                    .bind(...values)
+                    .run(),
+          });
+        },
+      }),
+      batch: async (statements: D1PreparedStatement[]) =>
+        ++calls.batches <= failures ? fail() : real.batch(statements),
+    } as unknown as Env["CLOSE_JOBS_DB"];
+    return { db, calls };
+  }
+
+  it("PUT, GET and DELETE: 503 CLOSE_JOBS_UNAVAILABLE with Retry-After, never a 500; D1's words only in the log", async () => {
+    const { db, calls } = overloadedD1();
+    const request = uniqueId("D1");
+    const lines = await captureLogs(async () => {
+      for (const method of ["PUT", "GET", "DELETE"]) {
+        const { response } = await callGateway({ method, url: closesUrl(request), env: { CLOSE_JOBS_DB: db } });
+        expect(response.status, method).toBe(503);
+        expect(response.headers.get("Retry-After")).toBe("5");
+        const body = (await response.json()) as ErrorEnvelope;
+        expect(body).toMatchObject({
+          code: "CLOSE_JOBS_UNAVAILABLE",
+          message: expect.stringMatching(/D1\) did not answer/),
+        });
+        expect(body.message).not.toMatch(/overloaded|SELECT|close_jobs/);
+      }
+    });
+    // Each route's read was tried three times before giving up.
+    expect(calls.reads).toBe(9);
+    const logged = lines.filter((line) => line.includes('"msg":"close jobs unavailable"'));
+    expect(logged).toHaveLength(3);
+    expect(logged[0]).toMatch(/"d1":"Error: D1 DB is overloaded\. Requests queued for too long\."/);
+    // No stack, and no "unhandled error": each request's one access line says 503.
+    expect(lines.join("\n")).not.toMatch(/at \S+:\d+|unhandled error/);
+    expect(
+      lines.filter((line) => line.includes('"msg":"request"')).every((line) => line.includes('"status":503')),
+    ).toBe(true);
+  });
+
+  it("a read that fails once is tried again: GET answers the job", async () => {
+    const request = uniqueId("D1");
+    const instance = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request));
+    try {
+      expect((await put(request, { close_at: nowS() + 3600 })).status).toBe(202);
+      const { db, calls } = overloadedD1(1);
+      const { response } = await callGateway({ method: "GET", url: closesUrl(request), env: { CLOSE_JOBS_DB: db } });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as CloseJob).status).toBe("scheduled");
+      expect(calls.reads).toBe(2);
+      expect((await del(request)).status).toBe(200);
+    } finally {
+      await instance.dispose();
+    }
   });
 });

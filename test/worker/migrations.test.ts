@@ -66,11 +66,13 @@ describe("D1 migrations, one at a time", () => {
       attempts: 1,
       closed_at: 120,
       confirmed_by: "close",
+      reschedules: 0,
       history: [
         { at: 90, status: "scheduled", by: "caller:0123456789ab" },
         { at: 100, status: "closing", by: "gateway" },
         { at: 120, status: "closed", by: "gateway" },
       ],
+      history_total: 3,
     });
     // The new statuses and fields are accepted by the rebuilt tables.
     await db.batch([

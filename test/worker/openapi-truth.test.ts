@@ -45,9 +45,10 @@ const validInputs = () => ({
   merchant_no: MERCHANT,
   request_no: uniqueId("DOC"),
   close_at: Math.floor(Date.now() / 1000) + 3600,
+  reopen: false,
 });
-/** A value each input refuses (the identifier rule; not an integer). */
-const invalidInputs = { merchant_no: "M-1", request_no: "R-1", close_at: "soon" };
+/** A value each input refuses (the identifier rule; not an integer; not a boolean). */
+const invalidInputs = { merchant_no: "M-1", request_no: "R-1", close_at: "soon", reopen: "yes" };
 
 function inputsOf(operation: Operation, values: Record<string, unknown>) {
   const pick = (name: string) => {

@@ -82,6 +82,33 @@ describe("CloseScheduler: what PUT does to each state", () => {
     expect(await getJob(env.CLOSE_JOBS_DB, ref.merchant_no, ref.request_no)).toBeUndefined();
   });
 
+  it("a job rescheduled 100 times: a new close_at is 409 CLOSE_CONFLICT naming the limit; the job stays", async () => {
+    const ref = order();
+    await scheduler().schedule(ref, T0 + 600, CALLER);
+    const job = await getJob(env.CLOSE_JOBS_DB, ref.merchant_no, ref.request_no);
+    // 100 reschedules' entries, as if they had been made.
+    await env.CLOSE_JOBS_DB.batch([
+      env.CLOSE_JOBS_DB.prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 101)
+INSERT INTO close_history (job_id, seq, at, status, actor) SELECT ?1, i, ?2, 'scheduled', 'gateway' FROM n`,
+      ).bind(job!.id, T0),
+      env.CLOSE_JOBS_DB.prepare("UPDATE close_jobs SET revision = 101 WHERE id = ?1").bind(job!.id),
+    ]);
+    const error = await scheduler()
+      .schedule(ref, T0 + 900, CALLER)
+      .then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+    expect(error).toMatchObject({
+      code: "CLOSE_CONFLICT",
+      message: expect.stringMatching(/rescheduled 100 times, the limit/),
+    });
+    expect(await getJob(env.CLOSE_JOBS_DB, ref.merchant_no, ref.request_no)).toMatchObject({ close_at: T0 + 600 });
+    // Leaving it as it is still works.
+    expect(await scheduler().schedule(ref, undefined, CALLER)).toMatchObject({ created: false });
+  });
+
   it("a reschedule moves the job to a new instance and terminates the old one", async () => {
     const ref = order();
     await scheduler().schedule(ref, T0 + 600, CALLER);

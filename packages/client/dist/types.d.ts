@@ -63,6 +63,10 @@ export interface HistoryEntry {
     pay_status?: string;
     /** An entry that is not a change of status: the re-check found a payment after the close. */
     event?: "late_payment";
+    /** On the entries that set the job's close_at (its creation, each reschedule): the close_at from then on. */
+    close_at?: number;
+    /** On a reschedule: the close_at it replaced. */
+    previous_close_at?: number;
 }
 /** A durable close job (/v1/closes). Times are Unix seconds. */
 export interface CloseJob {
@@ -84,7 +88,11 @@ export interface CloseJob {
     order?: OrderState;
     /** When the re-check after `closed` found the order no longer CLOSED (paid after the close). */
     late_payment_at?: number;
+    /** How often the job was rescheduled (at most 100). */
+    reschedules: number;
+    /** The most recent history entries (100 at most), oldest first; `history_total` counts them all. */
     history: HistoryEntry[];
+    history_total: number;
 }
 /** Every failure the gateway answers with. */
 export interface ErrorEnvelope {
