@@ -18,6 +18,7 @@ import { loadSettings, SECRET_NAMES, SETTING_NAMES } from "../src/settings/repor
 import { WEBHOOK_SETTINGS, webhooksWanted } from "../src/settings/webhooks";
 import { pairsWithPrivateKey } from "../src/sparkpay/key-pairs";
 import { readKeyBlocks } from "../src/sparkpay/pem";
+import { closeJobsDatabase, databaseProblem } from "./deploy/migrate";
 import { isMain, readOptions, runCli, UsageError } from "./lib/cli";
 
 const USAGE =
@@ -122,7 +123,13 @@ async function main() {
     ],
   ];
   for (const [name, found, where] of declared) {
-    if (found) say("ok", name, "");
+    // A deploy target's database must exist: the stand-in id only serves local runs and dry runs.
+    const standIn =
+      name === "CLOSE_JOBS_DB" && found && values.env
+        ? databaseProblem(values.env, closeJobsDatabase(values.env))
+        : undefined;
+    if (standIn) say("FAIL", name, standIn);
+    else if (found) say("ok", name, "");
     else say("FAIL", name, `${name} is not declared under ${where} in wrangler.toml.`);
   }
 

@@ -20,11 +20,11 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
 import { CONFIRMED_BY, JOB_STATUSES } from "../src/closes/job";
 import { MAX_CLOSE_AHEAD_S, MAX_CLOSE_AT_PAST_S } from "../src/closes/scheduler";
-import { HISTORY_SHOWN, MAX_RESCHEDULES } from "../src/closes/store";
+import { HISTORY_SHOWN, JOBS_LISTED, MAX_RESCHEDULES } from "../src/closes/store";
 import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
 import { ERROR_DOCS_PATH } from "../src/error-response";
 import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
-import { CLOSES_ROUTE, ScheduleCloseRequestSchema } from "../src/routes/closes";
+import { CLOSE_JOBS_ROUTE, CLOSES_ROUTE, ScheduleCloseRequestSchema } from "../src/routes/closes";
 import { CONFIRMED_HEADER, QUERY_ORDER_ROUTE, SPARKPAY_REQUEST_ID } from "../src/routes/orders";
 import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
 import { CLOSE_ORDER_PATH } from "../src/sparkpay/constants";
@@ -438,6 +438,33 @@ export function buildOpenApiDocument() {
           responses: {
             "200": jobResponse("The job, `cancelled`."),
             ...errorResponses(jobCodes(false, "NOT_FOUND", "CLOSE_CONFLICT", "CLOSE_JOBS_UNAVAILABLE")),
+          },
+        },
+      },
+      [CLOSE_JOBS_ROUTE.replace(/:(\w+)/g, "{$1}")]: {
+        get: {
+          operationId: "listCloses",
+          summary: "Every close job the order had",
+          description:
+            `The current job first, then the earlier ones a cancel or a failure ended, newest first (at most ${JOBS_LISTED}). ` +
+            "Reads spend the merchant's reads budget, as GET of the job does.",
+          security: [{ callerKey: [] }],
+          parameters: orderParameters,
+          responses: {
+            "200": {
+              description: "The order's jobs.",
+              headers: { "X-Request-Id": REQUEST_ID_HEADER },
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    required: ["jobs"],
+                    properties: { jobs: { type: "array", items: ref("CloseJob"), maxItems: JOBS_LISTED } },
+                  },
+                },
+              },
+            },
+            ...errorResponses(jobCodes(false, "NOT_FOUND", "CLOSE_JOBS_UNAVAILABLE")),
           },
         },
       },

@@ -26,7 +26,8 @@ const app = new Hono<AppEnv>()
 /** What a wrong path is told: the routes that exist, and where they are described. */
 const NO_SUCH_ROUTE =
   "No such route. The gateway serves POST /v4/pay/orders/close, GET /v4/pay/orders/{merchant_no}/{request_no}, " +
-  "PUT, GET and DELETE /v1/closes/{merchant_no}/{request_no}, GET /healthz and GET /openapi.json; " +
+  "PUT, GET and DELETE /v1/closes/{merchant_no}/{request_no}, GET /v1/closes/{merchant_no}/{request_no}/jobs, " +
+  "GET /healthz and GET /openapi.json; " +
   "see /docs for the reference.";
 
 app.notFound((c) => errorResponse(c, new GatewayError("NOT_FOUND", NO_SUCH_ROUTE)));

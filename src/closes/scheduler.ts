@@ -3,7 +3,7 @@ import { GatewayError } from "../errors";
 import type { Logger } from "../log";
 import type { OrderRef } from "../sparkpay/schemas";
 import { type Actor, type CloseJob, publicJob, type StoredJob } from "./job";
-import { cancel, createJob, getJob, MAX_RESCHEDULES, reschedule } from "./store";
+import { cancel, createJob, getJob, listJobs, MAX_RESCHEDULES, reschedule } from "./store";
 import { transition } from "./transitions";
 import type { CloseParams } from "./workflow";
 
@@ -145,6 +145,13 @@ export class CloseScheduler {
     const job = await getJob(this.db, order.merchant_no, order.request_no);
     if (!job) notFound();
     return publicJob(job);
+  }
+
+  /** GET …/jobs: every job the order had, the current one first (at most JOBS_LISTED); 404 when it never had one. */
+  async list(order: OrderRef): Promise<CloseJob[]> {
+    const jobs = await listJobs(this.db, order.merchant_no, order.request_no);
+    if (jobs.length === 0) notFound();
+    return jobs.map(publicJob);
   }
 
   /** DELETE: cancels a scheduled job (a cancelled one is answered as it is); any other status is a 409. */

@@ -143,6 +143,16 @@ export async function storeAnswers(db: D1Database): Promise<boolean> {
   }
 }
 
+/** How many of an order's jobs a listing returns, the newest first. */
+export const JOBS_LISTED = 20;
+const JOBS_OF_ORDER = `${selectJob("j.order_key = ?1")} ORDER BY j.generation DESC LIMIT ${JOBS_LISTED}`;
+
+/** The order's jobs, the current one first, then the earlier ones (cancelled, failed) it replaced, newest first. */
+export async function listJobs(db: D1Database, merchantNo: string, requestNo: string): Promise<StoredJob[]> {
+  const result = await d1Read(() => db.prepare(JOBS_OF_ORDER).bind(orderKey(merchantNo, requestNo)).run());
+  return result.results.map(jobFromRow);
+}
+
 /** The order's current job, or undefined if it never had one. */
 export async function getJob(db: D1Database, merchantNo: string, requestNo: string): Promise<StoredJob | undefined> {
   return jobIn(await d1Read(() => db.prepare(JOB_OF_ORDER).bind(orderKey(merchantNo, requestNo)).run()));

@@ -10,6 +10,8 @@ import { orderPath } from "../middleware/order-path";
 
 /** Durable closes: one job per order that closes it at close_at, whatever happens to SparkPay meanwhile. */
 export const CLOSES_ROUTE = "/v1/closes/:merchant_no/:request_no" as const;
+/** Every job an order had: the current one, and the earlier ones a cancel or a failure ended. */
+export const CLOSE_JOBS_ROUTE = `${CLOSES_ROUTE}/jobs` as const;
 
 const REOPEN_RULE = "reopen must be true or false: true closes an order whose close job was cancelled.";
 
@@ -59,6 +61,14 @@ export const closes = new Hono<AppEnv>()
       .closeScheduler()
       .cancel(c.req.valid("param"), `caller:${c.get("caller").id}`);
     return c.json(job, 200);
+  })
+  .get(CLOSE_JOBS_ROUTE, orderPath<typeof CLOSE_JOBS_ROUTE>("read"), async (c) => {
+    return c.json({ jobs: await c.get("services").closeScheduler().list(c.req.valid("param")) }, 200);
+  })
+  .all(CLOSE_JOBS_ROUTE, (c) => {
+    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use GET.`, {
+      headers: { Allow: "GET" },
+    });
   })
   .all(CLOSES_ROUTE, (c) => {
     throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use PUT, GET or DELETE.`, {

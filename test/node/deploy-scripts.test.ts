@@ -25,6 +25,12 @@ import {
   versionsDeployArgs,
   versionsUploadArgs,
 } from "../../scripts/deploy/gradual";
+import {
+  applyMigrations,
+  closeJobsDatabase,
+  databaseProblem,
+  STAND_IN_DATABASE_ID,
+} from "../../scripts/deploy/migrate";
 import { readOptions, UsageError } from "../../scripts/lib/cli";
 import { SECRET_NAMES } from "../../src/settings/report";
 
@@ -505,5 +511,53 @@ describe.concurrent("the scripts as the deploy job runs them", { timeout: 60_000
     const result = await runScript(script, args, "");
     expect(result.err).toMatch(/Usage: node --import tsx scripts\/deploy\//);
     expect(result.code).toBe(2);
+  });
+});
+
+describe("migrate: the D1 migrations before a version is uploaded", () => {
+  const real = { name: "sparkpay-close-jobs-production", id: "5b1c8f0e-7d2a-4e3b-9c4d-1a2b3c4d5e6f" };
+  const run = async (database: Parameters<typeof applyMigrations>[0]["database"], answer = ok()) => {
+    const calls: string[][] = [];
+    const lines: string[] = [];
+    const code = await applyMigrations(
+      { env: "production", database },
+      async (args) => {
+        calls.push(args);
+        return answer;
+      },
+      (line) => lines.push(line),
+    );
+    return { code, calls, out: lines.join("\n") };
+  };
+
+  it("applies the environment's pending migrations, remotely, to its own database", async () => {
+    const result = await run(real);
+    expect(result.calls).toEqual([["d1", "migrations", "apply", "CLOSE_JOBS_DB", "--remote", "--env", "production"]]);
+    expect(result).toMatchObject({
+      code: 0,
+      out: "sparkpay-close-jobs-production has every migration in migrations/.",
+    });
+  });
+
+  it("stops when wrangler fails, before anything is uploaded", async () => {
+    const result = await run(real, failed("Authentication error"));
+    expect(result.code).toBe(1);
+    expect(result.out).toMatch(
+      /^Could not apply the D1 migrations to sparkpay-close-jobs-production: wrangler exited 1/,
+    );
+  });
+
+  it("refuses wrangler.toml's stand-in database ids (never created), naming the command that creates one", async () => {
+    for (const env of ["staging", "production"]) {
+      const database = closeJobsDatabase(env);
+      expect(database?.id).toMatch(STAND_IN_DATABASE_ID);
+      expect(databaseProblem(env, database)).toMatch(
+        new RegExp(`still the stand-in .*\`npx wrangler d1 create ${database!.name}\``),
+      );
+    }
+    const result = await run(closeJobsDatabase("production"));
+    expect(result.code).toBe(1);
+    expect(result.calls).toEqual([]);
+    expect(databaseProblem("production", undefined)).toMatch(/declares no CLOSE_JOBS_DB/);
   });
 });

@@ -155,6 +155,10 @@ describe("npm run doctor", { timeout: 30_000 }, () => {
     expect(result.out).toMatch(/wrangler\.toml \[env\.staging\]/);
     expect(result.out).toMatch(/^FAIL {2}SPARKPAY_APP_ID +SPARKPAY_APP_ID is still the placeholder/m);
     expect(result.out).toMatch(/^ok {4}CALLER_RATE_LIMITER/m);
+    // A deploy target's database must exist: wrangler.toml's stand-in id is refused, with the command that makes one.
+    expect(result.out).toMatch(
+      /^FAIL {2}CLOSE_JOBS_DB +CLOSE_JOBS_DB's database_id in \[env\.staging\] is still the stand-in .*`npx wrangler d1 create sparkpay-close-jobs-staging`/m,
+    );
   });
 });
 

@@ -734,3 +734,37 @@ describe("durable closes: D1 trouble is answered truthfully", () => {
     }
   });
 });
+
+describe("durable closes: an order's earlier jobs stay visible", () => {
+  it("GET …/jobs lists the current job first, then the cancelled one before it; 404 for an order with none", async () => {
+    const request = uniqueId("DJ");
+    const jobsUrl = `${closesUrl(request)}/jobs`;
+    const list = async () => {
+      const { response } = await callGateway({ method: "GET", url: jobsUrl });
+      return { status: response.status, body: (await response.json()) as { jobs: CloseJob[] } & ErrorEnvelope };
+    };
+    expect(await list()).toMatchObject({ status: 404, body: { code: "NOT_FOUND" } });
+    const first = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request));
+    try {
+      expect((await put(request, { close_at: nowS() + 3600 })).status).toBe(202);
+      expect((await del(request)).status).toBe(200);
+    } finally {
+      await first.dispose();
+    }
+    const second = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(request, 2));
+    try {
+      expect((await put(request, { close_at: nowS() + 7200, reopen: true })).status).toBe(202);
+      const { status, body } = await list();
+      expect(status).toBe(200);
+      expect(body.jobs.map(({ status }) => status)).toEqual(["scheduled", "cancelled"]);
+      expect(body.jobs[0]).toEqual((await get(request)).body);
+      expect(JSON.stringify(body)).not.toMatch(/instance|generation|order_key/);
+      const { response } = await callGateway({ method: "POST", url: jobsUrl });
+      expect(response.status).toBe(405);
+      expect(response.headers.get("Allow")).toBe("GET");
+      expect((await del(request)).status).toBe(200);
+    } finally {
+      await second.dispose();
+    }
+  });
+});

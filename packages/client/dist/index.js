@@ -196,6 +196,7 @@ export function createGatewayClient(options) {
             return call("PUT", closes(order), Object.keys(body).length ? body : undefined);
         },
         getClose: async (order) => call("GET", closes(order)),
+        listCloses: async (order) => call("GET", `${closes(order)}/jobs`),
         cancelClose: async (order) => call("DELETE", closes(order)),
     };
 }

@@ -92,6 +92,8 @@ export interface GatewayClient {
   scheduleClose(request: ScheduleCloseRequest): Promise<WithLastResponse<CloseJob>>;
   /** GET /v1/closes/…: the job and its history (404 NOT_FOUND when the order has none). */
   getClose(order: OrderRef): Promise<WithLastResponse<CloseJob>>;
+  /** GET /v1/closes/…/jobs: every job the order had (at most 20), the current one first, then earlier ones. */
+  listCloses(order: OrderRef): Promise<WithLastResponse<{ jobs: CloseJob[] }>>;
   /** DELETE /v1/closes/…: cancels a scheduled job (409 CLOSE_CONFLICT once it is closing or ended). */
   cancelClose(order: OrderRef): Promise<WithLastResponse<CloseJob>>;
 }
@@ -333,6 +335,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       return call<CloseJob>("PUT", closes(order), Object.keys(body).length ? body : undefined);
     },
     getClose: async (order) => call<CloseJob>("GET", closes(order)),
+    listCloses: async (order) => call<{ jobs: CloseJob[] }>("GET", `${closes(order)}/jobs`),
     cancelClose: async (order) => call<CloseJob>("DELETE", closes(order)),
   };
 }
