@@ -18,13 +18,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
-import { CONFIRMED_BY, JOB_STATUSES } from "../src/closes/job";
+import { CONFIRMED_BY, JOB_STATUSES, WEBHOOK_STATUSES } from "../src/closes/job";
 import { MAX_CLOSE_AHEAD_S, MAX_CLOSE_AT_PAST_S } from "../src/closes/scheduler";
 import { HISTORY_SHOWN, JOBS_LISTED, MAX_RESCHEDULES } from "../src/closes/store";
 import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
 import { ERROR_DOCS_PATH } from "../src/error-response";
 import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
-import { CLOSE_JOBS_ROUTE, CLOSES_ROUTE, ScheduleCloseRequestSchema } from "../src/routes/closes";
+import { CLOSE_JOBS_ROUTE, CLOSE_WEBHOOK_ROUTE, CLOSES_ROUTE, ScheduleCloseRequestSchema } from "../src/routes/closes";
 import { CONFIRMED_HEADER, QUERY_ORDER_ROUTE, SPARKPAY_REQUEST_ID } from "../src/routes/orders";
 import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
 import { CLOSE_ORDER_PATH } from "../src/sparkpay/constants";
@@ -182,6 +182,21 @@ function closeJobSchema() {
         description:
           "The order as the job's last verified Payment Order Query showed it: SparkPay's data verbatim, " +
           "`pay_status` whatever its value.",
+      },
+      webhook: {
+        type: "object",
+        required: ["event_id", "type", "status", "attempts", "at"],
+        properties: {
+          event_id: { type: "string" },
+          type: { type: "string" },
+          status: { type: "string", enum: [...WEBHOOK_STATUSES] },
+          attempts: { type: "integer", minimum: 0 },
+          at: unixSeconds,
+          last_error: { type: "string" },
+        },
+        description:
+          "The delivery of the job's latest event to CLOSE_WEBHOOK_URL: `pending` (tries left), `delivered`, " +
+          "`failed` (every try refused; POST …/webhook sends it again); absent while webhooks are off.",
       },
       late_payment_at: {
         ...unixSeconds,
@@ -437,6 +452,23 @@ export function buildOpenApiDocument() {
           parameters: orderParameters,
           responses: {
             "200": jobResponse("The job, `cancelled`."),
+            ...errorResponses(jobCodes(false, "NOT_FOUND", "CLOSE_CONFLICT", "CLOSE_JOBS_UNAVAILABLE")),
+          },
+        },
+      },
+      [CLOSE_WEBHOOK_ROUTE.replace(/:(\w+)/g, "{$1}")]: {
+        post: {
+          operationId: "redeliverClose",
+          summary: "Send the job's latest webhook again",
+          description:
+            "Sends the job's latest event (close.closed, close.failed, close.not_closable or close.late_payment: the " +
+            "same id) to CLOSE_WEBHOOK_URL now, once, and records the try: the answer is the job, whose `webhook` " +
+            "says whether this try was delivered. 409 when the job has not ended or webhooks are off. Spends the " +
+            "merchant's close budget.",
+          security: [{ callerKey: [] }],
+          parameters: orderParameters,
+          responses: {
+            "200": jobResponse("The job, with `webhook` after this try."),
             ...errorResponses(jobCodes(false, "NOT_FOUND", "CLOSE_CONFLICT", "CLOSE_JOBS_UNAVAILABLE")),
           },
         },

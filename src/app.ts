@@ -26,7 +26,7 @@ const app = new Hono<AppEnv>()
 /** What a wrong path is told: the routes that exist, and where they are described. */
 const NO_SUCH_ROUTE =
   "No such route. The gateway serves POST /v4/pay/orders/close, GET /v4/pay/orders/{merchant_no}/{request_no}, " +
-  "PUT, GET and DELETE /v1/closes/{merchant_no}/{request_no}, GET /v1/closes/{merchant_no}/{request_no}/jobs, " +
+  "PUT, GET and DELETE /v1/closes/{merchant_no}/{request_no}, GET …/jobs and POST …/webhook under it, " +
   "GET /healthz and GET /openapi.json; " +
   "see /docs for the reference.";
 

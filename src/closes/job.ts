@@ -19,6 +19,23 @@ export type ConfirmedBy = (typeof CONFIRMED_BY)[number];
 /** The order as a verified Payment Order Query showed it (src/sparkpay/schemas.ts). */
 export type OrderSnapshot = OrderState;
 
+/** Where the delivery of the job's latest event stands: tries left, delivered, or every try refused. */
+export const WEBHOOK_STATUSES = ["pending", "delivered", "failed"] as const;
+export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
+
+/** The delivery of the job's latest event to CLOSE_WEBHOOK_URL. */
+export interface WebhookState {
+  event_id: string;
+  type: string;
+  status: WebhookStatus;
+  /** Tries so far. */
+  attempts: number;
+  /** The last try's time (when delivered: the delivery's). */
+  at: number;
+  /** Why the last try failed (the receiver's HTTP status, or no answer), while not delivered. */
+  last_error?: string;
+}
+
 /** A history entry that is not a change of status: the re-check found the order no longer CLOSED. */
 export const HISTORY_EVENTS = ["late_payment"] as const;
 export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
@@ -65,6 +82,8 @@ export interface CloseJob {
   late_payment_at?: number;
   /** How often the job was rescheduled (at most MAX_RESCHEDULES). */
   reschedules: number;
+  /** Its latest event's delivery, once one was tried (absent while webhooks are off). */
+  webhook?: WebhookState;
   /** The most recent history entries (HISTORY_SHOWN at most), oldest first; `history_total` counts them all. */
   history: HistoryEntry[];
   history_total: number;
@@ -122,6 +141,12 @@ export const JobRowSchema = v.object({
   order_json: v.nullable(v.pipe(v.string(), v.parseJson(), v.check(isOrderState, "an order with its pay_status"))),
   late_payment_at: v.nullable(time),
   history_total: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+  webhook_event_id: v.nullable(v.string()),
+  webhook_type: v.nullable(v.string()),
+  webhook_status: v.nullable(v.picklist(WEBHOOK_STATUSES)),
+  webhook_attempts: v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
+  webhook_at: v.nullable(time),
+  webhook_error: v.nullable(v.string()),
   reschedules: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
   history: v.pipe(
     v.string(),
@@ -155,8 +180,25 @@ export function jobFromRow(row: unknown): StoredJob {
     history_total,
     reschedules,
     history,
+    webhook_event_id,
+    webhook_type,
+    webhook_status,
+    webhook_attempts,
+    webhook_at,
+    webhook_error,
     ...fields
   } = parsed.output;
+  const webhook: WebhookState | undefined =
+    webhook_event_id === null || webhook_status === null
+      ? undefined
+      : {
+          event_id: webhook_event_id,
+          type: webhook_type ?? "",
+          status: webhook_status,
+          attempts: webhook_attempts ?? 0,
+          at: webhook_at ?? 0,
+          ...(webhook_error === null ? {} : { last_error: webhook_error }),
+        };
   // In the API's key order (valibot keeps the schema's), optional fields only when set.
   return {
     ...fields,
@@ -167,6 +209,7 @@ export function jobFromRow(row: unknown): StoredJob {
     ...(order_json === null ? {} : { order: order_json as OrderState }),
     ...(late_payment_at === null ? {} : { late_payment_at }),
     reschedules,
+    ...(webhook ? { webhook } : {}),
     history: history
       // json_group_array promises no order, so the rows carry their sequence number.
       .sort((a, b) => a.seq - b.seq)

@@ -1,10 +1,12 @@
 import { nowSeconds } from "../clock";
 import { GatewayError } from "../errors";
 import type { Logger } from "../log";
+import type { WebhookSettings } from "../settings/webhooks";
 import type { OrderRef } from "../sparkpay/schemas";
 import { type Actor, type CloseJob, publicJob, type StoredJob } from "./job";
 import { cancel, createJob, getJob, listJobs, MAX_RESCHEDULES, reschedule } from "./store";
-import { transition } from "./transitions";
+import { recordDelivery, transition } from "./transitions";
+import { closeEvent, deliver, latePaymentEvent } from "./webhook";
 import type { CloseParams } from "./workflow";
 
 /** How far ahead a close may be scheduled. */
@@ -152,6 +154,35 @@ export class CloseScheduler {
     const jobs = await listJobs(this.db, order.merchant_no, order.request_no);
     if (jobs.length === 0) notFound();
     return jobs.map(publicJob);
+  }
+
+  /**
+   * POST …/webhook: sends the job's latest event again, now, once (for a receiver that missed it or was down past the
+   * Workflow's tries), and records the try on the job. 409 when the job has no event yet or webhooks are off.
+   */
+  async redeliver(order: OrderRef, webhooks: WebhookSettings | undefined): Promise<CloseJob> {
+    const job = await getJob(this.db, order.merchant_no, order.request_no);
+    if (!job) notFound();
+    const { webhook: _state, ...data } = publicJob(job);
+    const event =
+      job.late_payment_at === undefined ? closeEvent(job.instance_id, data) : latePaymentEvent(job.instance_id, data);
+    if (!event) conflict(job, "it has not ended, so it has no event to deliver yet");
+    if (!webhooks)
+      throw new GatewayError("CLOSE_CONFLICT", "CLOSE_WEBHOOK_URL is not set: there is nowhere to deliver.");
+    const before = job.webhook?.event_id === event.id ? job.webhook : undefined;
+    const attempts = (before?.attempts ?? 0) + 1;
+    const state = { event_id: event.id, type: event.type, attempts, at: this.now() };
+    let after: StoredJob | undefined;
+    try {
+      await deliver(webhooks, event);
+      after = await recordDelivery(this.db, job.instance_id, { ...state, status: "delivered" });
+    } catch (error) {
+      const status = before?.status === "pending" ? "pending" : "failed";
+      const reason = error instanceof Error ? error.message.slice(0, 200) : String(error);
+      this.logger.warn({ msg: "close webhook redelivery refused", event_id: event.id, error: reason });
+      after = await recordDelivery(this.db, job.instance_id, { ...state, status, error: reason });
+    }
+    return publicJob(after ?? job);
   }
 
   /** DELETE: cancels a scheduled job (a cancelled one is answered as it is); any other status is a 409. */

@@ -35,7 +35,8 @@ export const MAX_RESCHEDULES = 100;
 function selectJob(where: string): string {
   return `SELECT j.id, j.instance_id, j.generation, j.order_key, j.merchant_no, j.request_no, j.status, j.close_at,
   j.created_at, j.updated_at, j.attempts, j.closed_at, j.confirmed_by, j.error_code, j.error_message, j.order_json,
-  j.late_payment_at, j.revision AS history_total,
+  j.late_payment_at, j.revision AS history_total, j.webhook_event_id, j.webhook_type, j.webhook_status,
+  j.webhook_attempts, j.webhook_at, j.webhook_error,
   (SELECT MAX(COUNT(*) - 1, 0) FROM close_history WHERE job_id = j.id AND status = 'scheduled') AS reschedules,
   (SELECT json_group_array(json_object('seq', h.seq, 'at', h.at, 'status', h.status, 'by', h.actor, 'code', h.code,
     'pay_status', h.pay_status, 'event', h.event, 'close_at', h.close_at, 'previous_close_at', h.previous_close_at))
@@ -134,7 +135,7 @@ export async function storeAnswers(db: D1Database): Promise<boolean> {
   try {
     await db.batch([
       db.prepare("SELECT 1 FROM close_orders LIMIT 1"),
-      db.prepare("SELECT order_json, late_payment_at FROM close_jobs LIMIT 1"),
+      db.prepare("SELECT order_json, late_payment_at, webhook_status FROM close_jobs LIMIT 1"),
       db.prepare("SELECT pay_status, event, close_at, previous_close_at FROM close_history LIMIT 1"),
     ]);
     return true;

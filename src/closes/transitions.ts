@@ -1,5 +1,5 @@
 import { d1Change } from "./d1";
-import type { Actor, ConfirmedBy, ErrorCode, OrderSnapshot, StoredJob } from "./job";
+import type { Actor, ConfirmedBy, ErrorCode, OrderSnapshot, StoredJob, WebhookStatus } from "./job";
 import { changeJob, checkActor, checkTime, JOB_BY_INSTANCE, jobIn } from "./store";
 
 /**
@@ -131,6 +131,33 @@ export async function recordAttempts(
 WHERE instance_id = ?1 AND status = 'closing' AND attempts < ?2`,
         )
         .bind(instanceId, attempts, now, order ? JSON.stringify(order) : null),
+      db.prepare(JOB_BY_INSTANCE).bind(instanceId),
+    ]),
+  );
+  return jobIn(read);
+}
+
+/**
+ * Where the delivery of the job's latest event stands, after a try (or before the first: `pending`, 0 attempts). Not a
+ * change of status, so no history entry. A try for an older event than the one recorded changes nothing (a later event's
+ * id extends its job's first one: evt_<instance>, then evt_<instance>_late_payment).
+ */
+export async function recordDelivery(
+  db: D1Database,
+  instanceId: string,
+  state: { event_id: string; type: string; status: WebhookStatus; attempts: number; at: number; error?: string },
+): Promise<StoredJob | undefined> {
+  checkTime("at", state.at);
+  const [, read] = await d1Change(() =>
+    db.batch([
+      db
+        .prepare(
+          `UPDATE close_jobs SET webhook_event_id = ?2, webhook_type = ?3, webhook_status = ?4, webhook_attempts = ?5,
+  webhook_at = ?6, webhook_error = ?7
+WHERE instance_id = ?1
+  AND (webhook_event_id IS NULL OR substr(?2, 1, length(webhook_event_id)) = webhook_event_id)`,
+        )
+        .bind(instanceId, state.event_id, state.type, state.status, state.attempts, state.at, state.error ?? null),
       db.prepare(JOB_BY_INSTANCE).bind(instanceId),
     ]),
   );

@@ -6,9 +6,10 @@ import { PAY_STATUS_CLOSED } from "../sparkpay/constants";
 import { SparkPayOrderNotClosableError } from "../sparkpay/errors";
 import { orderStateOf } from "../sparkpay/schemas";
 import { type CloseJob, type EndStatus, type ErrorCode, type OrderSnapshot, publicJob, type StoredJob } from "./job";
+import { notify } from "./notify";
 import { failedRound, type RoundClock, type RoundOutcome, stoppedRound } from "./outcomes";
 import { recordAttempts, recordLatePayment, type TransitionFields, transition } from "./transitions";
-import { type CloseEvent, closeEvent, deliver, latePaymentEvent } from "./webhook";
+import { type CloseEvent, closeEvent, latePaymentEvent } from "./webhook";
 
 /** What the route starts each job's instance with. Times are Unix seconds. */
 export interface CloseParams {
@@ -53,14 +54,6 @@ function ended(job: StoredJob | undefined): CloseJob | null {
  * a job is never left `closing` by a D1 outage shorter than that.
  */
 const STORE_STEP = { retries: { limit: 16, delay: "1 second", backoff: "exponential" }, timeout: "1 minute" } as const;
-/**
- * The webhook: retried by Workflows with exponential backoff from 10 s, 13 times (the last ~23 h after the first try),
- * so delivery is attempted for about a day.
- */
-const NOTIFY_STEP = {
-  retries: { limit: 13, delay: "10 seconds", backoff: "exponential" },
-  timeout: "1 minute",
-} as const;
 /**
  * A close round. SparkPay's failures are outcomes, not throws (the next round is ours to time), so Workflows retries
  * only what throws: a bug. It writes nothing to D1 (the round is counted in a step of its own). Repeating a round is
@@ -142,7 +135,7 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
       const db = (await this.services()).closeJobsDb();
       return ended(await transition(db, instanceId, ["closing"], to, fields, nowSeconds()));
     });
-    return this.notify(step, "notify", job && closeEvent(instanceId, job));
+    return this.notify(step, "notify", job && closeEvent(instanceId, job), instanceId);
   }
 
   /**
@@ -179,34 +172,18 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
       const stored = await recordLatePayment(db, params.instance_id, shown, nowSeconds());
       return stored?.late_payment_at === undefined ? null : publicJob(stored);
     });
-    const webhook = await this.notify(step, "notify late payment", job && latePaymentEvent(params.instance_id, job));
+    const webhook = await this.notify(
+      step,
+      "notify late payment",
+      job && latePaymentEvent(params.instance_id, job),
+      params.instance_id,
+    );
     return { recheck: "late_payment", late_payment_webhook: webhook };
   }
 
-  /**
-   * POSTs an event to CLOSE_WEBHOOK_URL, at least once: a failed delivery throws, and Workflows retries the step with
-   * backoff for about a day. The event (id, body) is built from the saved job, so every retry sends the same one.
-   */
-  private async notify(step: WorkflowStep, name: string, event: CloseEvent | null): Promise<string> {
-    if (!event) return "off";
-    try {
-      return await step.do(name, NOTIFY_STEP, async () => {
-        const services = await this.services();
-        const settings = services.webhooks();
-        if (!settings) return "off";
-        const status = await deliver(settings, event);
-        services.logger.info({ msg: "close webhook", event_id: event.id, type: event.type, status });
-        return event.id;
-      });
-    } catch (error) {
-      // Every retry failed: the job's own record in D1 stands; the receiver can GET it.
-      (await this.services()).logger.error({
-        msg: "close webhook undelivered",
-        event_id: event.id,
-        error: error instanceof Error ? error.message : typeof error,
-      });
-      return "undelivered";
-    }
+  /** Sends the event, with every try recorded on the job (./notify.ts). */
+  private notify(step: WorkflowStep, name: string, event: CloseEvent | null, instanceId: string): Promise<string> {
+    return notify(step, () => this.services(), instanceId, name, event);
   }
 
   /**

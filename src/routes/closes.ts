@@ -12,6 +12,8 @@ import { orderPath } from "../middleware/order-path";
 export const CLOSES_ROUTE = "/v1/closes/:merchant_no/:request_no" as const;
 /** Every job an order had: the current one, and the earlier ones a cancel or a failure ended. */
 export const CLOSE_JOBS_ROUTE = `${CLOSES_ROUTE}/jobs` as const;
+/** The job's latest event, sent again on request. */
+export const CLOSE_WEBHOOK_ROUTE = `${CLOSES_ROUTE}/webhook` as const;
 
 const REOPEN_RULE = "reopen must be true or false: true closes an order whose close job was cancelled.";
 
@@ -64,6 +66,16 @@ export const closes = new Hono<AppEnv>()
   })
   .get(CLOSE_JOBS_ROUTE, orderPath<typeof CLOSE_JOBS_ROUTE>("read"), async (c) => {
     return c.json({ jobs: await c.get("services").closeScheduler().list(c.req.valid("param")) }, 200);
+  })
+  .post(CLOSE_WEBHOOK_ROUTE, orderPath<typeof CLOSE_WEBHOOK_ROUTE>(), async (c) => {
+    const services = c.get("services");
+    const job = await services.closeScheduler().redeliver(c.req.valid("param"), services.webhooks());
+    return c.json(job, 200);
+  })
+  .all(CLOSE_WEBHOOK_ROUTE, (c) => {
+    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use POST.`, {
+      headers: { Allow: "POST" },
+    });
   })
   .all(CLOSE_JOBS_ROUTE, (c) => {
     throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use GET.`, {

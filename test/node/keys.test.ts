@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -22,7 +22,12 @@ const platformPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKe
 
 function project(): string {
   const root = mkdtempSync(join(tmpdir(), "gw-keys-"));
-  copyFileSync("wrangler.toml", join(root, "wrangler.toml"));
+  // wrangler.toml as an operator has it after `wrangler d1 create` (docs/operations.md, step 1): real database ids.
+  const toml = readFileSync("wrangler.toml", "utf8").replace(
+    /00000000-0000-0000-0000-00000000000(\d)/g,
+    "5b1c8f0e-7d2a-4e3b-9c4d-1a2b3c4d5e6$1",
+  );
+  writeFileSync(join(root, "wrangler.toml"), toml);
   symlinkSync(join(process.cwd(), "node_modules"), join(root, "node_modules"));
   writeFileSync(join(root, ".dev.vars"), SANDBOX_DEV_VARS);
   return root;

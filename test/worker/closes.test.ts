@@ -120,15 +120,23 @@ describe("durable closes: closing now", () => {
     expect(JSON.stringify(after.body)).not.toMatch(/instance|generation|order_key/);
     expect((await sandboxOrder(MERCHANT, request))?.pay_status).toBe("CLOSED");
 
-    // One signed webhook: the job as GET shows it.
+    // One signed webhook: the job as GET shows it, which now also shows the delivery.
     const [delivery, ...more] = await deliveries(request);
     expect(more).toEqual([]);
     expect(delivery).toMatchObject({ path: "/hooks/sparkpay-closes", content_type: "application/json", status: 204 });
+    const { webhook, ...jobAtItsEnd } = after.body;
     expect(JSON.parse(delivery!.body)).toEqual({
       id: `evt_${await instanceOf(request)}`,
       type: "close.closed",
       created: after.body.updated_at,
-      data: after.body,
+      data: jobAtItsEnd,
+    });
+    expect(webhook).toEqual({
+      event_id: `evt_${await instanceOf(request)}`,
+      type: "close.closed",
+      status: "delivered",
+      attempts: 1,
+      at: expect.any(Number),
     });
     expect(await verifySignature(delivery!.signature, delivery!.body, env.CLOSE_WEBHOOK_SECRET!)).toBe(true);
     expect(await verifySignature(delivery!.signature, `${delivery!.body} `, env.CLOSE_WEBHOOK_SECRET!)).toBe(false);
@@ -262,6 +270,7 @@ describe("durable closes: webhooks", () => {
     }
     const received = await deliveries(request);
     expect(received.map(({ status }) => status)).toEqual([503, 503, 204]);
+    expect((await get(request)).body.webhook).toMatchObject({ status: "delivered", attempts: 3 });
     expect(new Set(received.map(({ event_id }) => event_id)).size).toBe(1);
     expect(new Set(received.map(({ body }) => body)).size).toBe(1);
     for (const { signature, body } of received) {
@@ -280,7 +289,48 @@ describe("durable closes: webhooks", () => {
     });
     expect(output).toMatchObject({ status: "closed", webhook: "undelivered" });
     expect((await deliveries(request)).length).toBe(14);
-    expect((await get(request)).body.status).toBe("closed");
+    const job = (await get(request)).body;
+    expect(job.status).toBe("closed");
+    // The job says so: every try refused, the last error named.
+    expect(job.webhook).toEqual({
+      event_id: `evt_${await instanceOf(request)}`,
+      type: "close.closed",
+      status: "failed",
+      attempts: 14,
+      at: expect.any(Number),
+      last_error: "The webhook receiver answered HTTP 503.",
+    });
+  });
+
+  it("POST …/webhook sends the latest event again, the same id and body, and the job records the try", async () => {
+    const request = uniqueId("WH");
+    await runToEnd(request, () => put(request));
+    const redeliver = async (settings: Partial<Env> = {}, requestNo = request) => {
+      const { response } = await callGateway({ method: "POST", url: `${closesUrl(requestNo)}/webhook`, env: settings });
+      return { status: response.status, body: (await response.json()) as CloseJob & ErrorEnvelope };
+    };
+    const again = await redeliver();
+    expect(again.status).toBe(200);
+    expect(again.body.webhook).toMatchObject({ type: "close.closed", status: "delivered", attempts: 2 });
+    const [first, second, ...more] = await deliveries(request);
+    expect(more).toEqual([]);
+    expect(second?.event_id).toBe(first?.event_id);
+    expect(JSON.parse(second!.body).data).toEqual(JSON.parse(first!.body).data);
+    expect(await verifySignature(second!.signature, second!.body, env.CLOSE_WEBHOOK_SECRET!)).toBe(true);
+    // Webhooks off: nowhere to deliver. A job that has not ended: nothing to deliver yet.
+    expect(await redeliver({ CLOSE_WEBHOOK_URL: "" })).toMatchObject({ status: 409, body: { code: "CLOSE_CONFLICT" } });
+    const open = uniqueId("WH");
+    const instance = await introspectWorkflowInstance(env.CLOSE_WORKFLOW, await instanceOf(open));
+    try {
+      expect((await put(open, { close_at: nowS() + 3600 })).status).toBe(202);
+      const early = await redeliver({}, open);
+      expect(early).toMatchObject({ status: 409, body: { code: "CLOSE_CONFLICT" } });
+      expect(early.body.message).toMatch(/no event to deliver yet/);
+      expect((await del(open)).status).toBe(200);
+    } finally {
+      await instance.dispose();
+    }
+    expect((await redeliver({}, uniqueId("WH"))).status).toBe(404);
   });
 
   it.each([

@@ -232,7 +232,9 @@ describe("durable close: closed only when a query shows CLOSED; not_closable oth
     ]);
     const [event, ...more] = await events(request);
     expect(more).toEqual([]);
-    expect(event).toEqual({ id: `evt_${id}`, type: "close.not_closable", created: body.updated_at, data: body });
+    const { webhook, ...jobAtItsEnd } = body;
+    expect(event).toEqual({ id: `evt_${id}`, type: "close.not_closable", created: body.updated_at, data: jobAtItsEnd });
+    expect(webhook).toMatchObject({ event_id: `evt_${id}`, type: "close.not_closable", status: "delivered" });
     // Nothing to retry: PUT leaves it, DELETE cannot cancel it, and the order stays as the customer left it.
     expect(await job(request, "PUT")).toEqual({ status: 200, body });
     expect(await job(request, "DELETE")).toMatchObject({ status: 409, body: { code: "CLOSE_CONFLICT" } });
@@ -284,7 +286,10 @@ describe("durable close: closed only when a query shows CLOSED; not_closable oth
       { id: `evt_${id}`, type: "close.closed" },
       { id: `evt_${id}_late_payment`, type: "close.late_payment" },
     ]);
-    expect(sent[1]?.data).toEqual(body);
+    const { webhook, ...jobAtLatePayment } = body;
+    expect(sent[1]?.data).toMatchObject(jobAtLatePayment);
+    // The job shows the delivery of its latest event.
+    expect(webhook).toMatchObject({ event_id: `evt_${id}_late_payment`, status: "delivered", attempts: 1 });
     expect(sent[0]?.data.order?.pay_status).toBe("CLOSED");
   });
 });

@@ -81,6 +81,8 @@ export interface GatewayClient {
     listCloses(order: OrderRef): Promise<WithLastResponse<{
         jobs: CloseJob[];
     }>>;
+    /** POST /v1/closes/…/webhook: the job's latest event sent again, once; the job, with `webhook` after that try. */
+    redeliverClose(order: OrderRef): Promise<WithLastResponse<CloseJob>>;
     /** DELETE /v1/closes/…: cancels a scheduled job (409 CLOSE_CONFLICT once it is closing or ended). */
     cancelClose(order: OrderRef): Promise<WithLastResponse<CloseJob>>;
 }

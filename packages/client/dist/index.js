@@ -197,6 +197,7 @@ export function createGatewayClient(options) {
         },
         getClose: async (order) => call("GET", closes(order)),
         listCloses: async (order) => call("GET", `${closes(order)}/jobs`),
+        redeliverClose: async (order) => call("POST", `${closes(order)}/webhook`),
         cancelClose: async (order) => call("DELETE", closes(order)),
     };
 }

@@ -47,6 +47,18 @@ export type JobStatus = "scheduled" | "closing" | "closed" | "failed" | "cancell
  * the close's answer was lost or refused (`order-query`); `close` only on jobs closed by older gateway versions.
  */
 export type ConfirmedBy = "close" | "order-query" | "close-and-query";
+/** Where the delivery of a job's latest event stands: tries left, delivered, or every try refused. */
+export interface WebhookState {
+    event_id: string;
+    type: string;
+    status: "pending" | "delivered" | "failed";
+    /** Tries so far. */
+    attempts: number;
+    /** The last try's time (when delivered: the delivery's). */
+    at: number;
+    /** Why the last try failed (the receiver's HTTP status, or no answer), while not delivered. */
+    last_error?: string;
+}
 /** The order as a verified Payment Order Query showed it: SparkPay's data verbatim, pay_status whatever its value. */
 export interface OrderState {
     pay_status: string;
@@ -90,6 +102,8 @@ export interface CloseJob {
     late_payment_at?: number;
     /** How often the job was rescheduled (at most 100). */
     reschedules: number;
+    /** The delivery of its latest event to the gateway's CLOSE_WEBHOOK_URL, once one was tried. */
+    webhook?: WebhookState;
     /** The most recent history entries (100 at most), oldest first; `history_total` counts them all. */
     history: HistoryEntry[];
     history_total: number;

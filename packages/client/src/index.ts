@@ -94,6 +94,8 @@ export interface GatewayClient {
   getClose(order: OrderRef): Promise<WithLastResponse<CloseJob>>;
   /** GET /v1/closes/…/jobs: every job the order had (at most 20), the current one first, then earlier ones. */
   listCloses(order: OrderRef): Promise<WithLastResponse<{ jobs: CloseJob[] }>>;
+  /** POST /v1/closes/…/webhook: the job's latest event sent again, once; the job, with `webhook` after that try. */
+  redeliverClose(order: OrderRef): Promise<WithLastResponse<CloseJob>>;
   /** DELETE /v1/closes/…: cancels a scheduled job (409 CLOSE_CONFLICT once it is closing or ended). */
   cancelClose(order: OrderRef): Promise<WithLastResponse<CloseJob>>;
 }
@@ -336,6 +338,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     },
     getClose: async (order) => call<CloseJob>("GET", closes(order)),
     listCloses: async (order) => call<{ jobs: CloseJob[] }>("GET", `${closes(order)}/jobs`),
+    redeliverClose: async (order) => call<CloseJob>("POST", `${closes(order)}/webhook`),
     cancelClose: async (order) => call<CloseJob>("DELETE", closes(order)),
   };
 }
