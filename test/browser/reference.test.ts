@@ -161,7 +161,14 @@ describe("GET /docs in Chromium", { timeout: 60_000 }, () => {
     await testRequest!.click();
     const token = await page.waitForSelector('[role=dialog] input[placeholder="Token"]');
     await token!.type(callerKey);
-    const [send] = await page.$$("xpath/.//*[@role='dialog']//button[contains(., 'Send')]");
+    // Scalar's send button (its accessible text: "Send post request to …"; an operation's name in the dialog's sidebar
+    // may also contain "Send"), the visible one, waited for: on a loaded machine it is drawn after the token field.
+    let send: Awaited<ReturnType<Page["$"]>> = null;
+    for (let waited = 0; !send && waited < 15_000; waited += 100) {
+      for (const button of await page.$$("xpath/.//*[@role='dialog']//button[contains(., 'Send post request')]"))
+        if (!send && (await button.isVisible())) send = button;
+      if (!send) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await send!.click();
     await page.waitForFunction(() => document.querySelector("[role=dialog]")?.textContent?.includes("200 OK"), {
       timeout: 15_000,
