@@ -253,16 +253,21 @@ describe("npm start with a port already taken", { timeout: 60_000 }, () => {
       "sandbox",
       /^npm start: port (\d+) on 127\.0\.0\.1 \(the sandbox\) is already taken\b.*`SANDBOX_PORT=\d+ npm start`\.$/,
     ],
+    [
+      "the webhook receiver's (WEBHOOK_PORT)",
+      "webhooks",
+      /^npm start: port (\d+) on 127\.0\.0\.1 \(the webhook receiver\) is already taken\b.*`WEBHOOK_PORT=\d+ npm start`\.$/,
+    ],
   ] as const)(
     "%s: one line naming the port and what to do, exit 1, nothing left running",
     async (_name, which, line) => {
       const root = freshProject();
-      const [gatewayPort, sandboxPort] = [await freePort(), await freePort()];
-      const taken = which === "gateway" ? gatewayPort : sandboxPort;
+      const [gatewayPort, sandboxPort, webhookPort] = [await freePort(), await freePort(), await freePort()];
+      const taken = { gateway: gatewayPort, sandbox: sandboxPort, webhooks: webhookPort }[which];
       await occupy(taken);
       const result = await runToEnd(root, [...START, "--port", String(gatewayPort)], {
         SANDBOX_PORT: String(sandboxPort),
-        WEBHOOK_PORT: String(await freePort()),
+        WEBHOOK_PORT: String(webhookPort),
       });
       expect(result.code).toBe(1);
       const lines = result.err.trimEnd().split("\n");
@@ -270,7 +275,8 @@ describe("npm start with a port already taken", { timeout: 60_000 }, () => {
       expect(lines[0]).toMatch(line);
       expect(line.exec(lines[0]!)![1]).toBe(String(taken));
       expect(result.out).not.toMatch(/Gateway ready|wrangler/i);
-      expect(await listening(which === "gateway" ? sandboxPort : gatewayPort)).toBe(false);
+      for (const port of [gatewayPort, sandboxPort, webhookPort].filter((port) => port !== taken))
+        expect(await listening(port)).toBe(false);
     },
   );
 });

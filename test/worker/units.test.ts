@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CloseJobsUnavailableError, D1_READ_ATTEMPTS, d1Change, d1Read } from "../../src/closes/d1";
 import { describeError } from "../../src/error-response";
 import { GatewayError } from "../../src/errors";
 import { decodeBase64, encodeBase64 } from "../../src/sparkpay/base64";
@@ -192,5 +193,52 @@ describe("readBody: a SparkPay answer under the byte cap", () => {
         }),
       );
     await expect(readBody(chunked(), 1024)).rejects.toBeInstanceOf(BodyTooLargeError);
+  });
+});
+
+describe("closes/d1: what D1's failures become", () => {
+  const overloaded = () => Promise.reject(new Error("D1 DB is overloaded. Requests queued for too long."));
+
+  it("a read is tried three times, 50 ms then 100 ms apart, then answered as CloseJobsUnavailableError", async () => {
+    const pauses: number[] = [];
+    let tries = 0;
+    const error = await d1Read(
+      () => {
+        tries++;
+        return overloaded();
+      },
+      async (ms) => void pauses.push(ms),
+    ).catch((thrown: unknown) => thrown);
+    expect(tries).toBe(D1_READ_ATTEMPTS);
+    expect(pauses).toEqual([50, 100]);
+    expect(error).toBeInstanceOf(CloseJobsUnavailableError);
+    expect((error as CloseJobsUnavailableError).detail).toBe(
+      "Error: D1 DB is overloaded. Requests queued for too long.",
+    );
+    // The caller is told what to do, not D1's words.
+    expect(describeError(error)).toMatchObject({
+      status: 503,
+      code: "CLOSE_JOBS_UNAVAILABLE",
+      headers: { "Retry-After": "5" },
+      message: expect.not.stringMatching(/overloaded/),
+    });
+  });
+
+  it("a read that answers on its second try is that answer; a change is tried once", async () => {
+    let tries = 0;
+    expect(
+      await d1Read(
+        async () => (++tries < 2 ? overloaded() : "rows"),
+        async () => {},
+      ),
+    ).toBe("rows");
+    let changes = 0;
+    await expect(
+      d1Change(() => {
+        changes++;
+        return overloaded();
+      }),
+    ).rejects.toBeInstanceOf(CloseJobsUnavailableError);
+    expect(changes).toBe(1);
   });
 });
