@@ -1,6 +1,8 @@
 import type { WorkflowStep } from "cloudflare:workers";
 import { nowSeconds } from "../clock";
 import type { Services } from "../services";
+import type { WebhookSettings } from "../settings/webhooks";
+import type { StoredJob, WebhookStatus } from "./job";
 import { recordDelivery } from "./transitions";
 import { type CloseEvent, deliver } from "./webhook";
 
@@ -20,6 +22,45 @@ const TRY_STEP = { retries: { limit: 5, delay: "1 second", backoff: "exponential
 function reason(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.slice(0, 200);
+}
+
+/** How one try went, and the job as it is after it was recorded. */
+export interface DeliveryTry {
+  /** The receiver's HTTP status when it accepted the event. */
+  status?: number;
+  /** Why it did not, when it did not. */
+  error?: string;
+  job: StoredJob | undefined;
+}
+
+/**
+ * One try: sends `event`, then records on the job how it went (`statusIfRefused` when the receiver did not accept
+ * it). Only the delivery's own failure is a refusal: a D1 failure while recording is thrown as itself, never
+ * recorded as the receiver's. The Workflow's tries and the redelivery route both make theirs with this.
+ */
+export async function tryDelivery(
+  db: D1Database,
+  settings: WebhookSettings,
+  instanceId: string,
+  event: CloseEvent,
+  attempts: number,
+  statusIfRefused: Exclude<WebhookStatus, "delivered">,
+  now: () => number = nowSeconds,
+): Promise<DeliveryTry> {
+  let status: number | undefined;
+  let error: string | undefined;
+  try {
+    status = await deliver(settings, event);
+  } catch (thrown) {
+    error = reason(thrown);
+  }
+  const state = { event_id: event.id, type: event.type, attempts, at: now() };
+  const job = await recordDelivery(
+    db,
+    instanceId,
+    error === undefined ? { ...state, status: "delivered" } : { ...state, status: statusIfRefused, error },
+  );
+  return { ...(status === undefined ? {} : { status }), ...(error === undefined ? {} : { error }), job };
 }
 
 /**
@@ -42,31 +83,36 @@ export async function notify(
       if (!settings) return "off";
       const db = built.closeJobsDb();
       const { logger } = built;
-      const state = { event_id: event.id, type: event.type, attempts: attempt };
-      if (attempt === 1)
-        await recordDelivery(db, instanceId, { ...state, attempts: 0, status: "pending", at: nowSeconds() });
-      try {
-        const status = await deliver(settings, event);
-        await recordDelivery(db, instanceId, { ...state, status: "delivered", at: nowSeconds() });
+      if (attempt === 1) {
+        const pending = {
+          event_id: event.id,
+          type: event.type,
+          attempts: 0,
+          status: "pending",
+          at: nowSeconds(),
+        } as const;
+        await recordDelivery(db, instanceId, pending);
+      }
+      const last = attempt === NOTIFY_ATTEMPTS;
+      const { status, error } = await tryDelivery(
+        db,
+        settings,
+        instanceId,
+        event,
+        attempt,
+        last ? "failed" : "pending",
+      );
+      if (error === undefined) {
         logger.info({ msg: "close webhook", event_id: event.id, type: event.type, status, attempt });
         return "delivered";
-      } catch (error) {
-        const last = attempt === NOTIFY_ATTEMPTS;
-        const error_ = reason(error);
-        await recordDelivery(db, instanceId, {
-          ...state,
-          status: last ? "failed" : "pending",
-          at: nowSeconds(),
-          error: error_,
-        });
-        logger.warn({
-          msg: last ? "close webhook undelivered" : "close webhook refused",
-          event_id: event.id,
-          attempt,
-          error: error_,
-        });
-        return "refused";
       }
+      logger.warn({
+        msg: last ? "close webhook undelivered" : "close webhook refused",
+        event_id: event.id,
+        attempt,
+        error,
+      });
+      return "refused";
     });
     if (outcome === "off") return "off";
     if (outcome === "delivered") return event.id;

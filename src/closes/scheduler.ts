@@ -4,9 +4,10 @@ import type { Logger } from "../log";
 import type { WebhookSettings } from "../settings/webhooks";
 import type { OrderRef } from "../sparkpay/schemas";
 import { type Actor, type CloseJob, publicJob, type StoredJob } from "./job";
+import { tryDelivery } from "./notify";
 import { cancel, createJob, getJob, listJobs, MAX_RESCHEDULES, reschedule } from "./store";
-import { recordDelivery, transition } from "./transitions";
-import { closeEvent, deliver, latePaymentEvent } from "./webhook";
+import { transition } from "./transitions";
+import { closeEvent, latePaymentEvent } from "./webhook";
 import type { CloseParams } from "./workflow";
 
 /** How far ahead a close may be scheduled. */
@@ -170,19 +171,14 @@ export class CloseScheduler {
     if (!webhooks)
       throw new GatewayError("CLOSE_CONFLICT", "CLOSE_WEBHOOK_URL is not set: there is nowhere to deliver.");
     const before = job.webhook?.event_id === event.id ? job.webhook : undefined;
+    // While the Workflow still has tries left the delivery stays pending; else this try decides.
+    const ifRefused = before?.status === "pending" ? "pending" : "failed";
     const attempts = (before?.attempts ?? 0) + 1;
-    const state = { event_id: event.id, type: event.type, attempts, at: this.now() };
-    let after: StoredJob | undefined;
-    try {
-      await deliver(webhooks, event);
-      after = await recordDelivery(this.db, job.instance_id, { ...state, status: "delivered" });
-    } catch (error) {
-      const status = before?.status === "pending" ? "pending" : "failed";
-      const reason = error instanceof Error ? error.message.slice(0, 200) : String(error);
-      this.logger.warn({ msg: "close webhook redelivery refused", event_id: event.id, error: reason });
-      after = await recordDelivery(this.db, job.instance_id, { ...state, status, error: reason });
+    const tried = await tryDelivery(this.db, webhooks, job.instance_id, event, attempts, ifRefused, this.now);
+    if (tried.error !== undefined) {
+      this.logger.warn({ msg: "close webhook redelivery refused", event_id: event.id, error: tried.error });
     }
-    return publicJob(after ?? job);
+    return publicJob(tried.job ?? job);
   }
 
   /** DELETE: cancels a scheduled job (a cancelled one is answered as it is); any other status is a 409. */
