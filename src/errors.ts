@@ -54,4 +54,12 @@ export class GatewayError extends Error {
   }
 }
 
+/** The 405 for a method a route does not serve: the message and the Allow header name the methods it does. */
+export function methodNotAllowed(method: string, allowed: readonly [string, ...string[]]): GatewayError {
+  const named = allowed.length === 1 ? allowed[0] : `${allowed.slice(0, -1).join(", ")} or ${allowed.at(-1)}`;
+  return new GatewayError("METHOD_NOT_ALLOWED", `${method} is not allowed here; use ${named}.`, {
+    headers: { Allow: allowed.join(", ") },
+  });
+}
+
 export { ConfigError } from "./sparkpay/errors";

@@ -3,7 +3,7 @@ import { Hono } from "hono/tiny";
 import * as v from "valibot";
 import { CLOSE_AT_RULE } from "../closes/scheduler";
 import type { AppEnv } from "../env";
-import { GatewayError } from "../errors";
+import { methodNotAllowed } from "../errors";
 import { refuseInvalid } from "../middleware/invalid-request";
 import { limitBody, parseJsonObject, requireJsonMediaType } from "../middleware/json-body";
 import { orderPath } from "../middleware/order-path";
@@ -73,17 +73,11 @@ export const closes = new Hono<AppEnv>()
     return c.json(job, 200);
   })
   .all(CLOSE_WEBHOOK_ROUTE, (c) => {
-    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use POST.`, {
-      headers: { Allow: "POST" },
-    });
+    throw methodNotAllowed(c.req.method, ["POST"]);
   })
   .all(CLOSE_JOBS_ROUTE, (c) => {
-    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use GET.`, {
-      headers: { Allow: "GET" },
-    });
+    throw methodNotAllowed(c.req.method, ["GET"]);
   })
   .all(CLOSES_ROUTE, (c) => {
-    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use PUT, GET or DELETE.`, {
-      headers: { Allow: "PUT, GET, DELETE" },
-    });
+    throw methodNotAllowed(c.req.method, ["PUT", "GET", "DELETE"]);
   });

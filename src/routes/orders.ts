@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../env";
-import { GatewayError } from "../errors";
+import { methodNotAllowed } from "../errors";
 import { callerAuth } from "../middleware/caller-auth";
 import { jsonBody } from "../middleware/json-body";
 import { callerLimit, merchantLimit } from "../middleware/limits";
@@ -109,7 +109,5 @@ export const orders = new Hono<AppEnv>()
     return c.json(envelope, 200);
   })
   .all(CLOSE_ORDER_PATH, (c) => {
-    throw new GatewayError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use POST.`, {
-      headers: { Allow: "POST" },
-    });
+    throw methodNotAllowed(c.req.method, ["POST"]);
   });
