@@ -249,7 +249,7 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
       round,
       outcome: outcome.kind,
       code: outcome.kind === "closed" ? undefined : outcome.code,
-      pay_status: outcome.kind === "closed" || outcome.order ? outcome.order?.pay_status : undefined,
+      pay_status: outcome.order?.pay_status,
     });
     return outcome;
   }
