@@ -63,9 +63,14 @@ export default defineConfig({
                 // The reads-budget test: 400 polls fit, the 401st is refused.
                 TEST_READ_LIMITER: { simple: { limit: 400, period: 60 } },
               },
-              // CLOSE_JOBS_DB as wrangler.toml declares it, and one more for the migration test, which migrates it
-              // step by step itself.
-              d1Databases: { CLOSE_JOBS_DB: "sparkpay-close-jobs", TEST_MIGRATION_DB: "test-migration-db" },
+              // CLOSE_JOBS_DB as wrangler.toml declares it; one more for the migration test, which migrates it
+              // step by step itself; and one that holds only the repair tests' jobs, so that their scans find
+              // nothing another test left overdue.
+              d1Databases: {
+                CLOSE_JOBS_DB: "sparkpay-close-jobs",
+                TEST_MIGRATION_DB: "test-migration-db",
+                TEST_REPAIR_DB: "test-repair-db",
+              },
               // Every fetch the Worker (and the tests) make goes through the sandbox router.
               outboundService: SANDBOX_OUTBOUND_WORKER,
               workers: [

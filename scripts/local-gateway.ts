@@ -87,11 +87,7 @@ export async function startLocalGateway(options: {
   bindings?: Record<string, string>;
   onStdio?: OnStdio;
   inspector?: boolean;
-  worker?: {
-    d1Databases?: Record<string, string>;
-    workflows?: Record<string, { name: string; className: string }>;
-    assets?: import("miniflare").WorkerOptions["assets"];
-  };
+  worker?: Pick<WorkerOptions, "d1Databases" | "workflows" | "durableObjects" | "assets">;
 }): Promise<StartedMiniflare & { inspectorPort: number | undefined }> {
   const { scriptPath, upstream, bindings = {}, onStdio, inspector = false, worker } = options;
   const gateway: WorkerOptions = {
@@ -115,6 +111,20 @@ export async function startLocalGateway(options: {
     workers: sandboxRouter ? [{ ...gateway, outboundService: SANDBOX_OUTBOUND_WORKER }, sandboxRouter] : [gateway],
   });
   return { ...started, inspectorPort };
+}
+
+/**
+ * The durable closes' bindings, named as in wrangler.toml: D1 (`database`, empty until migrated), the close Workflow
+ * and the round gate's Durable Object.
+ */
+export function durableClosesBindings(
+  database: string,
+): NonNullable<Parameters<typeof startLocalGateway>[0]["worker"]> {
+  return {
+    d1Databases: { CLOSE_JOBS_DB: database },
+    workflows: { CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" } },
+    durableObjects: { CLOSE_ROUND_GATE: "CloseRoundGate" },
+  };
 }
 
 /**

@@ -18,7 +18,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import type { GenericSchema } from "valibot";
-import { CONFIRMED_BY, JOB_STATUSES, WEBHOOK_STATUSES } from "../src/closes/job";
+import { CONFIRMED_BY, HISTORY_EVENTS, JOB_STATUSES, WEBHOOK_STATUSES } from "../src/closes/job";
 import { MAX_CLOSE_AHEAD_S, MAX_CLOSE_AT_PAST_S } from "../src/closes/scheduler";
 import { HISTORY_SHOWN, JOBS_LISTED, MAX_RESCHEDULES } from "../src/closes/store";
 import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
@@ -231,8 +231,10 @@ function closeJobSchema() {
             previous_close_at: { ...unixSeconds, description: "On a reschedule: the close_at it replaced." },
             event: {
               type: "string",
-              enum: ["late_payment"],
-              description: "Not a change of status: the re-check found a payment after the close.",
+              enum: [...HISTORY_EVENTS],
+              description:
+                "Not a change of status: `late_payment`, the re-check found a payment after the close; `repaired`, " +
+                "the job's Workflow instance had died or never run, and the gateway gave it a new one (same status).",
             },
           },
         },

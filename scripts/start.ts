@@ -24,12 +24,15 @@ import {
   WEBHOOK_URL,
 } from "./dev-setup";
 import { isMain, runCli, UsageError } from "./lib/cli";
+import { startCronTicker } from "./lib/cron-ticker";
 import { onStopSignals, portTakenMessage, startLocalSandbox } from "./lib/local-sandbox";
 import { portTaken } from "./lib/ports";
 import { serveWebhookReceiver } from "./lib/webhook-receiver";
 import { startWranglerDev } from "./lib/wrangler-dev";
 
 const READY_TIMEOUT_MS = 60_000;
+/** CLOSE_REPAIR_STALLED_S for npm start: its lowest. */
+const LOCAL_REPAIR_STALLED_S = 60;
 const USAGE = "Usage: [SANDBOX_PORT=N] npm start [-- --port N] [-- <wrangler dev options>]";
 
 /**
@@ -176,12 +179,14 @@ async function main(): Promise<void> {
 
   let stopping = false;
   let wrangler: ReturnType<typeof startWranglerDev> | undefined;
+  let cron: ReturnType<typeof startCronTicker> | undefined;
   /** Stops the sandbox and every process of wrangler dev, then exits with `code`. */
   const stop = async (code = 0) => {
     if (stopping) return;
     stopping = true;
     server.close();
     receiver?.close();
+    cron?.stop();
     await wrangler?.stop();
     process.exit(code);
   };
@@ -192,6 +197,9 @@ async function main(): Promise<void> {
     // Every setting comes from wrangler.toml and .dev.vars; extra arguments are the caller's.
     wrangler = startWranglerDev([
       ...["--ip", HOST, "--port", String(gatewayPort), "--show-interactive-dev-session=false"],
+      // The Cron Trigger, fired by startCronTicker; and the repair's patience for an instance that says it runs cut
+      // to a minute: locally, every instance that slept through a restart of wrangler dev says so (scripts/lib/cron-ticker.ts).
+      ...["--test-scheduled", "--var", `CLOSE_REPAIR_STALLED_S:${LOCAL_REPAIR_STALLED_S}`],
       ...extraArguments,
     ]);
   } catch (error) {
@@ -209,6 +217,7 @@ async function main(): Promise<void> {
   const gatewayUrl = `http://${HOST}:${gatewayPort}`;
   const health = await waitForHealth(gatewayUrl, () => stopping);
   if (stopping) return;
+  if (health) cron = startCronTicker(gatewayUrl);
   if (!health) {
     console.error(`The gateway did not answer on ${gatewayUrl}/healthz within ${READY_TIMEOUT_MS / 1000} s.`);
     await stop(1);

@@ -1,4 +1,6 @@
 import type { CallerKey } from "./caller-keys";
+import { CloseRepair } from "./closes/repair";
+import { RoundSlots } from "./closes/round-slots";
 import { CloseScheduler } from "./closes/scheduler";
 import type { GatewayEnv } from "./env";
 import { Logger } from "./log";
@@ -10,7 +12,12 @@ import {
   requireBinding,
 } from "./settings/bindings";
 import { firstProblem, type LoadedSettings, loadSettings, type Settings, type SettingsReport } from "./settings/report";
-import { DEFAULT_GIVE_UP_AFTER_S, DEFAULT_RECHECK_AFTER_S } from "./settings/schema";
+import {
+  DEFAULT_GIVE_UP_AFTER_S,
+  DEFAULT_RECHECK_AFTER_S,
+  DEFAULT_REPAIR_STALLED_S,
+  DEFAULT_ROUNDS_AT_ONCE,
+} from "./settings/schema";
 import type { WebhookSettings } from "./settings/webhooks";
 import { SparkPayClient } from "./sparkpay/client";
 import { ConfigError } from "./sparkpay/errors";
@@ -36,12 +43,17 @@ export class Services {
   readonly giveUpAfterS: number;
   /** How long after a job ends closed it checks the order again, 0 for never (CLOSE_RECHECK_AFTER_S). */
   readonly recheckAfterS: number;
+  /** How many durable close rounds run against SparkPay at once, 0 for no cap (CLOSE_ROUNDS_AT_ONCE). */
+  readonly roundsAtOnce: number;
+  /** How late a live job is before the repair replaces an instance that says it runs (CLOSE_REPAIR_STALLED_S). */
+  readonly repairStalledS: number;
   private readonly loaded: LoadedSettings;
   /** One per settings: it remembers which merchant key SparkPay accepts, so it must outlive a request. */
   private readonly client: SparkPayClient | undefined;
   private readonly bound: Bound = {};
   private readonly unbound = new Map<BindingName, ConfigError>();
   private scheduler: CloseScheduler | undefined;
+  private slots: RoundSlots | undefined;
 
   constructor(loaded: LoadedSettings, env: GatewayEnv) {
     this.loaded = loaded;
@@ -50,6 +62,8 @@ export class Services {
     this.docsEnabled = loaded.docsEnabled;
     this.giveUpAfterS = loaded.settings?.CLOSE_GIVE_UP_AFTER_S ?? DEFAULT_GIVE_UP_AFTER_S;
     this.recheckAfterS = loaded.settings?.CLOSE_RECHECK_AFTER_S ?? DEFAULT_RECHECK_AFTER_S;
+    this.roundsAtOnce = loaded.settings?.CLOSE_ROUNDS_AT_ONCE ?? DEFAULT_ROUNDS_AT_ONCE;
+    this.repairStalledS = loaded.settings?.CLOSE_REPAIR_STALLED_S ?? DEFAULT_REPAIR_STALLED_S;
     this.client = loaded.settings && createClient(loaded.settings);
     for (const name of [...RATE_LIMITER_BINDINGS, ...CLOSE_BINDINGS]) {
       try {
@@ -95,6 +109,25 @@ export class Services {
       logger: this.logger,
     });
     return this.scheduler;
+  }
+
+  /** The Cron Trigger's repair of stuck close jobs (src/scheduled.ts). */
+  closeRepair(): CloseRepair {
+    return new CloseRepair({
+      db: this.binding("CLOSE_JOBS_DB"),
+      workflow: this.binding("CLOSE_WORKFLOW"),
+      logger: this.logger,
+      stalledS: this.repairStalledS,
+    });
+  }
+
+  /** The durable close rounds' slots at the gate (src/closes/round-gate.ts). */
+  roundSlots(): RoundSlots {
+    this.slots ??= new RoundSlots(
+      this.roundsAtOnce === 0 ? undefined : this.binding("CLOSE_ROUND_GATE"),
+      this.roundsAtOnce,
+    );
+    return this.slots;
   }
 
   /** Where the close webhooks go (undefined: CLOSE_WEBHOOK_URL unset), or the ConfigError naming what is wrong. */

@@ -19,6 +19,7 @@ import { generateCallerKey, generateRsaKeyPair } from "../lib/keygen";
 import { migrationStatements } from "../lib/migrations";
 import {
   COMPATIBILITY_DATE,
+  durableClosesBindings,
   type OnStdio,
   type StartedMiniflare,
   startLocalGateway,
@@ -121,10 +122,7 @@ export async function openLab() {
             LOG_LEVEL: "info", // production's level
             ...settings,
           },
-          worker: {
-            d1Databases: { CLOSE_JOBS_DB: "bench-close-jobs" },
-            workflows: { CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" } },
-          },
+          worker: durableClosesBindings("bench-close-jobs"),
           onStdio: drain,
         }),
       ),

@@ -9,7 +9,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { faultRequestNo } from "../../sandbox/faults.mjs";
 import { migrationStatements } from "../lib/migrations";
-import { startLocalGateway } from "../local-gateway";
+import { durableClosesBindings, startLocalGateway } from "../local-gateway";
 
 const MERCHANT = "M_SANDBOX_001";
 /** A merchant_no SparkPay does not know: a definitive refusal, 40008. */
@@ -94,10 +94,7 @@ export async function startDurableGateway(options: {
     upstream: (request) =>
       new URL(request.url).hostname === WEBHOOK_HOST ? receiver.handle(request) : options.sandbox.handle(request),
     bindings: { ...options.bindings, CLOSE_WEBHOOK_URL: WEBHOOK_URL, CLOSE_WEBHOOK_SECRET: secret },
-    worker: {
-      d1Databases: { CLOSE_JOBS_DB: "soak-close-jobs" },
-      workflows: { CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" } },
-    },
+    worker: durableClosesBindings("soak-close-jobs"),
     onStdio: (stdout, stderr) => {
       for (const stream of [stdout, stderr]) stream.resume(); // one log line per request and round: not read here
     },

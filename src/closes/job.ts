@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { isOrderState, type OrderState } from "../sparkpay/schemas";
+import type { CloseParams } from "./workflow";
 
 /** A close job as the API shows it, and as the store keeps it. Times are Unix seconds. */
 
@@ -36,8 +37,11 @@ export interface WebhookState {
   last_error?: string;
 }
 
-/** A history entry that is not a change of status: the re-check found the order no longer CLOSED. */
-export const HISTORY_EVENTS = ["late_payment"] as const;
+/**
+ * A history entry that is not a change of status: `late_payment` (the re-check found the order no longer CLOSED),
+ * `repaired` (the job's Workflow instance had died or never run, and the job was given a new one: ./repair.ts).
+ */
+export const HISTORY_EVENTS = ["late_payment", "repaired"] as const;
 export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
 
 /** SparkPay's codes are integers or text; the gateway's own are text. */
@@ -98,6 +102,12 @@ export interface StoredJob extends CloseJob {
   /** The order's generation `instance_id` was issued with. */
   generation: number;
   order_key: string;
+}
+
+/** What the job's Workflow instance starts with; a `closing` job's rounds so far, so that a repaired one counts on. */
+export function closeParams(job: StoredJob): CloseParams {
+  const { id: job_id, instance_id, merchant_no, request_no, close_at, status, attempts } = job;
+  return { job_id, instance_id, merchant_no, request_no, close_at, ...(status === "closing" ? { attempts } : {}) };
 }
 
 /** What callers see: nothing about instances, so they can change without changing the API. */

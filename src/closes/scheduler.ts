@@ -3,12 +3,11 @@ import { GatewayError } from "../errors";
 import type { Logger } from "../log";
 import type { WebhookSettings } from "../settings/webhooks";
 import type { OrderRef } from "../sparkpay/schemas";
-import { type Actor, type CloseJob, publicJob, type StoredJob } from "./job";
+import { type Actor, type CloseJob, closeParams, publicJob, type StoredJob } from "./job";
 import { tryDelivery } from "./notify";
 import { cancel, createJob, getJob, listJobs, MAX_RESCHEDULES, reschedule } from "./store";
 import { transition } from "./transitions";
 import { closeEvent, latePaymentEvent } from "./webhook";
-import type { CloseParams } from "./workflow";
 
 /** How far ahead a close may be scheduled. */
 export const MAX_CLOSE_AHEAD_S = 30 * 24 * 3600;
@@ -62,11 +61,6 @@ function cancelled(job: StoredJob): never {
 
 function notFound(): never {
   throw new GatewayError("NOT_FOUND", "This order has no close job.");
-}
-
-function paramsOf(job: StoredJob): CloseParams {
-  const { id: job_id, instance_id, merchant_no, request_no, close_at } = job;
-  return { job_id, instance_id, merchant_no, request_no, close_at };
 }
 
 /**
@@ -201,7 +195,7 @@ export class CloseScheduler {
    */
   private async start(job: StoredJob): Promise<void> {
     try {
-      await this.workflow.create({ id: job.instance_id, params: paramsOf(job) });
+      await this.workflow.create({ id: job.instance_id, params: closeParams(job) });
     } catch (error) {
       this.logger.error({
         msg: "close job not started",

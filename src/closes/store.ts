@@ -31,13 +31,16 @@ export const HISTORY_SHOWN = 100;
 /** How often one job may be rescheduled; the next reschedule is 409 naming the limit. */
 export const MAX_RESCHEDULES = 100;
 
+/** The history entries that set a scheduled job's close_at: its creation and each reschedule (not a repair's). */
+const RESCHEDULE_ENTRY = "status = 'scheduled' AND event IS NULL";
+
 /** The job with its latest history, as one statement. `where` is a fixed condition on `j`, never caller text. */
 function selectJob(where: string): string {
   return `SELECT j.id, j.instance_id, j.generation, j.order_key, j.merchant_no, j.request_no, j.status, j.close_at,
   j.created_at, j.updated_at, j.attempts, j.closed_at, j.confirmed_by, j.error_code, j.error_message, j.order_json,
   j.late_payment_at, j.revision AS history_total, j.webhook_event_id, j.webhook_type, j.webhook_status,
   j.webhook_attempts, j.webhook_at, j.webhook_error,
-  (SELECT MAX(COUNT(*) - 1, 0) FROM close_history WHERE job_id = j.id AND status = 'scheduled') AS reschedules,
+  (SELECT MAX(COUNT(*) - 1, 0) FROM close_history WHERE job_id = j.id AND ${RESCHEDULE_ENTRY}) AS reschedules,
   (SELECT json_group_array(json_object('seq', h.seq, 'at', h.at, 'status', h.status, 'by', h.actor, 'code', h.code,
     'pay_status', h.pay_status, 'event', h.event, 'close_at', h.close_at, 'previous_close_at', h.previous_close_at))
     FROM (SELECT * FROM close_history WHERE job_id = j.id ORDER BY seq DESC LIMIT ${HISTORY_SHOWN}) h) AS history
@@ -127,18 +130,23 @@ export function checkActor(by: string): asserts by is Actor {
   if (!ACTOR_PATTERN.test(by)) throw new TypeError("by must be `caller:<caller id>` or `gateway`.");
 }
 
+/** The last file in migrations/, as `wrangler d1 migrations apply` records it in d1_migrations (a test checks). */
+export const NEWEST_MIGRATION = "0005_history_events.sql";
+
 /**
  * Whether the database answers for the store's tables as this code reads them, i.e. every migration has been applied
- * (for /healthz): the newest columns are named, so a database one migration behind is not ready either.
+ * (for /healthz): the tables read, and the newest migration is recorded, so a database one migration behind (a CHECK
+ * that refuses the repair's history entries, say) is not ready either.
  */
 export async function storeAnswers(db: D1Database): Promise<boolean> {
   try {
-    await db.batch([
+    const [, , , applied] = await db.batch([
       db.prepare("SELECT 1 FROM close_orders LIMIT 1"),
       db.prepare("SELECT order_json, late_payment_at, webhook_status FROM close_jobs LIMIT 1"),
       db.prepare("SELECT pay_status, event, close_at, previous_close_at FROM close_history LIMIT 1"),
+      db.prepare("SELECT 1 FROM d1_migrations WHERE name = ?1").bind(NEWEST_MIGRATION),
     ]);
-    return true;
+    return (applied?.results.length ?? 0) > 0;
   } catch {
     return false; // no such table, or D1 out of reach: either way the durable closes cannot work now
   }
@@ -157,6 +165,37 @@ export async function listJobs(db: D1Database, merchantNo: string, requestNo: st
 /** The order's current job, or undefined if it never had one. */
 export async function getJob(db: D1Database, merchantNo: string, requestNo: string): Promise<StoredJob | undefined> {
   return jobIn(await d1Read(() => db.prepare(JOB_OF_ORDER).bind(orderKey(merchantNo, requestNo)).run()));
+}
+
+/**
+ * Live jobs that should have moved on by `now` (for ./repair.ts), the longest quiet first, at most `limit` of each kind:
+ * `scheduled` ones whose close_at is `lateS` past (their instance wakes at close_at and makes them `closing` at once),
+ * and `closing` ones with no round counted for the gap their last round was followed by (`gapS(attempts)`: the
+ * Workflow's doubling, capped) plus `lateS`.
+ */
+export async function overdueJobs(
+  db: D1Database,
+  now: number,
+  lateS: number,
+  gap: { firstS: number; maxS: number },
+  limit: number,
+): Promise<StoredJob[]> {
+  checkTime("now", now);
+  const [scheduled, closing] = await d1Read(() =>
+    db.batch([
+      db
+        .prepare(`${selectJob("j.status = 'scheduled' AND j.close_at <= ?1")} ORDER BY j.close_at LIMIT ?2`)
+        .bind(now - lateS, limit),
+      db
+        .prepare(
+          `${selectJob(
+            "j.status = 'closing' AND j.updated_at + MIN(?3, ?2 * (1 << MIN(MAX(j.attempts, 1) - 1, 20))) <= ?1",
+          )} ORDER BY j.updated_at LIMIT ?4`,
+        )
+        .bind(now - lateS, gap.firstS, gap.maxS, limit),
+    ]),
+  );
+  return [...(scheduled?.results ?? []), ...(closing?.results ?? [])].map(jobFromRow);
 }
 
 export interface NewJob {
@@ -215,47 +254,73 @@ ON CONFLICT DO NOTHING`,
 /**
  * Moves a `scheduled` job to `closeAt` under a new Workflow instance id (a sleeping instance cannot be
  * moved, and Cloudflare never accepts an id twice): the caller terminates the old instance and starts
- * `job.instance_id`. Undefined when the job is no longer `scheduled`, or has been rescheduled MAX_RESCHEDULES times.
- * The history gains a `scheduled` entry with the new close_at and the one it replaced.
+ * `job.instance_id`. Undefined when the job is no longer `scheduled` under the instance it had, or has been
+ * rescheduled MAX_RESCHEDULES times. The history gains a `scheduled` entry with the new close_at and the one it
+ * replaced.
  */
-export async function reschedule(
+export function reschedule(
   db: D1Database,
-  job: Pick<StoredJob, "id" | "order_key" | "close_at">,
+  job: Pick<StoredJob, "id" | "order_key" | "close_at" | "instance_id">,
   closeAt: number,
   now: number,
   by: Actor,
 ): Promise<StoredJob | undefined> {
   checkTime("close_at", closeAt);
-  checkTime("now", now);
-  checkActor(by);
+  const entry = { at: now, status: "scheduled", by, close_at: closeAt, previous_close_at: job.close_at } as const;
+  return moveInstance(db, { ...job, status: "scheduled" }, closeAt, MAX_RESCHEDULES, entry);
+}
+
+/**
+ * The repair of a `scheduled` or `closing` job whose Workflow instance died or never ran (./repair.ts): the job, as it
+ * is, moves to a new instance id, which the caller starts (the old one, if it ever wakes, runs no job). Undefined
+ * when the job has changed since it was read (another status, or another instance). The history gains an entry with
+ * the job's status and event `repaired`.
+ */
+export function reinstance(
+  db: D1Database,
+  job: Pick<StoredJob, "id" | "order_key" | "close_at" | "instance_id" | "status">,
+  now: number,
+): Promise<StoredJob | undefined> {
+  const entry = { at: now, status: job.status, by: "gateway", event: "repaired" } as const;
+  return moveInstance(db, job, job.close_at, Number.MAX_SAFE_INTEGER, entry);
+}
+
+/**
+ * Gives the job the order's next instance id, if it is still `job.status` under `job.instance_id` and has been
+ * rescheduled fewer than `maxReschedules` times, with `entry` in its history.
+ */
+async function moveInstance(
+  db: D1Database,
+  job: Pick<StoredJob, "id" | "order_key" | "instance_id" | "status">,
+  closeAt: number,
+  maxReschedules: number,
+  entry: Parameters<typeof recordChange>[3],
+): Promise<StoredJob | undefined> {
+  checkTime("now", entry.at);
+  checkActor(entry.by);
   const prefix = await instanceIdPrefix(job.order_key);
   const [, update, , read] = await d1Change(() =>
     db.batch([
       db
         .prepare(
           `UPDATE close_orders SET generation = generation + 1
-WHERE order_key = ?1 AND current_job = ?2 AND EXISTS (SELECT 1 FROM close_jobs WHERE id = ?2 AND status = 'scheduled')
-  AND (SELECT COUNT(*) - 1 FROM close_history WHERE job_id = ?2 AND status = 'scheduled') < ?3`,
+WHERE order_key = ?1 AND current_job = ?2
+  AND EXISTS (SELECT 1 FROM close_jobs WHERE id = ?2 AND status = ?4 AND instance_id = ?5)
+  AND (SELECT COUNT(*) - 1 FROM close_history WHERE job_id = ?2 AND ${RESCHEDULE_ENTRY}) < ?3`,
         )
-        .bind(job.order_key, job.id, MAX_RESCHEDULES),
-      // A scheduled job is its order's current one, and holds the order's last generation until the statement
+        .bind(job.order_key, job.id, maxReschedules, job.status, job.instance_id),
+      // A live job is its order's current one, and holds the order's last generation until the statement
       // above issues the next: so this runs exactly when that did, and never takes an id issued before.
       db
         .prepare(
           `UPDATE close_jobs SET generation = (SELECT generation FROM close_orders WHERE order_key = ?1),
   instance_id = ?3 || '_g' || (SELECT generation FROM close_orders WHERE order_key = ?1),
   close_at = ?4, updated_at = ?5, revision = revision + 1
-WHERE id = ?2 AND status = 'scheduled'
+WHERE id = ?2 AND status = ?6 AND instance_id = ?7
   AND generation < (SELECT generation FROM close_orders WHERE order_key = ?1 AND current_job = ?2)`,
         )
-        .bind(job.order_key, job.id, prefix, closeAt, now),
-      recordChange(db, "id = ?1", job.id, {
-        at: now,
-        status: "scheduled",
-        by,
-        close_at: closeAt,
-        previous_close_at: job.close_at,
-      }),
+        .bind(job.order_key, job.id, prefix, closeAt, entry.at, job.status, job.instance_id),
+      recordChange(db, "id = ?1", job.id, entry),
       db.prepare(JOB_BY_ID).bind(job.id),
     ]),
   );

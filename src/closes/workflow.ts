@@ -8,6 +8,8 @@ import { orderStateOf } from "../sparkpay/schemas";
 import { type CloseJob, type EndStatus, type ErrorCode, type OrderSnapshot, publicJob, type StoredJob } from "./job";
 import { notify } from "./notify";
 import { failedRound, type RoundClock, type RoundOutcome, stoppedRound } from "./outcomes";
+import { roundGapSeconds } from "./round-gaps";
+import { SLOT_BUSY_PAUSE_S } from "./round-slots";
 import { recordAttempts, recordLatePayment, type TransitionFields, transition } from "./transitions";
 import { type CloseEvent, closeEvent, latePaymentEvent } from "./webhook";
 
@@ -18,6 +20,11 @@ export interface CloseParams {
   merchant_no: string;
   request_no: string;
   close_at: number;
+  /**
+   * Close rounds the job made under earlier instances: set when the repair (./repair.ts) gives a `closing` job a new
+   * instance, whose rounds go on counting from there.
+   */
+  attempts?: number;
 }
 
 /** What the instance did, for introspection and logs. */
@@ -33,13 +40,6 @@ export interface CloseOutput {
    */
   recheck?: "off" | "closed" | "late_payment" | "unknown";
   late_payment_webhook?: string;
-}
-
-/** The pause after round `round` failed: 30 s, doubling, at most an hour. */
-export const FIRST_ROUND_GAP_S = 30;
-export const MAX_ROUND_GAP_S = 3600;
-export function roundGapSeconds(round: number): number {
-  return Math.min(MAX_ROUND_GAP_S, FIRST_ROUND_GAP_S * 2 ** Math.min(round - 1, 20));
 }
 
 /** The job as callers see it, if the change made it end (a step result must be serializable: null, not undefined). */
@@ -98,8 +98,12 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
       return { status: "stopped", rounds: 0 };
     }
 
-    for (let round = 1; ; round++) {
+    for (let round = (event.payload.attempts ?? 0) + 1; ; round++) {
       const outcome = await this.runRound(step, event.payload, round);
+      if (outcome === "replaced") {
+        (await this.services()).logger.info({ msg: "close job stopped", instance_id: instanceId, status: "replaced" });
+        return { status: "stopped", rounds: round };
+      }
       if (outcome.kind === "closed") {
         const { confirmed_by, order, at } = outcome;
         const fields = { attempts: round, confirmed_by, closed_at: at, order };
@@ -191,10 +195,19 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
    * round counts as a transient failure with code INTERNAL_ERROR (recorded in a step of its own, so a replay takes
    * the same path): the job goes on in rounds until it closes or reaches its give-up time, never stuck `closing`.
    */
-  private async runRound(step: WorkflowStep, params: CloseParams, round: number): Promise<RoundOutcome> {
+  private async runRound(step: WorkflowStep, params: CloseParams, round: number): Promise<RoundOutcome | "replaced"> {
     let outcome: RoundOutcome;
     try {
-      outcome = await step.do(`close #${round}`, CLOSE_STEP, () => this.closeRound(params, round));
+      // No slot at the gate within its wait (a burst): pause, then ask again, in steps of their own.
+      for (let tries = 1; ; tries++) {
+        const name = tries === 1 ? `close #${round}` : `close #${round}, try ${tries}`;
+        const result = await step.do(name, CLOSE_STEP, () => this.closeRound(params, round));
+        if (result !== "busy") {
+          outcome = result;
+          break;
+        }
+        await step.sleep(`no slot for close #${round} (${tries})`, SLOT_BUSY_PAUSE_S * 1000);
+      }
     } catch (error) {
       outcome = await step.do(`close #${round} stopped`, STORE_STEP, async () => {
         const services = await this.services();
@@ -208,12 +221,15 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
       });
     }
     // Its own step, after the round's outcome is saved: a D1 failure here can never turn a close into a failure.
-    await step.do(`count close #${round}`, STORE_STEP, async () => {
+    // A job the repair moved to another instance is that one's to finish: this one stops ("replaced"; null, as
+    // steps recorded before the repair existed returned, goes on).
+    const counted = await step.do(`count close #${round}`, STORE_STEP, async () => {
       const order = outcome.kind === "transient" ? (outcome.order ?? undefined) : undefined;
-      await recordAttempts((await this.services()).closeJobsDb(), params.instance_id, round, nowSeconds(), order);
-      return null;
+      const db = (await this.services()).closeJobsDb();
+      const job = await recordAttempts(db, params.instance_id, round, nowSeconds(), order);
+      return job ? null : "replaced";
     });
-    return outcome;
+    return counted === "replaced" ? counted : outcome;
   }
 
   private clock(services: Services, params: CloseParams): RoundClock {
@@ -221,11 +237,28 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
   }
 
   /**
+   * A round in a slot of the gate (CLOSE_ROUNDS_AT_ONCE at once, ./round-gate.ts), or "busy" when none came in time.
+   * Should the gate be out of reach, the step throws and Workflows retries it.
+   */
+  private async closeRound(params: CloseParams, round: number): Promise<RoundOutcome | "busy"> {
+    const services = await this.services();
+    const slot = await services.roundSlots().take();
+    if (!slot) {
+      services.logger.info({ msg: "close round waits", instance_id: params.instance_id, round });
+      return "busy";
+    }
+    try {
+      return await this.closeInSlot(services, params, round);
+    } finally {
+      await slot.leave();
+    }
+  }
+
+  /**
    * One close-and-confirm, as the synchronous route runs it with SPARKPAY_CONFIRM_CLOSES=always: a job is `closed` only
    * once a verified query shows CLOSED. Failures are outcomes, bugs throw.
    */
-  private async closeRound(params: CloseParams, round: number): Promise<RoundOutcome> {
-    const services = await this.services();
+  private async closeInSlot(services: Services, params: CloseParams, round: number): Promise<RoundOutcome> {
     let outcome: RoundOutcome;
     try {
       const order = { merchant_no: params.merchant_no, request_no: params.request_no };

@@ -5,7 +5,7 @@ import { type Check, OK, problem } from "./check";
 export const RATE_LIMITER_BINDINGS = ["CALLER_RATE_LIMITER", "MERCHANT_RATE_LIMITER", "READ_RATE_LIMITER"] as const;
 export type RateLimiterBinding = (typeof RATE_LIMITER_BINDINGS)[number];
 /** The durable closes' bindings: without them the /v1/closes routes answer 503 naming them. */
-export const CLOSE_BINDINGS = ["CLOSE_JOBS_DB", "CLOSE_WORKFLOW"] as const;
+export const CLOSE_BINDINGS = ["CLOSE_JOBS_DB", "CLOSE_WORKFLOW", "CLOSE_ROUND_GATE"] as const;
 export type CloseBinding = (typeof CLOSE_BINDINGS)[number];
 export type BindingName = RateLimiterBinding | CloseBinding;
 
@@ -15,6 +15,7 @@ const DECLARED_UNDER: Record<BindingName, { table: string; methods: readonly str
   READ_RATE_LIMITER: { table: "ratelimits", methods: ["limit"] },
   CLOSE_JOBS_DB: { table: "d1_databases", methods: ["prepare", "batch"] },
   CLOSE_WORKFLOW: { table: "workflows", methods: ["create", "get"] },
+  CLOSE_ROUND_GATE: { table: "durable_objects.bindings", methods: ["get", "idFromName"] },
 };
 
 interface BindingTypes {
@@ -23,6 +24,7 @@ interface BindingTypes {
   READ_RATE_LIMITER: RateLimit;
   CLOSE_JOBS_DB: D1Database;
   CLOSE_WORKFLOW: Workflow;
+  CLOSE_ROUND_GATE: DurableObjectNamespace<import("../closes/round-gate").CloseRoundGate>;
 }
 
 /**

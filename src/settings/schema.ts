@@ -26,6 +26,17 @@ const MAX_GIVE_UP_AFTER_S = 2_592_000;
 export const DEFAULT_RECHECK_AFTER_S = 900;
 const MAX_RECHECK_AFTER_S = 604_800;
 
+/** How many durable close rounds may run against SparkPay at once (the round gate): default 20, 0 off, ≤ 1000. */
+export const DEFAULT_ROUNDS_AT_ONCE = 20;
+const MAX_ROUNDS_AT_ONCE = 1000;
+/**
+ * How late a live job must be before the repair gives up on an instance that still says it runs: default 10 min,
+ * 1 min to 1 day (npm start sets 60: locally, every instance that slept through a restart says it runs).
+ */
+export const DEFAULT_REPAIR_STALLED_S = 600;
+const MIN_REPAIR_STALLED_S = 60;
+const MAX_REPAIR_STALLED_S = 86_400;
+
 function wholeNumber(setting: string, min: number, max: number, fallback: number) {
   return v.optional(
     v.pipe(
@@ -83,6 +94,13 @@ const PlainSettingsSchema = v.object({
     DEFAULT_GIVE_UP_AFTER_S,
   ),
   CLOSE_RECHECK_AFTER_S: wholeNumber("CLOSE_RECHECK_AFTER_S", 0, MAX_RECHECK_AFTER_S, DEFAULT_RECHECK_AFTER_S),
+  CLOSE_ROUNDS_AT_ONCE: wholeNumber("CLOSE_ROUNDS_AT_ONCE", 0, MAX_ROUNDS_AT_ONCE, DEFAULT_ROUNDS_AT_ONCE),
+  CLOSE_REPAIR_STALLED_S: wholeNumber(
+    "CLOSE_REPAIR_STALLED_S",
+    MIN_REPAIR_STALLED_S,
+    MAX_REPAIR_STALLED_S,
+    DEFAULT_REPAIR_STALLED_S,
+  ),
 });
 
 export type PlainSettingName = keyof typeof PlainSettingsSchema.entries;

@@ -33,7 +33,12 @@ import { buildDeployBundle } from "../../scripts/build-bundle";
 import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen";
 import { migrationStatements } from "../../scripts/lib/migrations";
 import { freeLoopbackPort } from "../../scripts/lib/ports";
-import { COMPATIBILITY_DATE, sandboxSettings, startLocalGateway } from "../../scripts/local-gateway";
+import {
+  COMPATIBILITY_DATE,
+  durableClosesBindings,
+  sandboxSettings,
+  startLocalGateway,
+} from "../../scripts/local-gateway";
 // The only gateway symbols the client's types are checked against (at the end of this file).
 import type { CloseJob } from "../../src/closes/job";
 import type { GATEWAY_ERRORS } from "../../src/errors";
@@ -155,10 +160,7 @@ beforeAll(async () => {
   const output = compiled.stdout + compiled.stderr;
   tsc = { status: compiled.status, output, files: output.split("\n").filter((line) => isAbsolute(line)) };
 
-  const worker = {
-    d1Databases: { CLOSE_JOBS_DB: "outsider-close-jobs" },
-    workflows: { CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" } },
-  };
+  const worker = durableClosesBindings("outsider-close-jobs");
   const started = await startLocalGateway({
     scriptPath: buildDeployBundle(),
     upstream: (request) => sandbox.handle(request),

@@ -21,6 +21,13 @@ const DROPPED_CONNECTION_NOISE = [
   /^uncaught exception; source = Uncaught \(in promise\); stack = Error: The webhook receiver answered HTTP 503\.$/,
   // The same for the step a test makes throw on every try (closes.test.ts, "a round that throws").
   /^uncaught exception; source = Uncaught \(in promise\); stack = Error: a close round that throws \(test\)$/,
+  // The local engine's own rejections when the repair tests ask about instances that never started or stopped,
+  // pause one, or make a step fail on every try (repair.test.ts).
+  new RegExp(
+    String.raw`^uncaught exception; source = Uncaught \(in promise\); stack = (Error: )?(WorkflowError: )?` +
+      String.raw`(Engine was never started|instance\.not_found|\(instance\.cannot_terminate\) .*|` +
+      String.raw`Aborting engine: User called pause|D1 gone \(test\))$`,
+  ),
   // The pool's own connection to workerd, closed when the run ends.
   /^exception = workerd\/api\/web-socket\.c\+\+:\d+: disconnected: WebSocket peer disconnected$/,
 ];

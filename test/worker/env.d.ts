@@ -5,6 +5,8 @@ declare namespace Cloudflare {
     TEST_READ_LIMITER: RateLimit;
     /** An empty D1 database, for test/worker/migrations.test.ts to migrate one step at a time. */
     TEST_MIGRATION_DB: D1Database;
+    /** Jobs of test/worker/repair.test.ts only (migrated there). */
+    TEST_REPAIR_DB: D1Database;
     /** migrations/, read by vitest.config.ts, applied by apply-migrations.ts. */
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_KEYS: Record<

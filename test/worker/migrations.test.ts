@@ -1,7 +1,7 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { getJob } from "../../src/closes/store";
+import { getJob, NEWEST_MIGRATION } from "../../src/closes/store";
 import { transition } from "../../src/closes/transitions";
 import { callGateway } from "./helpers";
 
@@ -23,6 +23,10 @@ async function health() {
 }
 
 describe("D1 migrations, one at a time", () => {
+  it("names the newest migration as the code's own", () => {
+    expect(env.TEST_MIGRATIONS.at(-1)?.name).toBe(NEWEST_MIGRATION);
+  });
+
   it("a database one migration behind is not ready; migrated, its jobs read as before, with the new fields", async () => {
     expect(first?.name).toMatch(/^0001_/);
     expect(rest.length).toBeGreaterThan(0);
@@ -49,6 +53,9 @@ describe("D1 migrations, one at a time", () => {
       message: expect.stringMatching(/^CLOSE_JOBS_DB does not answer .*`wrangler d1 migrations apply/),
     });
 
+    // Every migration but the newest: still not ready (the newest one's CHECK would refuse the repair's entries).
+    await applyD1Migrations(db, env.TEST_MIGRATIONS.slice(0, -1));
+    expect((await health()).status).toBe(503);
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
     expect((await health()).status).toBe(200);
     const job = await getJob(db, "M_1", "OLD_1");
