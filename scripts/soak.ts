@@ -16,7 +16,8 @@ import { buildDeployBundle } from "./build-bundle";
 import { EXIT, isMain, runCli } from "./lib/cli";
 import { generateCallerKey, generateRsaKeyPair } from "./lib/keygen";
 import { GATEWAY_WORKER, startLocalGateway } from "./local-gateway";
-import { runDurableSoak } from "./soak/durable";
+import { runBurstSoak } from "./soak/burst";
+import { type ReportRow, runDurableSoak } from "./soak/durable";
 import { runRaceSoak } from "./soak/race";
 
 const REQUESTS = Number(process.env.SOAK_REQUESTS ?? 10_000);
@@ -24,6 +25,9 @@ const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 50);
 /** The durable phase (scripts/soak/durable.ts), after this one: on unless SOAK_DURABLE=0. */
 const DURABLE = process.env.SOAK_DURABLE !== "0";
 const JOBS = Number(process.env.SOAK_JOBS ?? 1_000);
+/** The burst phase (scripts/soak/burst.ts), after the durable one: on unless SOAK_BURST=0. */
+const BURST = process.env.SOAK_BURST !== "0";
+const BURST_JOBS = Number(process.env.SOAK_BURST_JOBS ?? 1_000);
 /** The race phase (scripts/soak/race.ts), last: on unless SOAK_RACE=0. */
 const RACE = process.env.SOAK_RACE !== "0";
 const RACE_ORDERS = Number(process.env.SOAK_RACE_ORDERS ?? 1_000);
@@ -350,10 +354,20 @@ async function main(): Promise<number> {
   if (DURABLE) {
     console.log("\nDurable closes: D1 and the close Workflow in Miniflare, webhooks verified in this process\n");
     const durable = await runDurableSoak({ scriptPath, sandbox, bindings, callerKey, jobs: JOBS, run });
-    const durableWidth = Math.max(...durable.rows.map(([label]) => label.length));
-    for (const [label, value] of durable.rows) console.log(`  ${label.padEnd(durableWidth)}  ${value}`);
-    for (const line of durable.problems) console.log(`  ! ${line}`);
-    failed += durable.failures;
+    failed += printPhase(durable);
+  }
+  if (BURST) {
+    console.log("\nBurst: close jobs all due in one second, the round gate, polls, cancels racing reschedules\n");
+    const burst = await runBurstSoak({
+      scriptPath,
+      sandbox,
+      orders: sandbox.orders,
+      bindings,
+      callerKey,
+      jobs: BURST_JOBS,
+      run,
+    });
+    failed += printPhase(burst);
   }
   if (RACE) {
     console.log("\nRace: payments and closes of the same orders, interleaved at random, checked against the sandbox\n");
@@ -366,13 +380,18 @@ async function main(): Promise<number> {
       count: RACE_ORDERS,
       run,
     });
-    const raceWidth = Math.max(...race.rows.map(([label]) => label.length));
-    for (const [label, value] of race.rows) console.log(`  ${label.padEnd(raceWidth)}  ${value}`);
-    for (const line of race.problems) console.log(`  ! ${line}`);
-    failed += race.failures;
+    failed += printPhase(race);
   }
   console.log(failed === 0 ? "\nAll failure counts are zero." : `\n${failed} failures.`);
   return failed === 0 ? EXIT.ok : EXIT.failure;
+}
+
+/** A later phase's report, as the first phase's: one row per line, then its first problems; its failure count. */
+function printPhase(phase: { rows: ReportRow[]; problems: string[]; failures: number }): number {
+  const width = Math.max(...phase.rows.map(([label]) => label.length));
+  for (const [label, value] of phase.rows) console.log(`  ${label.padEnd(width)}  ${value}`);
+  for (const line of phase.problems) console.log(`  ! ${line}`);
+  return phase.failures;
 }
 
 if (isMain(import.meta.url)) {

@@ -31,7 +31,32 @@ interface Workflow<PARAMS = unknown> {
   create(options?: { id?: string; params?: PARAMS }): Promise<WorkflowInstance>;
   get(id: string): Promise<WorkflowInstance>;
 }
+// The round gate's Durable Object, and the Cron Trigger's handler, as far as src/ uses them.
+interface DurableObjectId {}
+type DurableObjectStub<T> = { [K in keyof T]: T[K] };
+interface DurableObjectNamespace<T = unknown> {
+  idFromName(name: string): DurableObjectId;
+  get(id: DurableObjectId): DurableObjectStub<T>;
+}
+interface ScheduledController {
+  scheduledTime: number;
+  cron: string;
+}
+interface ExecutionContext {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException(): void;
+  props: unknown;
+}
+interface ExportedHandler<Env = unknown> {
+  fetch?(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+  scheduled?(controller: ScheduledController, env: Env, ctx: ExecutionContext): void | Promise<void>;
+}
 declare module "cloudflare:workers" {
+  export abstract class DurableObject<Env = unknown> {
+    protected ctx: unknown;
+    protected env: Env;
+    constructor(ctx: unknown, env: Env);
+  }
   type WorkflowSleepDuration = number | `${number} ${string}`;
   export interface WorkflowEvent<T> {
     payload: Readonly<T>;

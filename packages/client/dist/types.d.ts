@@ -73,8 +73,11 @@ export interface HistoryEntry {
     code?: string | number;
     /** The pay_status a verified query showed, on entries a query decided. */
     pay_status?: string;
-    /** An entry that is not a change of status: the re-check found a payment after the close. */
-    event?: "late_payment";
+    /**
+     * An entry that is not a change of status: `late_payment`, the re-check found a payment after the close;
+     * `repaired`, the job's Workflow instance had died or never run and the gateway gave it a new one.
+     */
+    event?: "late_payment" | "repaired";
     /** On the entries that set the job's close_at (its creation, each reschedule): the close_at from then on. */
     close_at?: number;
     /** On a reschedule: the close_at it replaced. */
