@@ -32,7 +32,9 @@ interface Workflow<PARAMS = unknown> {
   get(id: string): Promise<WorkflowInstance>;
 }
 // The round gate's Durable Object, and the Cron Trigger's handler, as far as src/ uses them.
-interface DurableObjectId {}
+interface DurableObjectId {
+  toString(): string;
+}
 type DurableObjectStub<T> = { [K in keyof T]: T[K] };
 interface DurableObjectNamespace<T = unknown> {
   idFromName(name: string): DurableObjectId;
