@@ -26,6 +26,25 @@ const SYNC_WORKERS = 2;
 const BASELINE_S = 6;
 const FINISH_TIMEOUT_MS = 240_000;
 
+/**
+ * fetch, asked again (up to three tries) when the connection failed before any answer: undici reuses a kept-alive connection that
+ * workerd has just closed after the phase's quiet stretches (each request here is safe to repeat: a PUT, a GET, a
+ * DELETE or a close, all idempotent). `resets` counts them, for the report.
+ */
+function fetchRetryingResets(resets: { count: number }) {
+  return async (url: string, init?: RequestInit): Promise<Response> => {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await fetch(url, init);
+      } catch (error) {
+        if (tries >= 3) throw error;
+        resets.count++;
+        await sleep(50 * tries);
+      }
+    }
+  };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0);
 }
@@ -72,6 +91,8 @@ export async function runBurstSoak(options: {
     const headers = { ...auth, "Content-Type": "application/json" };
     const closes = (requestNo: string) => `${url}/v1/closes/${MERCHANT}/${encodeURIComponent(requestNo)}`;
     const tally = { status500: 0, problems: [] as string[], polls: 0 };
+    const resets = { count: 0 };
+    const fetch = fetchRetryingResets(resets);
     const note = (line: string) => tally.problems.push(line);
     const dueS = Math.floor(Date.now() / 1000) + LEAD_S;
 
@@ -85,7 +106,7 @@ export async function runBurstSoak(options: {
       });
       if (response.status === 500) tally.status500++;
       if (response.status !== 202) note(`PUT ${job.requestNo}: HTTP ${response.status} ${await response.text()}`);
-      else await response.body?.cancel();
+      else await response.arrayBuffer();
     });
 
     // Cancels racing reschedules: a job well ahead, then a new close_at and a cancel at the same moment.
@@ -97,7 +118,7 @@ export async function runBurstSoak(options: {
           headers,
           body: JSON.stringify({ close_at: dueS + 3600 }),
         });
-        await first.body?.cancel();
+        await first.arrayBuffer();
         const [put, del] = await Promise.all([
           fetch(closes(race.requestNo), { method: "PUT", headers, body: JSON.stringify({ close_at: dueS + 7200 }) }),
           fetch(closes(race.requestNo), { method: "DELETE", headers: auth }),
@@ -120,7 +141,7 @@ export async function runBurstSoak(options: {
           headers,
           body: JSON.stringify({ merchant_no: MERCHANT, request_no: requestNo }),
         });
-        await response.body?.cancel();
+        await response.arrayBuffer();
         const ms = performance.now() - started;
         if (response.status === 500) tally.status500++;
         if (response.status !== 200) sync.failed++;
@@ -194,6 +215,7 @@ export async function runBurstSoak(options: {
         "cancel racing reschedule",
         `${CANCEL_RACES} pairs: reschedule first ${putFirstCount}, cancel first ${CANCEL_RACES - putFirstCount}; ${raceProblems} wrong`,
       ],
+      ["stale connections asked again", resets.count],
       ["HTTP 500s", tally.status500],
     ];
     const failures = tally.problems.length + tally.status500;
