@@ -121,6 +121,14 @@ async function main() {
       ),
       `${table("workflows")} (class_name = "CloseWorkflow")`,
     ],
+    [
+      "CLOSE_ROUND_GATE",
+      wrangler.durable_objects.bindings.some(
+        (binding: { name: string; class_name: string }) =>
+          binding.name === "CLOSE_ROUND_GATE" && binding.class_name === "CloseRoundGate",
+      ),
+      `${table("durable_objects.bindings")} (class_name = "CloseRoundGate")`,
+    ],
   ];
   for (const [name, found, where] of declared) {
     // A deploy target's database must exist: the stand-in id only serves local runs and dry runs.

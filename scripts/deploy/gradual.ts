@@ -169,6 +169,15 @@ const getHealth: RollOutDeps["get"] = async (url, headers) => {
   return { status: response.status, body: await response.text() };
 };
 
+/** What to do when Cloudflare refuses an uploaded version for the Durable Object migration it brings. */
+export function migrationAdvice(env: string): string {
+  return (
+    "This version brings a Durable Object migration (wrangler.toml [[migrations]]), which Cloudflare applies only " +
+    `in a deploy of the whole Worker: deploy it once with \`npx wrangler deploy --env ${env}\` ` +
+    '(docs/operations.md, "Upgrading"), then let this job deploy as before.'
+  );
+}
+
 /** The whole rollout; returns the exit code. Every Cloudflare call goes through `deps`. */
 export async function rollOut(
   options: { env: string; workerName: string; url: string; steps: number[]; tag?: string; message?: string },
@@ -194,6 +203,8 @@ export async function rollOut(
         ? "wrangler versions upload named no version id (above); nothing was deployed."
         : `wrangler versions upload exited ${upload.code} (above); nothing was deployed.`,
     );
+    // Cloudflare takes a Durable Object migration only in a deploy of the whole Worker, never in an uploaded version.
+    if (upload.code !== 0 && /migration/i.test(`${upload.stdout}\n${upload.stderr}`)) log(migrationAdvice(env));
     return 1;
   }
   const triggers = await wrangler(["triggers", "deploy", "--env", env]);

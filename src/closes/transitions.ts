@@ -1,6 +1,6 @@
 import { d1Change } from "./d1";
 import type { Actor, ConfirmedBy, ErrorCode, OrderSnapshot, StoredJob, WebhookStatus } from "./job";
-import { changeJob, checkActor, checkTime, JOB_BY_INSTANCE, jobIn } from "./store";
+import { changeJob, checkActor, checkTime, JOB_BY_INSTANCE, jobIn } from "./rows";
 
 /**
  * The close Workflow's changes to the job its instance runs (src/closes/workflow.ts), in D1 the way ./store.ts makes

@@ -16,6 +16,7 @@ import {
   currentVersionId,
   healthzUrl,
   judgeHealth,
+  migrationAdvice,
   parseSteps,
   type RollOutDeps,
   rollbackArgs,
@@ -303,7 +304,7 @@ function cloudflare(options: {
   deployFails?: boolean;
   statusError?: string;
   /** How the upload goes: its id in wrangler's output file (as wrangler writes it), only in its log, or failing. */
-  upload?: "output file" | "log only" | "no id" | "fails";
+  upload?: "output file" | "log only" | "no id" | "fails" | "migration";
   triggersFail?: boolean;
 }) {
   const events: string[] = [];
@@ -332,6 +333,8 @@ function cloudflare(options: {
             return { ...ok(""), output: `${JSON.stringify({ ...entry, version_id: null })}\n` };
           case "fails":
             return failed("✘ [ERROR] A request to the Cloudflare API failed.");
+          case "migration":
+            return failed("✘ [ERROR] A request to the Cloudflare API failed. Durable Object migrations … versions.");
         }
       }
       if (args[0] === "triggers") return options.triggersFail ? failed("✘ [ERROR] triggers") : ok();
@@ -430,6 +433,15 @@ describe("gradual: the rollout", () => {
     expect(await rollOut({ ...production, steps: [10, 100] }, deps)).toBe(1);
     expect(deploys(events)).toEqual([]);
     expect(rollbacks(events)).toEqual([]);
+  });
+
+  it("says how to deploy a version Cloudflare refuses for its Durable Object migration", async () => {
+    const lines: string[] = [];
+    const { deps, events } = cloudflare({ upload: "migration" });
+    expect(await rollOut({ ...production, steps: [10, 100] }, { ...deps, log: (line) => lines.push(line) })).toBe(1);
+    expect(deploys(events)).toEqual([]);
+    expect(lines).toContain(migrationAdvice("production"));
+    expect(migrationAdvice("production")).toContain("npx wrangler deploy --env production");
   });
 
   it("a first deployment (no earlier version): straight to 100%; not ready fails, nothing to roll back", async () => {

@@ -197,8 +197,10 @@ describe("npm run doctor: settings read as wrangler reads them", { timeout: 30_0
 
   it("names a durable-close binding an environment does not declare, and a webhook secret --vars-only cannot see", async () => {
     const toml = readFileSync("wrangler.toml", "utf8");
-    const withoutD1 = toml.replace(/\[\[env\.staging\.d1_databases\]\][^[]*/, "");
-    expect(withoutD1).not.toBe(toml);
+    const withoutD1 = toml
+      .replace(/\[\[env\.staging\.d1_databases\]\][^[]*/, "")
+      .replace(/\[\[env\.staging\.durable_objects\.bindings\]\][^[]*/, "");
+    expect(withoutD1).not.toMatch(/env\.staging\.(d1_databases|durable_objects)/);
     const root = project(
       {},
       withoutD1.replace(
@@ -211,6 +213,9 @@ describe("npm run doctor: settings read as wrangler reads them", { timeout: 30_0
       /^FAIL {2}CLOSE_JOBS_DB +CLOSE_JOBS_DB is not declared under \[\[env\.staging\.d1_databases\]\] in wrangler\.toml\./m,
     );
     expect(result.out).toMatch(/^ok {4}CLOSE_WORKFLOW/m);
+    expect(result.out).toMatch(
+      /^FAIL {2}CLOSE_ROUND_GATE +CLOSE_ROUND_GATE is not declared under \[\[env\.staging\.durable_objects\.bindings\]\]/m,
+    );
     expect(result.out).toMatch(/^ok {4}CLOSE_WEBHOOK_URL/m);
     expect(result.out).toMatch(/^ok {4}CLOSE_WEBHOOK_SECRET +not checked here: a secret/m);
     expect(result.code).toBe(1);
