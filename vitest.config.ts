@@ -59,6 +59,7 @@ export default defineConfig({
                 CALLER_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
                 MERCHANT_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
                 READ_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
+                NOTIFY_RATE_LIMITER: { simple: { limit: 1_000_000, period: 60 } },
                 TEST_TIGHT_LIMITER: { simple: { limit: 3, period: 60 } },
                 // The reads-budget test: 400 polls fit, the 401st is refused.
                 TEST_READ_LIMITER: { simple: { limit: 400, period: 60 } },

@@ -1,4 +1,5 @@
 // @ts-check
+import { NOTIFY_FAULTS } from "./notifier.mjs";
 /**
  * The sandbox's test and demo controls under /__sandbox/; real SparkPay has nothing here.
  *   POST /__sandbox/sign                 sign a body as SparkPay signs answers (key, skew_s)
@@ -11,9 +12,14 @@
  *        {"pay_status": "…"} the value the order then shows, {"close_refusal": {status, code, message}} what a
  *        close of it then answers
  *   POST /__sandbox/orders/{merchant}/{request_no}/expire   the order's time runs out (PAYING -> EXPIRED)
+ *   POST /__sandbox/orders/{merchant}/{request_no}/notify   a notification of the order's state now, {"fault": one
+ *        of NOTIFY_FAULTS} to spoil it (tampered, badsign, replay, stale, extra_fields, huge, wrong_key)
  *   GET  /__sandbox/settings, PUT /__sandbox/settings       {"close_refusals": {"<pay_status>": {status, code,
- *        message}}, "late_payments": true|false}: what a close of a paid or expired order answers, and whether a
- *        payment after the close goes through
+ *        message}}, "late_payments": true|false, "notify": {url, mgf1, sign_in, retry_scale, duplicate_rate,
+ *        timeout_ms}}: what a close of a paid or expired order answers, whether a payment after the close goes
+ *        through, and where and how notifications are sent
+ *   GET  /__sandbox/notifications        the notifier's counters and the outbox (notify.url "outbox": kept for a test)
+ *   POST /__sandbox/notifications/{id}   {"status", "text"}: the answer the gateway gave to an outbox notification
  */
 
 /**
@@ -23,9 +29,10 @@
  *   orders: ReturnType<typeof import("./orders.mjs").createOrders>,
  *   calls: import("./sparkpay-sandbox.mjs").CallRecord[],
  *   stats: Record<string, number>,
+ *   notifier: ReturnType<typeof import("./notifier.mjs").createNotifier>,
  * }} parts
  */
-export function createControl({ responder, checks, orders, calls, stats }) {
+export function createControl({ responder, checks, orders, calls, stats, notifier }) {
   const json = (/** @type {unknown} */ value, status = 200) => Response.json(value, { status });
 
   /** @param {Request} request @param {URL} url */
@@ -73,7 +80,14 @@ export function createControl({ responder, checks, orders, calls, stats }) {
       const [merchantNo, requestNo, action] = /** @type {[string, string, string]} */ (parts.slice(2));
       const order = orders.findOrCreate(merchantNo, requestNo);
       if (action === "expire") return json({ expired: orders.expire(order), order });
-      if (action !== "pay") return json({ error: "unknown order control: pay or expire" }, 404);
+      if (action === "notify") {
+        const text = await request.text();
+        const { fault = null } = /** @type {{ fault?: string | null }} */ (text ? JSON.parse(text) : {});
+        if (fault !== null && !NOTIFY_FAULTS.includes(fault))
+          return json({ error: `fault: one of ${NOTIFY_FAULTS}` }, 400);
+        return json({ sent: notifier.notify(order, fault) });
+      }
+      if (action !== "pay") return json({ error: "unknown order control: pay, expire or notify" }, 404);
       const text = await request.text();
       const options = /** @type {{ in_ms?: number, at_ms?: number, pay_status?: string, close_refusal?: any }} */ (
         text ? JSON.parse(text) : {}
@@ -88,14 +102,20 @@ export function createControl({ responder, checks, orders, calls, stats }) {
       return json({ paid: orders.pay(order, payStatus), order });
     }
     if (parts[1] === "settings" && request.method === "PUT") {
-      const body = /** @type {{ close_refusals?: Record<string, any>, late_payments?: boolean }} */ (
+      const body = /** @type {{ close_refusals?: Record<string, any>, late_payments?: boolean, notify?: any }} */ (
         await request.json()
       );
       if (body.close_refusals) Object.assign(orders.settings.closeRefusals, body.close_refusals);
       if (typeof body.late_payments === "boolean") orders.settings.latePayments = body.late_payments;
-      return json(orders.settings);
+      if (body.notify) Object.assign(notifier.settings, body.notify);
+      return json({ ...orders.settings, notify: notifier.settings });
     }
-    if (parts[1] === "settings") return json(orders.settings);
+    if (parts[1] === "settings") return json({ ...orders.settings, notify: notifier.settings });
+    if (parts[1] === "notifications" && parts.length === 3 && request.method === "POST") {
+      const answered = notifier.answer(/** @type {string} */ (parts[2]), await request.json());
+      return answered ? json({ ok: true }) : json({ error: "no such notification waiting" }, 404);
+    }
+    if (parts[1] === "notifications") return json({ stats: notifier.stats, outbox: notifier.pending() });
     if (parts[1] === "orders" && parts.length === 4) {
       const order = orders.find(/** @type {string} */ (parts[2]), /** @type {string} */ (parts[3]));
       return order ? json(order) : json({ error: "no such order" }, 404);

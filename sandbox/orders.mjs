@@ -46,9 +46,10 @@ export const DEFAULT_CLOSE_REFUSALS = {
  *   slowMs: number,
  *   now: () => number,
  *   stats: { closes: number, queries: number },
+ *   onChange?: (order: Order) => void,
  * }} options
  */
-export function createOrders({ merchants, responder, slowMs, now, stats }) {
+export function createOrders({ merchants, responder, slowMs, now, stats, onChange = () => {} }) {
   const { answer, refuse, drop, flood, gzipBomb } = responder;
   /** @type {Map<string, Order>} */
   const orders = new Map();
@@ -136,6 +137,7 @@ export function createOrders({ merchants, responder, slowMs, now, stats }) {
     order.pay_status = "CLOSED";
     order.closed_time = Math.floor(now() / 1000);
     stats.closes++;
+    onChange(order);
     const success = { code: 0, message: "success", data: closeData(order) };
     return (await fault?.mode.after?.({ ...tools, success })) ?? answer(200, success);
   }
@@ -166,6 +168,7 @@ export function createOrders({ merchants, responder, slowMs, now, stats }) {
     order.paid_after_close = order.pay_status === "CLOSED";
     order.pay_status = payStatus;
     order.pay_time = Math.floor(now() / 1000);
+    onChange(order);
     return true;
   }
 
@@ -173,6 +176,7 @@ export function createOrders({ merchants, responder, slowMs, now, stats }) {
   function expire(order) {
     if (order.pay_status !== "PAYING") return false;
     order.pay_status = EXPIRED_STATUS;
+    onChange(order);
     return true;
   }
 

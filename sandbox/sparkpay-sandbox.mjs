@@ -7,11 +7,13 @@
  */
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { createControl } from "./control.mjs";
+import { createNotifier } from "./notifier.mjs";
 import { createOrders } from "./orders.mjs";
 import { createRequestChecks } from "./request-checks.mjs";
 import { createResponder } from "./responses.mjs";
 
 export { FAULT_MODES } from "./faults.mjs";
+export { NOTIFY_FAULTS, RETRY_SCHEDULE_S } from "./notifier.mjs";
 export { DEFAULT_CLOSE_REFUSALS, EXPIRED_STATUS, PAID_STATUS } from "./orders.mjs";
 export { DROP_CONNECTION_HEADER } from "./responses.mjs";
 
@@ -62,10 +64,24 @@ export function createSandbox(options) {
   const responder = createResponder({ platformKey, rotatedKey, now });
   const checks = createRequestChecks({ apps, responder, now, stats });
   const merchants = new Set(options.merchants ?? SANDBOX_MERCHANTS);
-  const orders = createOrders({ merchants, responder, slowMs: options.slowMs ?? 2000, now, stats });
+  const appId = options.appId ?? SANDBOX_APP_ID;
+  const notifier = createNotifier({
+    merchantPublicKey: /** @type {import("node:crypto").KeyObject} */ (apps.get(appId)),
+    platformKey,
+    appId,
+    now,
+  });
+  const orders = createOrders({
+    merchants,
+    responder,
+    slowMs: options.slowMs ?? 2000,
+    now,
+    stats,
+    onChange: (order) => void notifier.notify(order),
+  });
   /** @type {CallRecord[]} */
   const calls = [];
-  const control = createControl({ responder, checks, orders, calls, stats });
+  const control = createControl({ responder, checks, orders, calls, stats, notifier });
 
   /** @param {Request} request @param {URL} url @param {string} body @param {CallRecord} record */
   async function route(request, url, body, record) {
@@ -119,5 +135,6 @@ export function createSandbox(options) {
     /** The customer pays the order now; whether the payment went through. @param {string} merchantNo @param {string} requestNo */
     pay: (merchantNo, requestNo) => orders.pay(orders.findOrCreate(merchantNo, requestNo)),
     settings: orders.settings,
+    notifier,
   };
 }

@@ -15,6 +15,8 @@ import type { GatewayEnv } from "../src/env";
 import { RATE_LIMITER_BINDINGS } from "../src/settings/bindings";
 import type { Check } from "../src/settings/check";
 import { loadSettings, SECRET_NAMES, SETTING_NAMES } from "../src/settings/report";
+import { notifyUrlFor } from "../src/settings/urls";
+import { present } from "../src/settings/values";
 import { WEBHOOK_SETTINGS, webhooksWanted } from "../src/settings/webhooks";
 import { pairsWithPrivateKey } from "../src/sparkpay/key-pairs";
 import { readKeyBlocks } from "../src/sparkpay/pem";
@@ -102,6 +104,14 @@ async function main() {
 
   // Bindings are declared in wrangler.toml, per environment (wrangler does not inherit them).
   const table = (name: string) => `[[${values.env ? `env.${values.env}.` : ""}${name}]]`;
+  const workflowDeclared = (binding: string, className: string): [string, boolean, string] => [
+    binding,
+    wrangler.workflows.some(
+      (workflow: { binding: string; class_name: string }) =>
+        workflow.binding === binding && workflow.class_name === className,
+    ),
+    `${table("workflows")} (class_name = "${className}")`,
+  ];
   const declared: Array<[string, boolean, string]> = [
     ...RATE_LIMITER_BINDINGS.map((name): [string, boolean, string] => [
       name,
@@ -113,14 +123,8 @@ async function main() {
       wrangler.d1_databases.some((db: { binding: string }) => db.binding === "CLOSE_JOBS_DB"),
       table("d1_databases"),
     ],
-    [
-      "CLOSE_WORKFLOW",
-      wrangler.workflows.some(
-        (workflow: { binding: string; class_name: string }) =>
-          workflow.binding === "CLOSE_WORKFLOW" && workflow.class_name === "CloseWorkflow",
-      ),
-      `${table("workflows")} (class_name = "CloseWorkflow")`,
-    ],
+    workflowDeclared("CLOSE_WORKFLOW", "CloseWorkflow"),
+    workflowDeclared("NOTIFY_WORKFLOW", "NotificationWorkflow"),
     [
       "CLOSE_ROUND_GATE",
       wrangler.durable_objects.bindings.some(
@@ -139,6 +143,18 @@ async function main() {
     if (standIn) say("FAIL", name, standIn);
     else if (found) say("ok", name, "");
     else say("FAIL", name, `${name} is not declared under ${where} in wrangler.toml.`);
+  }
+
+  // Where SparkPay must send its notifications: the one URL to paste into SparkPay's side (orders' notify_url).
+  if (report.checks.GATEWAY_PUBLIC_URL?.status === "ok") {
+    const notifyUrl = notifyUrlFor(present(text("GATEWAY_PUBLIC_URL")));
+    say(
+      "ok",
+      "GATEWAY_PUBLIC_URL",
+      notifyUrl
+        ? `SparkPay's notify_url: ${notifyUrl}`
+        : "unset: set it to the gateway's public URL to have the notify_url to give SparkPay printed here.",
+    );
   }
 
   // What the gateway accepts but a person should still hear about.

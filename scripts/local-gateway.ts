@@ -97,7 +97,12 @@ export async function startLocalGateway(options: {
     modulesRoot: dirname(scriptPath),
     compatibilityDate: COMPATIBILITY_DATE,
     bindings,
-    ratelimits: { CALLER_RATE_LIMITER: UNLIMITED, MERCHANT_RATE_LIMITER: UNLIMITED, READ_RATE_LIMITER: UNLIMITED },
+    ratelimits: {
+      CALLER_RATE_LIMITER: UNLIMITED,
+      MERCHANT_RATE_LIMITER: UNLIMITED,
+      READ_RATE_LIMITER: UNLIMITED,
+      NOTIFY_RATE_LIMITER: UNLIMITED,
+    },
     ...worker,
   };
   const sandboxRouter = upstream && sandboxOutboundWorker(upstream);
@@ -114,15 +119,18 @@ export async function startLocalGateway(options: {
 }
 
 /**
- * The durable closes' bindings, named as in wrangler.toml: D1 (`database`, empty until migrated), the close Workflow
- * and the round gate's Durable Object.
+ * The durable closes' bindings, named as in wrangler.toml: D1 (`database`, empty until migrated), the close and
+ * notification Workflows and the round gate's Durable Object.
  */
 export function durableClosesBindings(
   database: string,
 ): NonNullable<Parameters<typeof startLocalGateway>[0]["worker"]> {
   return {
     d1Databases: { CLOSE_JOBS_DB: database },
-    workflows: { CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" } },
+    workflows: {
+      CLOSE_WORKFLOW: { name: "sparkpay-close-jobs", className: "CloseWorkflow" },
+      NOTIFY_WORKFLOW: { name: "sparkpay-notifications", className: "NotificationWorkflow" },
+    },
     durableObjects: { CLOSE_ROUND_GATE: "CloseRoundGate" },
   };
 }

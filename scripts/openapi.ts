@@ -27,7 +27,9 @@ import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
 import { CLOSE_JOBS_ROUTE, CLOSE_WEBHOOK_ROUTE, CLOSES_ROUTE, ScheduleCloseRequestSchema } from "../src/routes/closes";
 import { CONFIRMED_HEADER, QUERY_ORDER_ROUTE, SPARKPAY_REQUEST_ID } from "../src/routes/orders";
 import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
+import { NOTIFICATIONS_PATH } from "../src/settings/urls";
 import { CLOSE_ORDER_PATH } from "../src/sparkpay/constants";
+import { MAX_NOTIFICATION_BYTES } from "../src/sparkpay/notification";
 import { CloseOrderRequestSchema, CloseOrderResponseSchema, QueryOrderResponseSchema } from "../src/sparkpay/schemas";
 import { GATEWAY_VERSION } from "../src/version";
 import { EXIT, isMain, readOptions, runCli } from "./lib/cli";
@@ -277,6 +279,14 @@ export function buildOpenApiDocument() {
       content: { "text/html": { schema: { type: "string" } } },
     },
   });
+  const plainText = (description: string, text: string, retryAfter = false) => ({
+    description,
+    headers: {
+      "X-Request-Id": REQUEST_ID_HEADER,
+      ...(retryAfter ? { "Retry-After": { description: "Seconds to wait.", schema: { type: "string" } } } : {}),
+    },
+    content: { "text/plain": { schema: { type: "string", const: text } } },
+  });
   const routeLevelResponses = errorResponses(routeLevel);
   return {
     openapi: "3.1.0",
@@ -499,6 +509,51 @@ export function buildOpenApiDocument() {
               },
             },
             ...errorResponses(jobCodes(false, "NOT_FOUND", "CLOSE_JOBS_UNAVAILABLE")),
+          },
+        },
+      },
+      [NOTIFICATIONS_PATH]: {
+        post: {
+          operationId: "receiveSparkPayNotification",
+          "x-called-by": "SparkPay",
+          summary: "SparkPay's payment notifications (the notify_url to give SparkPay)",
+          description:
+            "Called by SparkPay, not by merchants: no caller key, limited per source address, at most " +
+            `${MAX_NOTIFICATION_BYTES} bytes. The gateway decrypts \`head.aes_key\` with the merchant key(s) (RSA-OAEP ` +
+            "SHA-256, MGF1 per SPARKPAY_NOTIFY_OAEP_MGF1) and `body` with it (AES-256-CBC), verifies `sign` (in `head` " +
+            "or at the top level) with the platform key(s), records it in D1 and answers `SUCCESS`. A Workflow then " +
+            "confirms the order with a verified Payment Order Query and, for each new pay_status, sends one " +
+            "`order.updated` webhook (data: the query's data, and the order's close job when it has one) to " +
+            "CLOSE_WEBHOOK_URL, signed as the close webhooks are. Every notification that does not open gets the same " +
+            "400 `FAIL`; 503 `FAIL` when it could not be recorded (SparkPay retries).",
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["head", "body"],
+                  properties: {
+                    head: {
+                      type: "object",
+                      required: ["aes_key"],
+                      properties: { aes_key: { type: "string" }, sign: { type: "string" } },
+                    },
+                    body: { type: "string", description: "Base64 of the AES-256-CBC ciphertext." },
+                    sign: { type: "string", description: "Where head carries no sign." },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            "200": plainText("Recorded: SparkPay stops retrying.", "SUCCESS"),
+            "400": plainText(
+              "Not a notification this gateway can open (whatever failed: the answer is the same).",
+              "FAIL",
+            ),
+            "503": plainText("Not recorded (D1 or the Workflow did not answer): SparkPay retries.", "FAIL", true),
+            ...errorResponses(["RATE_LIMITED", "GATEWAY_MISCONFIGURED"]),
           },
         },
       },

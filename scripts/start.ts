@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
 import { SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
+import { NOTIFICATIONS_PATH } from "../src/settings/urls";
 import { WRANGLER_ENV } from "./build-bundle";
 import {
   DEV_VARS,
@@ -123,8 +124,10 @@ Close a sandbox order (-i: the answer's headers first, X-Request-Id among them):
     -H 'Content-Type: application/json' \
     -d '${body}'
 
-The customer pays another order first (a sandbox control; real SparkPay has none), then the close: 409
-ORDER_NOT_CLOSABLE, with the order as SparkPay's verified query shows it (pay_status SUCCESS: fulfil or refund):
+The customer pays another order first (a sandbox control; real SparkPay has none). The sandbox sends SparkPay's
+encrypted notification to ${gatewayUrl}${NOTIFICATIONS_PATH}; the gateway decrypts and verifies it, confirms
+with a verified query and sends order.updated (pay_status SUCCESS). Then the close: 409 ORDER_NOT_CLOSABLE, with
+the order as the verified query shows it (fulfil or refund):
 
   curl -sS -X POST ${sandboxUrl}/__sandbox/orders/${merchant}/${paid}/pay
   curl -sS -X POST ${gatewayUrl}/v4/pay/orders/close ${auth} \
@@ -144,8 +147,9 @@ And one whose order is paid before its close_at: the job ends not_closable, with
 ${
   webhooks
     ? `
-Each job's webhook (close.closed, close.not_closable, and close.late_payment when the re-check finds a payment
-after a close) lands at ${WEBHOOK_URL}, which checks its signature and prints it here.
+Each webhook (order.updated for each verified change of an order; close.closed, close.not_closable, and
+close.late_payment when a payment follows a close) lands at ${WEBHOOK_URL}, which checks its signature and
+prints it here.
 `
     : `
 .dev.vars sends the durable closes' webhooks elsewhere (CLOSE_WEBHOOK_URL), so none are printed here.
@@ -170,7 +174,10 @@ async function main(): Promise<void> {
     throw new Error(
       await portTakenMessage(WEBHOOK_PORT, "the webhook receiver", (port) => `WEBHOOK_PORT=${port} npm start`),
     );
-  const { setup, server, url: sandboxUrl } = await startLocalSandbox("npm start");
+  const { setup, server, sandbox, url: sandboxUrl } = await startLocalSandbox("npm start");
+  const gatewayUrl = `http://${HOST}:${gatewayPort}`;
+  // The sandbox notifies the local gateway of each change of an order, as SparkPay would its notify_url.
+  sandbox.notifier.settings.url = `${gatewayUrl}${NOTIFICATIONS_PATH}`;
   const webhookSecret = ensureWebhookReceiver(setup.sandbox);
   const receiver =
     webhookSecret === undefined
@@ -200,6 +207,7 @@ async function main(): Promise<void> {
       // The Cron Trigger, fired by startCronTicker; and the repair's patience for an instance that says it runs cut
       // to a minute: locally, every instance that slept through a restart of wrangler dev says so (scripts/lib/cron-ticker.ts).
       ...["--test-scheduled", "--var", `CLOSE_REPAIR_STALLED_S:${LOCAL_REPAIR_STALLED_S}`],
+      ...["--var", `GATEWAY_PUBLIC_URL:${gatewayUrl}`],
       ...extraArguments,
     ]);
   } catch (error) {
@@ -214,7 +222,6 @@ async function main(): Promise<void> {
     stop(code ?? 1);
   });
 
-  const gatewayUrl = `http://${HOST}:${gatewayPort}`;
   const health = await waitForHealth(gatewayUrl, () => stopping);
   if (stopping) return;
   if (health) cron = startCronTicker(gatewayUrl);

@@ -9,6 +9,7 @@ import { services } from "./middleware/services";
 import { closes } from "./routes/closes";
 import { docs } from "./routes/docs";
 import { health } from "./routes/health";
+import { notifications } from "./routes/notifications";
 import { openapi } from "./routes/openapi";
 import { orders } from "./routes/orders";
 
@@ -21,12 +22,14 @@ const app = new Hono<AppEnv>()
   .route("/", openapi)
   .route("/", docs)
   .route("/", orders)
-  .route("/", closes);
+  .route("/", closes)
+  .route("/", notifications);
 
 /** What a wrong path is told: the routes that exist, and where they are described. */
 const NO_SUCH_ROUTE =
   "No such route. The gateway serves POST /v4/pay/orders/close, GET /v4/pay/orders/{merchant_no}/{request_no}, " +
   "PUT, GET and DELETE /v1/closes/{merchant_no}/{request_no}, GET …/jobs and POST …/webhook under it, " +
+  "POST /v1/sparkpay/notifications (SparkPay's notify_url), " +
   "GET /healthz and GET /openapi.json; " +
   "see /docs for the reference.";
 

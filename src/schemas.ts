@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { OAEP_MGF1_HASHES } from "./sparkpay/oaep-decrypter";
 import { isOrderState, type OrderState } from "./sparkpay/schemas";
 
 /**
@@ -38,5 +39,17 @@ export const HealthReportSchema = v.object({
   checks: v.record(v.string(), CheckSchema),
   /** How many merchant keys are configured, and which one (1-based) SparkPay last accepted (null: none yet). */
   merchant_keys: v.optional(v.object({ configured: v.number(), last_accepted: v.nullable(v.number()) })),
+  /**
+   * Whether SparkPay's notifications can be received (keys to decrypt and verify them, the limiter, D1 and the
+   * Workflow), which MGF1 hash their OAEP is read with, and the notify_url to give SparkPay (null: GATEWAY_PUBLIC_URL
+   * is unset). Never anything a notification held.
+   */
+  notifications: v.optional(
+    v.object({
+      receivable: v.boolean(),
+      oaep_mgf1: v.picklist(OAEP_MGF1_HASHES),
+      notify_url: v.nullable(v.string()),
+    }),
+  ),
 });
 export type HealthReport = v.InferOutput<typeof HealthReportSchema>;

@@ -4,13 +4,7 @@ import { RoundSlots } from "./closes/round-slots";
 import { CloseScheduler } from "./closes/scheduler";
 import type { GatewayEnv } from "./env";
 import { Logger } from "./log";
-import {
-  type BindingName,
-  CLOSE_BINDINGS,
-  RATE_LIMITER_BINDINGS,
-  type RateLimiterBinding,
-  requireBinding,
-} from "./settings/bindings";
+import { ALL_BINDINGS, type BindingName, type RateLimiterBinding, requireBinding } from "./settings/bindings";
 import { firstProblem, type LoadedSettings, loadSettings, type Settings, type SettingsReport } from "./settings/report";
 import {
   DEFAULT_GIVE_UP_AFTER_S,
@@ -21,6 +15,8 @@ import {
 import type { WebhookSettings } from "./settings/webhooks";
 import { SparkPayClient } from "./sparkpay/client";
 import { ConfigError } from "./sparkpay/errors";
+import { NotificationOpener } from "./sparkpay/notification";
+import { createOaepDecrypters } from "./sparkpay/oaep-decrypter";
 import { createSigner } from "./sparkpay/signer";
 import { ACCEPT_UNVERIFIED, createResponseValidator } from "./sparkpay/validator";
 import { createVerifier } from "./sparkpay/verifier";
@@ -54,6 +50,7 @@ export class Services {
   private readonly unbound = new Map<BindingName, ConfigError>();
   private scheduler: CloseScheduler | undefined;
   private slots: RoundSlots | undefined;
+  private opener: Promise<NotificationOpener> | undefined;
 
   constructor(loaded: LoadedSettings, env: GatewayEnv) {
     this.loaded = loaded;
@@ -65,7 +62,7 @@ export class Services {
     this.roundsAtOnce = loaded.settings?.CLOSE_ROUNDS_AT_ONCE ?? DEFAULT_ROUNDS_AT_ONCE;
     this.repairStalledS = loaded.settings?.CLOSE_REPAIR_STALLED_S ?? DEFAULT_REPAIR_STALLED_S;
     this.client = loaded.settings && createClient(loaded.settings);
-    for (const name of [...RATE_LIMITER_BINDINGS, ...CLOSE_BINDINGS]) {
+    for (const name of ALL_BINDINGS) {
       try {
         (this.bound as Record<string, unknown>)[name] = requireBinding(env, name);
       } catch (error) {
@@ -128,6 +125,33 @@ export class Services {
       this.roundsAtOnce,
     );
     return this.slots;
+  }
+
+  /**
+   * What opens SparkPay's notifications: the merchant key(s) decrypt, the platform key(s) verify. Without platform
+   * keys (SPARKPAY_VERIFY_RESPONSES off) nothing can be verified, so nothing is received.
+   */
+  notificationOpener(): Promise<NotificationOpener> {
+    const settings = this.settings();
+    if (!settings.platformKeys) {
+      throw new ConfigError(
+        "Notifications cannot be verified while SPARKPAY_VERIFY_RESPONSES is off; set it to `required` and set " +
+          "SPARKPAY_PLATFORM_PUBLIC_KEY.",
+      );
+    }
+    const verifier = createVerifier(settings.platformKeys);
+    this.opener ??= createOaepDecrypters(settings.privateKeysDer, settings.SPARKPAY_NOTIFY_OAEP_MGF1).then(
+      (decrypters) => new NotificationOpener(decrypters, verifier),
+    );
+    this.opener.catch(() => {
+      this.opener = undefined; // a failed build is not kept
+    });
+    return this.opener;
+  }
+
+  /** The Workflow that confirms each verified notification (src/notifications/workflow.ts). */
+  notifyWorkflow(): Workflow {
+    return this.binding("NOTIFY_WORKFLOW");
   }
 
   /** Where the close webhooks go (undefined: CLOSE_WEBHOOK_URL unset), or the ConfigError naming what is wrong. */

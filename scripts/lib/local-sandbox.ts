@@ -39,7 +39,7 @@ export async function startLocalSandbox(command: string) {
   const replaced = pointAtThisSandbox();
   if (replaced) console.log(`Pointed SPARKPAY_BASE_URL in ${DEV_VARS} at this sandbox (it was ${replaced}).`);
   console.log(`SparkPay sandbox listening on ${SANDBOX_URL}`);
-  return { setup, server, url: SANDBOX_URL };
+  return { setup, server, sandbox, url: SANDBOX_URL };
 }
 
 /**

@@ -3,7 +3,7 @@
  * Gateway-Signature (`t=<Unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, within 300 s) with node:crypto, as a
  * receiver written from docs/durable-closes.md would (none of the gateway's code), answers 204, or 400 when the
  * signature does not verify, and prints one line per event: its type, id, order, the job's status and, whenever the
- * job carries it, the order's pay_status.
+ * job carries it, the order's pay_status (for order.updated: the order's pay_status and its close job's status).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
@@ -31,12 +31,22 @@ export function verifyGatewaySignature(
 interface Event {
   id?: string;
   type?: string;
-  data?: { request_no?: string; status?: string; order?: { pay_status?: string } };
+  data?: {
+    request_no?: string;
+    status?: string;
+    pay_status?: string;
+    order?: { pay_status?: string };
+    close_job?: { status?: string };
+  };
 }
 
 /** One line for a verified event. */
 export function describeEvent(event: Event): string {
   const { data = {} } = event;
+  if (event.type === "order.updated") {
+    const job = data.close_job?.status === undefined ? "" : `, its close job ${data.close_job.status}`;
+    return `webhook ${event.type} ${event.id}: ${data.request_no} pay_status ${data.pay_status}${job} (signature verified)`;
+  }
   const payStatus = data.order?.pay_status === undefined ? "" : `, order pay_status ${data.order.pay_status}`;
   return `webhook ${event.type} ${event.id}: ${data.request_no} is ${data.status}${payStatus} (signature verified)`;
 }

@@ -38,10 +38,11 @@ export interface WebhookState {
 }
 
 /**
- * A history entry that is not a change of status: `late_payment` (the re-check found the order no longer CLOSED),
- * `repaired` (the job's Workflow instance had died or never run, and the job was given a new one: ./repair.ts).
+ * A history entry that is not a change of status: `late_payment` (the re-check, or a notification, found the order no
+ * longer CLOSED), `repaired` (the job's Workflow instance had died or never run, and the job was given a new one:
+ * ./repair.ts), `notified` (SparkPay notified a change of the order, and a verified query showed its pay_status).
  */
-export const HISTORY_EVENTS = ["late_payment", "repaired"] as const;
+export const HISTORY_EVENTS = ["late_payment", "repaired", "notified"] as const;
 export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
 
 /** SparkPay's codes are integers or text; the gateway's own are text. */

@@ -4,10 +4,10 @@ import type { Services } from "../services";
 import type { WebhookSettings } from "../settings/webhooks";
 import type { StoredJob, WebhookStatus } from "./job";
 import { recordDelivery } from "./transitions";
-import { type CloseEvent, deliver } from "./webhook";
+import { deliver, type GatewayEvent } from "./webhook";
 
 /**
- * How a job's event reaches CLOSE_WEBHOOK_URL: at least once, NOTIFY_ATTEMPTS tries, 10 s apart doubling (the last
+ * How an event (a close job's, or an order's order.updated) reaches CLOSE_WEBHOOK_URL: at least once, NOTIFY_ATTEMPTS tries, 10 s apart doubling (the last
  * ~23 h after the first), each its own Workflow step whose failure is an outcome, not a throw: so a refused try is one
  * structured log line (never an uncaught error with a stack), and the job shows where its delivery stands
  * (`webhook`: pending, delivered, failed) after every try. The event (id, body) is built from the saved job, so every
@@ -24,29 +24,47 @@ function reason(error: unknown): string {
   return text.slice(0, 200);
 }
 
-/** How one try went, and the job as it is after it was recorded. */
-export interface DeliveryTry {
+/** Where a delivery stands, as each try records it. */
+export interface DeliveryState {
+  event_id: string;
+  type: string;
+  status: WebhookStatus;
+  attempts: number;
+  at: number;
+  error?: string;
+}
+
+/** Records a delivery's state where its event belongs (the close job, or the order event), in D1. */
+export type DeliveryRecorder<T> = (db: D1Database, state: DeliveryState) => Promise<T>;
+
+/** A close job's event: its deliveries are recorded on the job its instance runs. */
+export function onJob(instanceId: string): DeliveryRecorder<StoredJob | undefined> {
+  return (db, state) => recordDelivery(db, instanceId, state);
+}
+
+/** How one try went, and what recording it returned (the job, for a close job's event). */
+export interface DeliveryTry<T> {
   /** The receiver's HTTP status when it accepted the event. */
   status?: number;
   /** Why it did not, when it did not. */
   error?: string;
-  job: StoredJob | undefined;
+  recorded: T;
 }
 
 /**
- * One try: sends `event`, then records on the job how it went (`statusIfRefused` when the receiver did not accept
- * it). Only the delivery's own failure is a refusal: a D1 failure while recording is thrown as itself, never
- * recorded as the receiver's. The Workflow's tries and the redelivery route both make theirs with this.
+ * One try: sends `event`, then records how it went (`statusIfRefused` when the receiver did not accept it). Only the
+ * delivery's own failure is a refusal: a D1 failure while recording is thrown as itself, never recorded as the
+ * receiver's. The Workflows' tries and the redelivery route all make theirs with this.
  */
-export async function tryDelivery(
+export async function tryDelivery<T>(
   db: D1Database,
   settings: WebhookSettings,
-  instanceId: string,
-  event: CloseEvent,
+  event: GatewayEvent,
   attempts: number,
   statusIfRefused: Exclude<WebhookStatus, "delivered">,
+  record: DeliveryRecorder<T>,
   now: () => number = nowSeconds,
-): Promise<DeliveryTry> {
+): Promise<DeliveryTry<T>> {
   let status: number | undefined;
   let error: string | undefined;
   try {
@@ -55,25 +73,24 @@ export async function tryDelivery(
     error = reason(thrown);
   }
   const state = { event_id: event.id, type: event.type, attempts, at: now() };
-  const job = await recordDelivery(
+  const recorded = await record(
     db,
-    instanceId,
     error === undefined ? { ...state, status: "delivered" } : { ...state, status: statusIfRefused, error },
   );
-  return { ...(status === undefined ? {} : { status }), ...(error === undefined ? {} : { error }), job };
+  return { ...(status === undefined ? {} : { status }), ...(error === undefined ? {} : { error }), recorded };
 }
 
 /**
- * Sends `event` and records each try on the job `instanceId` runs. `name` prefixes the steps (stable per event, as a
- * replay finds its steps by name). Returns the event id when delivered, "off" without CLOSE_WEBHOOK_URL,
- * "undelivered" after every try.
+ * Sends `event` and records each try with `record`. `name` prefixes the steps (stable per event, as a replay finds
+ * its steps by name). Returns the event id when delivered, "off" without CLOSE_WEBHOOK_URL, "undelivered" after every
+ * try.
  */
 export async function notify(
   step: WorkflowStep,
   services: () => Promise<Services>,
-  instanceId: string,
   name: string,
-  event: CloseEvent | null,
+  event: GatewayEvent | null,
+  record: DeliveryRecorder<unknown>,
 ): Promise<string> {
   if (!event) return "off";
   for (let attempt = 1; attempt <= NOTIFY_ATTEMPTS; attempt++) {
@@ -91,23 +108,16 @@ export async function notify(
           status: "pending",
           at: nowSeconds(),
         } as const;
-        await recordDelivery(db, instanceId, pending);
+        await record(db, pending);
       }
       const last = attempt === NOTIFY_ATTEMPTS;
-      const { status, error } = await tryDelivery(
-        db,
-        settings,
-        instanceId,
-        event,
-        attempt,
-        last ? "failed" : "pending",
-      );
+      const { status, error } = await tryDelivery(db, settings, event, attempt, last ? "failed" : "pending", record);
       if (error === undefined) {
-        logger.info({ msg: "close webhook", event_id: event.id, type: event.type, status, attempt });
+        logger.info({ msg: "webhook", event_id: event.id, type: event.type, status, attempt });
         return "delivered";
       }
       logger.warn({
-        msg: last ? "close webhook undelivered" : "close webhook refused",
+        msg: last ? "webhook undelivered" : "webhook refused",
         event_id: event.id,
         attempt,
         error,

@@ -4,7 +4,7 @@ import type { Logger } from "../log";
 import type { WebhookSettings } from "../settings/webhooks";
 import type { OrderRef } from "../sparkpay/schemas";
 import { type Actor, type CloseJob, closeParams, publicJob, type StoredJob } from "./job";
-import { tryDelivery } from "./notify";
+import { onJob, tryDelivery } from "./notify";
 import { cancel, createJob, getJob, listJobs, MAX_RESCHEDULES, reschedule } from "./store";
 import { transition } from "./transitions";
 import { closeEvent, latePaymentEvent } from "./webhook";
@@ -168,11 +168,11 @@ export class CloseScheduler {
     // While the Workflow still has tries left the delivery stays pending; else this try decides.
     const ifRefused = before?.status === "pending" ? "pending" : "failed";
     const attempts = (before?.attempts ?? 0) + 1;
-    const tried = await tryDelivery(this.db, webhooks, job.instance_id, event, attempts, ifRefused, this.now);
+    const tried = await tryDelivery(this.db, webhooks, event, attempts, ifRefused, onJob(job.instance_id), this.now);
     if (tried.error !== undefined) {
       this.logger.warn({ msg: "close webhook redelivery refused", event_id: event.id, error: tried.error });
     }
-    return publicJob(tried.job ?? job);
+    return publicJob(tried.recorded ?? job);
   }
 
   /** DELETE: cancels a scheduled job (a cancelled one is answered as it is); any other status is a 409. */

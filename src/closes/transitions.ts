@@ -1,5 +1,5 @@
 import { d1Change } from "./d1";
-import type { Actor, ConfirmedBy, ErrorCode, OrderSnapshot, StoredJob, WebhookStatus } from "./job";
+import type { Actor, ConfirmedBy, ErrorCode, JobStatus, OrderSnapshot, StoredJob, WebhookStatus } from "./job";
 import { changeJob, checkActor, checkTime, JOB_BY_INSTANCE, jobIn } from "./rows";
 
 /**
@@ -106,6 +106,34 @@ WHERE instance_id = ?1 AND status = 'closed' AND late_payment_at IS NULL`,
     by: "gateway",
     pay_status: order.pay_status,
     event: "late_payment",
+  });
+}
+
+/**
+ * SparkPay notified a change of the job's order and a verified query showed it: the job keeps its status, gains the
+ * query's data as `order`, and a history entry (event `notified`, the pay_status shown). Only while the job is in
+ * `status` (a job that changed meanwhile is left as it is). Returns the job as it is now.
+ */
+export async function recordNotified(
+  db: D1Database,
+  instanceId: string,
+  status: JobStatus,
+  order: OrderSnapshot,
+  now: number,
+): Promise<StoredJob | undefined> {
+  checkTime("now", now);
+  const update = db
+    .prepare(
+      `UPDATE close_jobs SET order_json = ?3, updated_at = ?4, revision = revision + 1
+WHERE instance_id = ?1 AND status = ?2`,
+    )
+    .bind(instanceId, status, JSON.stringify(order), now);
+  return changeJob(db, instanceId, update, {
+    at: now,
+    status,
+    by: "gateway",
+    pay_status: order.pay_status,
+    event: "notified",
   });
 }
 

@@ -24,6 +24,21 @@ export interface CloseEvent {
   data: CloseJob;
 }
 
+/**
+ * `order.updated`: SparkPay notified the gateway, and a verified Payment Order Query showed the order in a pay_status
+ * the gateway had not reported yet. `data` is the query's data as SparkPay answered it (pay_status verbatim) and the
+ * order's close job, when it has one. One event per order and pay_status (its id is derived from both).
+ */
+export interface OrderUpdatedEvent {
+  id: string;
+  type: "order.updated";
+  created: number;
+  data: Record<string, unknown> & { pay_status: string; close_job?: CloseJob };
+}
+
+/** Every event the gateway sends, all to CLOSE_WEBHOOK_URL with the same signature. */
+export type GatewayEvent = CloseEvent | OrderUpdatedEvent;
+
 /** The event for a job that ended; `instanceId` makes its id (one end per instance). Null for a job still live. */
 export function closeEvent(instanceId: string, job: CloseJob): CloseEvent | null {
   if (job.status !== "closed" && job.status !== "failed" && job.status !== "not_closable") return null;
@@ -46,7 +61,7 @@ export async function signatureHeader(secret: string, body: string, timestamp: n
 }
 
 /** Sends the event once. Throws unless the receiver answers 2xx (never with the receiver's body: it could hold anything). */
-export async function deliver(settings: WebhookSettings, event: CloseEvent): Promise<number> {
+export async function deliver(settings: WebhookSettings, event: GatewayEvent): Promise<number> {
   const body = JSON.stringify(event);
   const response = await fetch(settings.url, {
     method: "POST",

@@ -6,7 +6,7 @@ import { PAY_STATUS_CLOSED } from "../sparkpay/constants";
 import { SparkPayOrderNotClosableError } from "../sparkpay/errors";
 import { orderStateOf } from "../sparkpay/schemas";
 import { type CloseJob, type EndStatus, type ErrorCode, type OrderSnapshot, publicJob, type StoredJob } from "./job";
-import { notify } from "./notify";
+import { notify, onJob } from "./notify";
 import { failedRound, type RoundClock, type RoundOutcome, stoppedRound } from "./outcomes";
 import { roundGapSeconds } from "./round-gaps";
 import { SLOT_BUSY_PAUSE_S } from "./round-slots";
@@ -187,7 +187,7 @@ export class CloseWorkflow extends WorkflowEntrypoint<GatewayEnv, CloseParams> {
 
   /** Sends the event, with every try recorded on the job (./notify.ts). */
   private notify(step: WorkflowStep, name: string, event: CloseEvent | null, instanceId: string): Promise<string> {
-    return notify(step, () => this.services(), instanceId, name, event);
+    return notify(step, () => this.services(), name, event, onJob(instanceId));
   }
 
   /**

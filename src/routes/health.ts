@@ -2,12 +2,26 @@ import { Hono } from "hono/tiny";
 import { storeAnswers } from "../closes/store";
 import type { AppEnv } from "../env";
 import type { HealthReport } from "../schemas";
-import { problem } from "../settings/check";
+import { type Check, problem } from "../settings/check";
+import type { Settings } from "../settings/report";
+import { notifyUrlFor } from "../settings/urls";
 import { GATEWAY_VERSION } from "../version";
 
 const MIGRATIONS_MISSING =
   "CLOSE_JOBS_DB does not answer for the close-job tables: apply the migrations " +
   "(`wrangler d1 migrations apply <database_name> --remote [--env <env>]`).";
+
+/** What SparkPay's notifications need: both key settings in use, and their bindings. */
+const NOTIFICATIONS_NEED = ["SPARKPAY_PLATFORM_PUBLIC_KEY", "NOTIFY_RATE_LIMITER", "NOTIFY_WORKFLOW", "CLOSE_JOBS_DB"];
+
+function notificationsReport(settings: Settings, checks: Record<string, Check>): HealthReport["notifications"] {
+  return {
+    receivable:
+      settings.platformKeys !== undefined && NOTIFICATIONS_NEED.every((name) => checks[name]?.status === "ok"),
+    oaep_mgf1: settings.SPARKPAY_NOTIFY_OAEP_MGF1,
+    notify_url: notifyUrlFor(settings.GATEWAY_PUBLIC_URL) ?? null,
+  };
+}
 
 /**
  * GET /healthz, without authentication: whether every setting is usable (present, not a
@@ -28,6 +42,7 @@ export const health = new Hono<AppEnv>().get("/healthz", async (c) => {
     const { privateKeys } = services.settings();
     // The index only (1 = the first key in SPARKPAY_PRIVATE_KEY), never the key.
     body.merchant_keys = { configured: privateKeys.length, last_accepted: services.sparkpay().acceptedKey ?? null };
+    body.notifications = notificationsReport(services.settings(), checks);
   } catch {
     // Settings that stop closes: the checks above name them.
   }

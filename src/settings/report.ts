@@ -2,10 +2,11 @@ import { type CallerKey, parseCallerKeys } from "../caller-keys";
 import type { GatewayEnv } from "../env";
 import type { LogLevel } from "../log";
 import { ConfigError } from "../sparkpay/errors";
+import { privateKeysDer } from "../sparkpay/key-formats";
 import { apiDocsSetting, logLevelSetting } from "./advisory";
-import { bindingCheck, CLOSE_BINDINGS, RATE_LIMITER_BINDINGS } from "./bindings";
+import { ALL_BINDINGS, bindingCheck, CLOSE_BINDINGS, NOTIFICATION_BINDINGS } from "./bindings";
 import { type Check, isProblem, OK, problem, unused, warning } from "./check";
-import { keysSwapped, merchantKeys, platformKeys, SWAPPED_KEYS } from "./keys";
+import { keysSwapped, MERCHANT_KEY_SETTING, merchantKeys, platformKeys, SWAPPED_KEYS } from "./keys";
 import { PLAIN_SETTING_NAMES, type PlainSettings, parsePlainSettings } from "./schema";
 import { isPlaceholder, PLACEHOLDER } from "./values";
 import { readWebhookSettings, WEBHOOK_SETTINGS, type WebhookSetup } from "./webhooks";
@@ -31,8 +32,14 @@ export const SETTING_NAMES = [...PLAIN_SETTING_NAMES, ...ADVISORY_SETTINGS, ...S
  * run or a webhook that cannot be sent must not go unnoticed), but POST /v4/pay/orders/close, which needs none of it,
  * keeps closing orders.
  */
-/** What the close route does not need: the durable closes' settings, and the reads' limiter. */
-const NOT_FOR_CLOSES: ReadonlySet<string> = new Set([...CLOSE_BINDINGS, ...WEBHOOK_SETTINGS, "READ_RATE_LIMITER"]);
+/** What the close route does not need: the durable closes' settings, the reads' limiter, the notifications'. */
+const NOT_FOR_CLOSES: ReadonlySet<string> = new Set([
+  ...CLOSE_BINDINGS,
+  ...NOTIFICATION_BINDINGS,
+  ...WEBHOOK_SETTINGS,
+  "READ_RATE_LIMITER",
+  "NOTIFY_RATE_LIMITER",
+]);
 
 export interface SettingsReport {
   /** No check is a problem: every route works. */
@@ -43,6 +50,8 @@ export interface SettingsReport {
 /** Every setting, parsed: what the close route runs with once every check it depends on has passed. */
 export interface Settings extends PlainSettings {
   privateKeys: CryptoKey[];
+  /** The same keys as PKCS#8 DER, for decrypting notifications (a signing CryptoKey cannot decrypt). */
+  privateKeysDer: Uint8Array<ArrayBuffer>[];
   /** Undefined when SPARKPAY_VERIFY_RESPONSES is off. */
   platformKeys: CryptoKey[] | undefined;
   callerKeys: CallerKey[];
@@ -102,7 +111,7 @@ export async function loadSettings(env: GatewayEnv): Promise<LoadedSettings> {
     : undefined;
   if (!verify) checks.SPARKPAY_PLATFORM_PUBLIC_KEY = unused("not used: SPARKPAY_VERIFY_RESPONSES is off");
   const callerKeys = await checked(checks, "GATEWAY_API_KEYS", () => parseCallerKeys(env.GATEWAY_API_KEYS));
-  for (const name of [...RATE_LIMITER_BINDINGS, ...CLOSE_BINDINGS]) checks[name] = bindingCheck(env, name);
+  for (const name of ALL_BINDINGS) checks[name] = bindingCheck(env, name);
   const webhooks = readWebhookSettings(env);
   Object.assign(checks, webhooks.checks);
   if (privateKeys && platform && keysSwapped(env.SPARKPAY_PRIVATE_KEY, env.SPARKPAY_PLATFORM_PUBLIC_KEY)) {
@@ -117,7 +126,13 @@ export async function loadSettings(env: GatewayEnv): Promise<LoadedSettings> {
   const closesWork = !Object.entries(checks).some(stopsCloses);
   const settings =
     closesWork && plain.values && privateKeys && callerKeys
-      ? { ...plain.values, privateKeys, platformKeys: platform, callerKeys }
+      ? {
+          ...plain.values,
+          privateKeys,
+          privateKeysDer: privateKeysDer(MERCHANT_KEY_SETTING, env.SPARKPAY_PRIVATE_KEY),
+          platformKeys: platform,
+          callerKeys,
+        }
       : undefined;
   return { report, settings, callerKeys, logLevel: logLevel.level, docsEnabled: apiDocs.enabled, webhooks };
 }

@@ -12,6 +12,7 @@ import {
   MIN_MAX_RESPONSE_BYTES,
   MIN_TIMEOUT_MS,
 } from "../sparkpay/constants";
+import { OAEP_MGF1_HASHES } from "../sparkpay/oaep-decrypter";
 import { type Check, OK, problem } from "./check";
 import { isAllowedUrl, isUrl } from "./urls";
 import { present } from "./values";
@@ -100,6 +101,30 @@ const PlainSettingsSchema = v.object({
     MIN_REPAIR_STALLED_S,
     MAX_REPAIR_STALLED_S,
     DEFAULT_REPAIR_STALLED_S,
+  ),
+  /** Where SparkPay reaches this gateway (the notify_url it is given is this plus the notifications route). */
+  GATEWAY_PUBLIC_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(isUrl, "GATEWAY_PUBLIC_URL is not a URL."),
+      v.check(
+        (text) => isAllowedUrl(text, { path: true }),
+        "GATEWAY_PUBLIC_URL must be the gateway's https:// URL as SparkPay reaches it, without credentials, query or " +
+          "fragment (http:// only on 127.0.0.1 for a local run).",
+      ),
+      v.transform((text) => text.replace(/\/+$/, "")),
+    ),
+  ),
+  SPARKPAY_NOTIFY_OAEP_MGF1: v.optional(
+    v.pipe(
+      v.string(),
+      v.toUpperCase(),
+      v.picklist(
+        OAEP_MGF1_HASHES,
+        "SPARKPAY_NOTIFY_OAEP_MGF1 must be `SHA-256` or `SHA-1` (MGF1's hash in the OAEP of a notification's aes_key).",
+      ),
+    ),
+    "SHA-256",
   ),
 });
 

@@ -26,3 +26,11 @@ export function isUrl(text: string): boolean {
     return false;
   }
 }
+
+/** Where SparkPay POSTs its payment notifications, under the gateway's own origin. */
+export const NOTIFICATIONS_PATH = "/v1/sparkpay/notifications";
+
+/** The notify_url to give SparkPay: GATEWAY_PUBLIC_URL (trailing slashes dropped) plus the route; none without it. */
+export function notifyUrlFor(publicUrl: string | undefined): string | undefined {
+  return publicUrl ? `${publicUrl.replace(/\/+$/, "")}${NOTIFICATIONS_PATH}` : undefined;
+}

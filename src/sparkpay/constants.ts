@@ -104,6 +104,13 @@ export const RATE_LIMITED_CODE = "40011";
 export const CREDENTIALS_REFUSED_STATUSES: ReadonlySet<number> = new Set([401, 403]);
 /** The only pay_status the docs name; the one close-and-confirm looks for. */
 export const PAY_STATUS_CLOSED = "CLOSED";
+/**
+ * The pay_status of an order a customer can still pay: a GUESS (SparkPay documents only CLOSED; "PAYING" is the
+ * sandbox's word, after the docs' "paying" wording). Used only to end a scheduled close job early when a verified
+ * query after a notification shows anything else; should SparkPay's word differ, such jobs end not_closable early
+ * (docs/sparkpay-guesses.md says how to see it).
+ */
+export const PAY_STATUS_OPEN = "PAYING";
 
 /**
  * When a close is followed by Payment Order Query: `ambiguous`, only when the close's answer does not settle it (lost,

@@ -110,6 +110,7 @@ describe("wrangler.toml", () => {
       expect(config.ratelimits.map((limiter: { name: string }) => limiter.name).sort()).toEqual([
         "CALLER_RATE_LIMITER",
         "MERCHANT_RATE_LIMITER",
+        "NOTIFY_RATE_LIMITER",
         "READ_RATE_LIMITER",
       ]);
       for (const limiter of config.ratelimits as Array<{ simple: { period: number } }>)

@@ -136,6 +136,8 @@ describe("GET /healthz", () => {
         CLOSE_RECHECK_AFTER_S: OK,
         CLOSE_ROUNDS_AT_ONCE: OK,
         CLOSE_REPAIR_STALLED_S: OK,
+        GATEWAY_PUBLIC_URL: OK,
+        SPARKPAY_NOTIFY_OAEP_MGF1: OK,
         LOG_LEVEL: OK,
         API_DOCS: OK,
         SPARKPAY_PRIVATE_KEY: OK,
@@ -144,13 +146,16 @@ describe("GET /healthz", () => {
         CALLER_RATE_LIMITER: OK,
         MERCHANT_RATE_LIMITER: OK,
         READ_RATE_LIMITER: OK,
+        NOTIFY_RATE_LIMITER: OK,
         CLOSE_JOBS_DB: OK,
         CLOSE_WORKFLOW: OK,
         CLOSE_ROUND_GATE: OK,
+        NOTIFY_WORKFLOW: OK,
         CLOSE_WEBHOOK_URL: OK,
         CLOSE_WEBHOOK_SECRET: OK,
       },
       merchant_keys: { configured: 1, last_accepted: expect.toBeOneOf([null, 1]) },
+      notifications: { receivable: true, oaep_mgf1: "SHA-256", notify_url: null },
     });
     for (const secret of [env.GATEWAY_API_KEYS, env.SPARKPAY_APP_ID]) expect(text).not.toContain(secret);
   });

@@ -5,16 +5,17 @@ import { instanceId, instanceIdPrefix, orderKey } from "../../src/closes/ids";
 import type { CloseJob } from "../../src/closes/job";
 import { cancel, createJob, reschedule } from "../../src/closes/store";
 import type { CloseParams } from "../../src/closes/workflow";
-import type { Delivery } from "../support/webhook-receiver";
 import {
   CLOSE_URL,
   callGateway,
   captureLogs,
   closeOrder,
+  deliveries,
   type ErrorEnvelope,
   MERCHANT,
   sandboxOrder,
   uniqueId,
+  verifySignature,
 } from "./helpers";
 
 const DAY = 86_400;
@@ -68,26 +69,6 @@ async function runToEnd(requestNo: string, start: () => Promise<unknown>, genera
 }
 
 const CALLER_BY = expect.stringMatching(/^caller:[0-9a-f]{12}$/);
-
-/** What the test webhook receiver got for the order. */
-async function deliveries(requestNo: string): Promise<Delivery[]> {
-  const response = await fetch(`https://webhooks.test/__received?request_no=${requestNo}`);
-  return ((await response.json()) as { deliveries: Delivery[] }).deliveries;
-}
-
-/** A receiver's check, in Web Crypto: `t=<s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, within 300 s. */
-async function verifySignature(header: string | null, body: string, secret: string): Promise<boolean> {
-  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? "");
-  if (!match) return false;
-  const [, t, v1] = match as unknown as [string, string, string];
-  if (Math.abs(Date.now() / 1000 - Number(t)) > 300) return false;
-  const encoder = new TextEncoder();
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "verify",
-  ]);
-  const mac = new Uint8Array(v1.match(/../g)!.map((byte) => Number.parseInt(byte, 16)));
-  return crypto.subtle.verify("HMAC", key, mac, encoder.encode(`${t}.${body}`));
-}
 
 describe("durable closes: closing now", () => {
   it("PUT without a body schedules now (202); the Workflow closes it; GET shows closed with its history", async () => {

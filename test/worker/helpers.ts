@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
 import app from "../../src/index";
 import { CLOSE_ORDER_PATH } from "../../src/sparkpay/constants";
+import type { Delivery } from "../support/webhook-receiver";
 
 export const CLOSE_URL = "https://gateway.test/v4/pay/orders/close";
 export const [CALLER_KEY, ROTATED_CALLER_KEY] = env.GATEWAY_API_KEYS.split(",") as [string, string];
@@ -157,4 +158,24 @@ export async function expectClosed(
   expect(attempts(await sandboxCalls(requestId))).toEqual(upstream);
   expect((await sandboxOrder(MERCHANT, requestNo))?.pay_status).toBe("CLOSED");
   return response;
+}
+
+/** What the test webhook receiver got for the order. */
+export async function deliveries(requestNo: string): Promise<Delivery[]> {
+  const response = await fetch(`https://webhooks.test/__received?request_no=${requestNo}`);
+  return ((await response.json()) as { deliveries: Delivery[] }).deliveries;
+}
+
+/** A receiver's check, in Web Crypto: `t=<s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, within 300 s. */
+export async function verifySignature(header: string | null, body: string, secret: string): Promise<boolean> {
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? "");
+  if (!match) return false;
+  const [, t, v1] = match as unknown as [string, string, string];
+  if (Math.abs(Date.now() / 1000 - Number(t)) > 300) return false;
+  const encoder = new TextEncoder();
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "verify",
+  ]);
+  const mac = new Uint8Array(v1.match(/../g)!.map((byte) => Number.parseInt(byte, 16)));
+  return crypto.subtle.verify("HMAC", key, mac, encoder.encode(`${t}.${body}`));
 }

@@ -75,9 +75,10 @@ export interface HistoryEntry {
     pay_status?: string;
     /**
      * An entry that is not a change of status: `late_payment`, the re-check found a payment after the close;
-     * `repaired`, the job's Workflow instance had died or never run and the gateway gave it a new one.
+     * `repaired`, the job's Workflow instance had died or never run and the gateway gave it a new one; `notified`,
+     * SparkPay notified a change of the order and a verified query showed the entry's `pay_status`.
      */
-    event?: "late_payment" | "repaired";
+    event?: "late_payment" | "repaired" | "notified";
     /** On the entries that set the job's close_at (its creation, each reschedule): the close_at from then on. */
     close_at?: number;
     /** On a reschedule: the close_at it replaced. */
