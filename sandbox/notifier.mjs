@@ -77,7 +77,17 @@ export function createNotifier({ merchantPublicKey, platformKey, appId, now }) {
     duplicate_rate: 0,
     timeout_ms: 10_000,
   };
-  const stats = { notifications: 0, posts: 0, success: 0, refused: 0, retries: 0, given_up: 0, duplicates: 0 };
+  const stats = {
+    notifications: 0,
+    posts: 0,
+    success: 0,
+    refused: 0,
+    retries: 0,
+    given_up: 0,
+    duplicates: 0,
+    /** HTTP status of each answer (0: none) -> how many. */
+    statuses: /** @type {Record<string, number>} */ ({}),
+  };
   /** Each order's notifications so far (their plaintexts and last envelope), for the replay and stale faults. */
   /** @type {Map<string, { plaintexts: string[], envelope?: string }>} */
   const sent = new Map();
@@ -153,11 +163,13 @@ export function createNotifier({ merchantPublicKey, platformKey, appId, now }) {
         await new Promise((resolve) => setTimeout(resolve, pause).unref());
       }
       const { status, text } = await post(requestNo, body, attempt);
+      stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
       if (status === 200 && text === "SUCCESS") {
         stats.success++;
         if (settings.duplicate_rate > 0 && Math.random() < settings.duplicate_rate) {
           stats.duplicates++;
-          await post(requestNo, body, attempt + 1);
+          const again = await post(requestNo, body, attempt + 1);
+          stats.statuses[again.status] = (stats.statuses[again.status] ?? 0) + 1;
         }
         return;
       }

@@ -12,9 +12,11 @@
  *   4. cold starts: a fresh workerd's first request against its warm median
  *   5. the deploy bundle's size
  *   6. the report (scripts/bench/report.ts)
+ *   7. the CPU of opening one SparkPay notification, per MGF1 setting, genuine and failing (bench/notifications.ts)
  */
 
 import { openLab } from "./bench/lab";
+import { notificationCosts, notificationReport } from "./bench/notifications";
 import { bundleSize, coldStarts, cryptoLimit, durableCloses, synchronousCloses } from "./bench/phases";
 import { ALWAYS_CONFIRMED, report } from "./bench/report";
 import { EXIT, isMain, runCli } from "./lib/cli";
@@ -44,6 +46,7 @@ async function main(): Promise<number> {
     const bundle = bundleSize(lab.bundle);
     await lab.close();
     console.log(report({ closes, puts, crypto, coldStarts: cold, bundle }));
+    console.log(notificationReport(await notificationCosts()));
     return EXIT.ok;
   } finally {
     await lab.close();

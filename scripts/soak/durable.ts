@@ -43,11 +43,17 @@ const FAULTS = ["outage", "http503", "unknown_merchant"];
  */
 export function createReceiver(secret: string) {
   const stats = { deliveries: 0, verified: 0, badSignatures: [] as string[] };
-  /** request_no -> events seen */
+  /** request_no -> close events seen */
   const byOrder = new Map<string, { ids: Set<string>; statuses: Set<string> }>();
+  /** request_no -> its order.updated events: event id -> the pay_status each delivery carried, and their number */
+  const orderUpdates = new Map<
+    string,
+    Map<string, { payStatuses: Set<string>; deliveries: number; notified: boolean }>
+  >();
   return {
     stats,
     byOrder,
+    orderUpdates,
     async handle(request: Request): Promise<Response> {
       const body = await request.text();
       stats.deliveries++;
@@ -69,6 +75,17 @@ export function createReceiver(secret: string) {
         return new Response(null, { status: 400 });
       }
       stats.verified++;
+      if (event?.type === "order.updated") {
+        const events = orderUpdates.get(requestNo) ?? new Map();
+        const seen = events.get(String(event.id)) ?? { payStatuses: new Set(), deliveries: 0, notified: false };
+        seen.payStatuses.add(String(event.data.pay_status));
+        seen.deliveries++;
+        // A field only the notification carries (sandbox/notifier.mjs adds it): its content must never pass.
+        seen.notified ||= "notify_time" in event.data || "sparkpay_new_field" in event.data;
+        events.set(String(event.id), seen);
+        orderUpdates.set(requestNo, events);
+        return new Response(null, { status: 204 });
+      }
       const seen = byOrder.get(requestNo) ?? { ids: new Set<string>(), statuses: new Set<string>() };
       seen.ids.add(String(event?.id));
       seen.statuses.add(String(event?.data?.status));

@@ -5,7 +5,10 @@
  * it), 5% with one of the sandbox's faults on top. Afterwards every answer, job and webhook is checked against the
  * sandbox's ground truth, the orders themselves: nothing called closed that was paid before its close, no 409 or
  * `not_closable` for an order the sandbox closed (and that stayed closed: one paid after its close is paid, and may
- * be reported so), no late payment the re-check missed, no HTTP 500. Workflows sleep for
+ * be reported so), no late payment the re-check missed, no HTTP 500. Every change of an order is also notified to the
+ * gateway as SparkPay would (retries compressed, 10% sent again after SUCCESS, every 20th paid order with a bad or odd
+ * notification on top): every order's final state must reach the merchant as one order.updated, each event id once,
+ * none with the notification's own content, and the refused ones only are given up. Workflows sleep for
  * real (the re-check too: RECHECK_AFTER_S), so the phase takes about three minutes.
  */
 import { setTimeout as sleep } from "node:timers/promises";
@@ -21,6 +24,16 @@ const FAULT_EVERY = 20;
 /** Faults that leave the sandbox's orders truthful (they change how closes are answered, not what orders are). */
 const FAULTS = ["lost", "flaky", "outage", "reset", "badsigfirst", "slow"];
 const PAY_SHARE = 2 / 3;
+/** Every 20th paid order also gets a bad or odd notification of its own, as an attacker or SparkPay might send. */
+const NOTIFY_FAULT_EVERY = 20;
+/** The notification faults the gateway must refuse (SparkPay retries them until it gives up) … */
+const REFUSED_FAULTS = ["tampered", "badsign", "wrong_key"];
+/** … and those it must take, making no event of their own: a replay, a stale copy, fields SparkPay might add. */
+const TAKEN_FAULTS = ["replay", "stale", "extra_fields"];
+/** SparkPay's retry schedule (10 s … 2 h, 3.5 h in all) compressed to about 25 s. */
+const NOTIFY_RETRY_SCALE = 0.002;
+/** How often SparkPay sends a notification again though the gateway answered SUCCESS. */
+const NOTIFY_DUPLICATE_RATE = 0.1;
 const POLL_CONCURRENCY = 20;
 
 /** The sandbox's order, as its ground truth (sandbox/orders.mjs). */
@@ -48,7 +61,21 @@ const ENDED = new Set(["closed", "failed", "not_closable"]);
 
 export async function runRaceSoak(options: {
   scriptPath: string;
-  sandbox: { handle(request: Request): Promise<Response>; pay(merchantNo: string, requestNo: string): boolean };
+  sandbox: {
+    handle(request: Request): Promise<Response>;
+    pay(merchantNo: string, requestNo: string): boolean;
+    notifier: {
+      settings: { url: string | null; retry_scale: number; duplicate_rate: number };
+      stats: {
+        notifications: number;
+        posts: number;
+        given_up: number;
+        duplicates: number;
+        statuses: Record<string, number>;
+      };
+      notify(order: never, fault?: string | null): boolean;
+    };
+  };
   orders: Map<string, TrueOrder>;
   bindings: Record<string, string>;
   callerKey: string;
@@ -65,6 +92,14 @@ export async function runRaceSoak(options: {
       CLOSE_RECHECK_AFTER_S: String(RECHECK_AFTER_S),
     },
   });
+  // Every change of an order is notified to the gateway, as SparkPay notifies its notify_url.
+  const { notifier } = sandbox;
+  Object.assign(notifier.settings, {
+    url: `${url}/v1/sparkpay/notifications`,
+    retry_scale: NOTIFY_RETRY_SCALE,
+    duplicate_rate: NOTIFY_DUPLICATE_RATE,
+  });
+  const notifyFaults: Record<string, number> = {};
   try {
     const headers = { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" };
     const random = (below: number) => Math.floor(Math.random() * below);
@@ -106,7 +141,18 @@ export async function runRaceSoak(options: {
       sleep(Math.max(0, started + ms - Date.now())).then(action);
     await Promise.all([
       ...plan.flatMap((p) =>
-        p.payAtMs === null ? [] : [at(p.payAtMs, () => void sandbox.pay(MERCHANT, p.requestNo))],
+        p.payAtMs === null
+          ? []
+          : [
+              at(p.payAtMs, () => {
+                sandbox.pay(MERCHANT, p.requestNo);
+                if (Number(p.requestNo.split("_").at(-1)) % NOTIFY_FAULT_EVERY !== 0) return;
+                const faults = [...REFUSED_FAULTS, ...TAKEN_FAULTS];
+                const fault = faults[random(faults.length)] as string;
+                notifyFaults[fault] = (notifyFaults[fault] ?? 0) + 1;
+                notifier.notify(orders.get(`${MERCHANT}/${p.requestNo.toLowerCase()}`) as never, fault);
+              }),
+            ],
       ),
       ...plan
         .filter((p) => !p.durable)
@@ -202,6 +248,37 @@ export async function runRaceSoak(options: {
       if ((seen?.ids.size ?? 0) !== wantEvents)
         other.push(`${p.requestNo}: ${seen?.ids.size ?? 0} webhook event ids, want ${wantEvents}`);
     }
+    // SparkPay's notifications: every order's final state reached the merchant as one order.updated, each event id
+    // delivered once, no state twice, nothing of a notification's own content passed on.
+    const updates = {
+      events: 0,
+      deliveries: 0,
+      missing: [] as string[],
+      repeated: [] as string[],
+      leaked: [] as string[],
+    };
+    for (const p of plan) {
+      const truth = truthOf(p);
+      const events = receiver.orderUpdates.get(p.requestNo) ?? new Map();
+      const payStatuses = [...events.values()].flatMap((event) => [...event.payStatuses]);
+      updates.events += events.size;
+      for (const [id, event] of events) {
+        updates.deliveries += event.deliveries;
+        if (event.deliveries !== 1 || event.payStatuses.size !== 1)
+          updates.repeated.push(`${p.requestNo}: ${id} delivered ${event.deliveries} times`);
+        if (event.notified) updates.leaked.push(`${p.requestNo}: ${id} carries the notification's own fields`);
+      }
+      if (new Set(payStatuses).size !== payStatuses.length)
+        updates.repeated.push(`${p.requestNo}: one pay_status in two events (${payStatuses.join(", ")})`);
+      if (truth && truth.pay_status !== "PAYING" && !payStatuses.includes(truth.pay_status))
+        updates.missing.push(
+          `${p.requestNo}: is ${truth.pay_status}; order.updated said ${payStatuses.join(", ") || "nothing"}`,
+        );
+    }
+    const refusedFaults = REFUSED_FAULTS.reduce((sum, fault) => sum + (notifyFaults[fault] ?? 0), 0);
+    const notifyStats = notifier.stats;
+    const notify500 = notifyStats.statuses["500"] ?? 0;
+    const wrongGiveUps = notifyStats.given_up === refusedFaults ? 0 : 1;
     const list = (record: Record<string, number>) =>
       Object.entries(record)
         .sort()
@@ -222,8 +299,22 @@ export async function runRaceSoak(options: {
       ["not closable, though the sandbox closed it", wrong.closedCalledNotClosable.length],
       ["late payments the re-check missed", wrong.missed.length],
       ["other problems (webhooks, unended jobs)", other.length],
+      [
+        "notifications sent (SparkPay's side)",
+        `${notifyStats.notifications}, ${notifyStats.duplicates} sent again after SUCCESS; ${notifyStats.posts} posts: ` +
+          list(notifyStats.statuses),
+      ],
+      ["notification faults injected", list(notifyFaults) || "none"],
+      [
+        "notifications given up by SparkPay",
+        `${notifyStats.given_up} (the ${refusedFaults} the gateway must refuse: ${REFUSED_FAULTS.join(", ")})`,
+      ],
+      ["order.updated events", `${updates.events}, ${updates.deliveries} deliveries`],
+      ["final states order.updated never reported", updates.missing.length],
+      ["order.updated repeated (an id twice, a state twice)", updates.repeated.length],
+      ["order.updated with the notification's content", updates.leaked.length],
       ["webhooks verified", `${receiver.stats.verified} of ${receiver.stats.deliveries}`],
-      ["HTTP 500s", tally.status500],
+      ["HTTP 500s", `${tally.status500} to callers, ${notify500} to SparkPay's notifications`],
       ["duration", `${seconds.toFixed(1)} s (${tally.polls} GET polls)`],
     ];
     const problems = [
@@ -233,6 +324,10 @@ export async function runRaceSoak(options: {
       ...wrong.missed.slice(0, 3),
       ...other.slice(0, 5),
       ...receiver.stats.badSignatures.slice(0, 3),
+      ...updates.missing.slice(0, 3),
+      ...updates.repeated.slice(0, 3),
+      ...updates.leaked.slice(0, 3),
+      ...(wrongGiveUps ? [`SparkPay gave up ${notifyStats.given_up} notifications, want ${refusedFaults}`] : []),
     ];
     const failures =
       tally.putProblems.length +
@@ -241,9 +336,15 @@ export async function runRaceSoak(options: {
       wrong.missed.length +
       other.length +
       receiver.stats.badSignatures.length +
-      tally.status500;
+      tally.status500 +
+      updates.missing.length +
+      updates.repeated.length +
+      updates.leaked.length +
+      notify500 +
+      wrongGiveUps;
     return { rows, problems, failures };
   } finally {
+    notifier.settings.url = null;
     await mf.dispose();
   }
 }

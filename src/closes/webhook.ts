@@ -4,7 +4,8 @@ import { USER_AGENT } from "../version";
 import type { CloseJob } from "./job";
 
 /**
- * The webhook of a job that ended: `{"id", "type", "created", "data": <the job>}`, POSTed to CLOSE_WEBHOOK_URL with
+ * The gateway's webhooks (a job that ended, an order's new verified state): `{"id", "type", "created", "data"}`,
+ * POSTed to CLOSE_WEBHOOK_URL with
  * `Gateway-Signature: t=<Unix s>,v1=<hex HMAC-SHA256(CLOSE_WEBHOOK_SECRET, "<t>.<raw body>")>`. The event id and
  * body are the same on every retry (only `t` and the signature change), so receivers can drop duplicates by id.
  */

@@ -40,6 +40,12 @@ function bigintOf(bytes: Uint8Array): bigint {
   return value;
 }
 
+function bytesOf(value: bigint, length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = length - 1, rest = value; i >= 0; i--, rest >>= 8n) bytes[i] = Number(rest & 0xffn);
+  return bytes;
+}
+
 /** The modulus and private exponent of a PKCS#8 RSA key: RSAPrivateKey { version, n, e, d, … } in its OCTET STRING. */
 function modulusAndExponent(pkcs8: Uint8Array): { n: bigint; d: bigint } {
   const root = readElement(pkcs8, 0);
@@ -56,10 +62,16 @@ function modulusAndExponent(pkcs8: Uint8Array): { n: bigint; d: bigint } {
 function sha1MgfDecrypter(pkcs8: Uint8Array): OaepDecrypter {
   const key = modulusAndExponent(pkcs8);
   const oaep = OAEP(sha256, mgf1(sha1));
+  const length = (key.n.toString(16).length + 1) >> 1;
   return {
     async decrypt(ciphertext) {
+      // A ciphertext at or past the modulus (made for another key, say) is refused before any arithmetic; the same
+      // work is done on it reduced, so a refusal costs what a decryption costs whatever the bytes.
+      const value = bigintOf(ciphertext);
+      const outOfRange = ciphertext.length !== length || value >= key.n;
       try {
-        return oaep.decrypt(key, ciphertext);
+        const result = oaep.decrypt(key, outOfRange ? bytesOf(value % key.n, length) : ciphertext);
+        return outOfRange ? undefined : result;
       } catch {
         return undefined;
       }

@@ -41,6 +41,7 @@ import {
 } from "../../scripts/local-gateway";
 // The only gateway symbols the client's types are checked against (at the end of this file).
 import type { CloseJob } from "../../src/closes/job";
+import type { CloseEvent, GatewayEvent, OrderUpdatedEvent } from "../../src/closes/webhook";
 import type { GATEWAY_ERRORS } from "../../src/errors";
 import type { ErrorEnvelope } from "../../src/schemas";
 import type { CloseOrderResponse, QueryOrderResponse } from "../../src/sparkpay/schemas";
@@ -626,6 +627,10 @@ describe("the built client (packages/client/dist), against a fake fetch", () => 
 
 // Checked by `npm run typecheck` (tsconfig.node.json): the client's plain types must stay the gateway's own.
 expectTypeOf<Client.CloseJob>().toEqualTypeOf<CloseJob>();
+expectTypeOf<Client.CloseEvent>().toEqualTypeOf<CloseEvent>();
+expectTypeOf<Client.OrderUpdatedEvent["type"]>().toEqualTypeOf<OrderUpdatedEvent["type"]>();
+expectTypeOf<Client.OrderUpdatedEvent["data"]["close_job"]>().toEqualTypeOf<OrderUpdatedEvent["data"]["close_job"]>();
+expectTypeOf<Client.GatewayEvent["type"]>().toEqualTypeOf<GatewayEvent["type"]>();
 expectTypeOf<Client.ErrorEnvelope>().toEqualTypeOf<ErrorEnvelope>();
 expectTypeOf<Client.GatewayErrorCode>().toEqualTypeOf<keyof typeof GATEWAY_ERRORS>();
 // valibot's loose objects are intersections, the client's are interfaces: the same values either way.

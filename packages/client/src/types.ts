@@ -171,3 +171,36 @@ export type ClientErrorCode = "NETWORK_ERROR" | "TIMEOUT" | "INVALID_GATEWAY_RES
 /** A GatewayClientError's code: the gateway's, the client's, or SparkPay's (a number, or text SparkPay sent). */
 // `string & {}` keeps editors suggesting the named codes while any other text stays allowed.
 export type ErrorCode = GatewayErrorCode | ClientErrorCode | number | (string & {});
+
+/**
+ * `close.closed`, `close.failed`, `close.not_closable`: the job ended so. `close.late_payment`: after `closed`, a
+ * verified query (the re-check, or SparkPay's notification confirmed) showed the order no longer CLOSED.
+ */
+export type CloseEventType = "close.closed" | "close.failed" | "close.not_closable" | "close.late_payment";
+
+/** A close job's event. */
+export interface CloseEvent {
+  id: string;
+  type: CloseEventType;
+  created: number;
+  data: CloseJob;
+}
+
+/**
+ * `order.updated`: SparkPay notified the gateway of a change of the order, and a verified Payment Order Query showed a
+ * pay_status the gateway had not reported for it. `data` is that query's data (`pay_status` verbatim, never mapped)
+ * and the order's close job when it has one. One event per order and pay_status: the id is the same on every delivery.
+ */
+export interface OrderUpdatedEvent {
+  id: string;
+  type: "order.updated";
+  created: number;
+  data: OrderState & { merchant_no: string; request_no: string; close_job?: CloseJob };
+}
+
+/**
+ * What the gateway POSTs to CLOSE_WEBHOOK_URL, every type with the same `Gateway-Signature`
+ * (`t=<Unix s>,v1=<hex HMAC-SHA256(CLOSE_WEBHOOK_SECRET, "<t>.<raw body>")>`): verify it over the raw body before
+ * parsing, and drop duplicates by `id` (delivery is at least once). Narrow on `type`.
+ */
+export type GatewayEvent = CloseEvent | OrderUpdatedEvent;
