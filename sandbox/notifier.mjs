@@ -17,6 +17,7 @@ import {
   randomBytes,
   randomInt,
 } from "node:crypto";
+import { shownOf } from "./orders.mjs";
 
 export const RETRY_SCHEDULE_S = [10, 60, 300, 600, 1800, 3600, 7200];
 /** One-shot faults for a notification (POST /__sandbox/orders/{m}/{r}/notify {"fault": …}). */
@@ -117,10 +118,10 @@ export function createNotifier({ merchantPublicKey, platformKey, appId, now }) {
     return JSON.stringify(signed);
   }
 
-  /** @param {string} requestNo @param {string} body @param {number} attempt */
-  async function post(requestNo, body, attempt) {
+  /** @param {string} requestNo @param {string} body @param {number} attempt @param {string} url */
+  async function post(requestNo, body, attempt, url) {
     stats.posts++;
-    if (settings.url === "outbox") {
+    if (url === "outbox") {
       const id = randomBytes(8).toString("hex");
       return new Promise((resolve) => {
         const timer = setTimeout(() => {
@@ -142,7 +143,7 @@ export function createNotifier({ merchantPublicKey, platformKey, appId, now }) {
       });
     }
     try {
-      const response = await fetch(/** @type {string} */ (settings.url), {
+      const response = await fetch(url, {
         method: "POST",
         headers: { "Content-Type": "application/json", "User-Agent": "SparkPay-Sandbox-Notifier" },
         body,
@@ -154,21 +155,24 @@ export function createNotifier({ merchantPublicKey, platformKey, appId, now }) {
     }
   }
 
-  /** Sends one envelope, then again on SparkPay's schedule until SUCCESS. @param {string} requestNo @param {string} body */
-  async function deliver(requestNo, body) {
+  /**
+   * Sends one envelope, then again on SparkPay's schedule until SUCCESS.
+   * @param {string} requestNo @param {string} body @param {string} url
+   */
+  async function deliver(requestNo, body, url) {
     for (let attempt = 0; attempt <= RETRY_SCHEDULE_S.length; attempt++) {
       if (attempt > 0) {
         stats.retries++;
         const pause = /** @type {number} */ (RETRY_SCHEDULE_S[attempt - 1]) * 1000 * settings.retry_scale;
         await new Promise((resolve) => setTimeout(resolve, pause).unref());
       }
-      const { status, text } = await post(requestNo, body, attempt);
+      const { status, text } = await post(requestNo, body, attempt, url);
       stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
       if (status === 200 && text === "SUCCESS") {
         stats.success++;
         if (settings.duplicate_rate > 0 && Math.random() < settings.duplicate_rate) {
           stats.duplicates++;
-          const again = await post(requestNo, body, attempt + 1);
+          const again = await post(requestNo, body, attempt + 1, url);
           stats.statuses[again.status] = (stats.statuses[again.status] ?? 0) + 1;
         }
         return;
@@ -183,15 +187,17 @@ export function createNotifier({ merchantPublicKey, platformKey, appId, now }) {
    * its state now. @param {import("./orders.mjs").Order} order @param {string | null} [fault]
    */
   function notify(order, fault = null) {
-    if (settings.url === null) return false;
+    // As SparkPay: to the order's own notify_url (from its creation), else the configured one; "outbox" (tests) wins.
+    const url = settings.url === "outbox" ? "outbox" : (order.notify_url ?? settings.url);
+    if (url === null) return false;
     const key = `${order.merchant_no}/${order.request_no.toLowerCase()}`;
     const past = sent.get(key) ?? { plaintexts: [] };
     sent.set(key, past);
     if (fault === "replay" && past.envelope) {
-      void deliver(order.request_no, past.envelope);
+      void deliver(order.request_no, past.envelope, url);
       return true;
     }
-    const { paid_after_close: _truth, pay_on_query: _later, close_refusal: _refusal, ...shown } = order;
+    const shown = shownOf(order);
     let plaintext = JSON.stringify({ ...shown, notify_time: Math.floor(now() / 1000) });
     if (fault === "stale" && past.plaintexts.length > 0) plaintext = /** @type {string} */ (past.plaintexts[0]);
     if (fault === "extra_fields")
@@ -205,7 +211,7 @@ export function createNotifier({ merchantPublicKey, platformKey, appId, now }) {
     const body = envelope(plaintext, fault);
     if (fault === null) past.envelope = body;
     stats.notifications++;
-    void deliver(order.request_no, body);
+    void deliver(order.request_no, body, url);
     return true;
   }
 

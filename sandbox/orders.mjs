@@ -37,7 +37,31 @@ export const DEFAULT_CLOSE_REFUSALS = {
  * @property {boolean} paid_after_close Ground truth for the soak: the payment arrived after the order was closed.
  * @property {number} [pay_on_query] Paid once this many more queries have answered (the `latepay` fault).
  * @property {Refusal} [close_refusal] This order's answer to a close once paid or expired (else the settings').
+ * @property {"standard" | "pro"} [edition] Set when the order was created (creations.mjs), not by a close or a control.
+ * @property {string} [notify_url] Where its notifications go (its creation's notify_url).
+ * @property {string} [redirect_url] Where the checkout page sends the customer after paying.
+ * @property {number} [failing_queries] Queries still to answer HTTP 503 (the `createunknown` fault).
+ * @property {string} [total_amount] From its creation, as are the fields below (creations.mjs keeps them).
+ * @property {string} [merchant_order_currency]
+ * @property {string} [merchant_order_desc]
+ * @property {string} [goods_info]
  */
+
+/** What SparkPay shows of an order (queries, notifications): everything but the sandbox's own bookkeeping. */
+/** @param {Order} order @returns {Omit<Order, "paid_after_close" | "pay_on_query" | "close_refusal" | "edition" | "notify_url" | "redirect_url" | "failing_queries">} */
+export function shownOf(order) {
+  const {
+    paid_after_close: _truth,
+    pay_on_query: _later,
+    close_refusal: _refusal,
+    edition: _edition,
+    notify_url: _notify,
+    redirect_url: _redirect,
+    failing_queries: _failing,
+    ...shown
+  } = order;
+  return shown;
+}
 
 /**
  * @param {{
@@ -142,17 +166,32 @@ export function createOrders({ merchants, responder, slowMs, now, stats, onChang
     return (await fault?.mode.after?.({ ...tools, success })) ?? answer(200, success);
   }
 
-  /** @param {string} merchantNo @param {string} requestNo */
-  function query(merchantNo, requestNo) {
+  /**
+   * Payment Order Query; the Pro edition's names the merchant `merchant_customer_no` (as its page does) and adds the
+   * pricing fields. @param {string} merchantNo @param {string} requestNo @param {"standard" | "pro"} [edition]
+   */
+  function query(merchantNo, requestNo, edition = "standard") {
     stats.queries++;
     if (!merchants.has(merchantNo)) return refuse(400, 40008, "merchant number does not exist");
     const order = orders.get(orderKey(merchantNo, requestNo));
     if (!order) return refuse(400, 40009, "order does not exist");
+    if (order.failing_queries !== undefined && order.failing_queries > 0) {
+      order.failing_queries--;
+      return refuse(503, 50300, "service unavailable");
+    }
     if (order.pay_on_query !== undefined && order.pay_on_query-- <= 0) pay(order);
-    const { paid_after_close: _truth, pay_on_query: _later, close_refusal: _refusal, ...shown } = order;
+    const shown = shownOf(order);
+    const amount = typeof shown.total_amount === "string" ? shown.total_amount : "10.00";
     const paid = order.pay_status === PAID_STATUS;
-    const extra = { total_amount: "10.00", real_pay_amount: paid ? "10.00" : "0", completed_time: order.pay_time };
-    return answer(200, { code: 0, message: "success", data: { ...shown, ...extra } });
+    const extra = { total_amount: amount, real_pay_amount: paid ? amount : "0", completed_time: order.pay_time };
+    if (edition === "standard") return answer(200, { code: 0, message: "success", data: { ...shown, ...extra } });
+    const { merchant_no: customerNo, ...rest } = shown;
+    const pricing = { pricing_amount: amount, pricing_currency: shown.merchant_order_currency ?? "USD" };
+    return answer(200, {
+      code: 0,
+      message: "success",
+      data: { ...rest, merchant_customer_no: customerNo, ...pricing, completed_time: order.pay_time },
+    });
   }
 
   /**

@@ -6,12 +6,15 @@
  * its answers with a sandbox platform key (responses.mjs), and has test controls (control.mjs).
  */
 import { createPrivateKey, createPublicKey } from "node:crypto";
+import { CASHIER_PATH, cashierUrlOf, createCashierPage } from "./cashier-page.mjs";
 import { createControl } from "./control.mjs";
+import { createCreations } from "./creations.mjs";
 import { createNotifier } from "./notifier.mjs";
 import { createOrders } from "./orders.mjs";
 import { createRequestChecks } from "./request-checks.mjs";
 import { createResponder } from "./responses.mjs";
 
+export { CREATE_FAULTS, DUPLICATE_CREATE_REFUSAL } from "./creations.mjs";
 export { FAULT_MODES } from "./faults.mjs";
 export { NOTIFY_FAULTS, RETRY_SCHEDULE_S } from "./notifier.mjs";
 export { DEFAULT_CLOSE_REFUSALS, EXPIRED_STATUS, PAID_STATUS } from "./orders.mjs";
@@ -54,7 +57,7 @@ export function createSandbox(options) {
   const rotatedKey = options.rotatedPlatformPrivateKey
     ? createPrivateKey(options.rotatedPlatformPrivateKey)
     : platformKey;
-  const stats = { requests: 0, duplicate_nonces: 0, signature_failures: 0, closes: 0, queries: 0 };
+  const stats = { requests: 0, duplicate_nonces: 0, signature_failures: 0, closes: 0, queries: 0, creations: 0 };
   /** The public key each application "uploaded"; replaceable at run time to rehearse a key rotation. */
   const apps = new Map(
     Object.entries({ [options.appId ?? SANDBOX_APP_ID]: options.merchantPublicKey, ...options.otherApps }).map(
@@ -79,23 +82,31 @@ export function createSandbox(options) {
     stats,
     onChange: (order) => void notifier.notify(order),
   });
+  const creations = createCreations({ orders, merchants, responder, stats });
+  const cashier = createCashierPage({ orders });
   /** @type {CallRecord[]} */
   const calls = [];
   const control = createControl({ responder, checks, orders, calls, stats, notifier });
 
   /** @param {Request} request @param {URL} url @param {string} body @param {CallRecord} record */
   async function route(request, url, body, record) {
-    const query = /^\/v4\/pay\/orders\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    const query = /^\/v4\/(pro\/)?pay\/orders\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     const isClose = url.pathname === "/v4/pay/orders/close";
-    if (!isClose && !query) return responder.refuse(404, 40400, "not found");
-    if (isClose ? request.method !== "POST" : request.method !== "GET") {
+    const create = /^\/v4\/(pro\/)?pay\/cashier$/.exec(url.pathname);
+    if (!isClose && !query && !create) return responder.refuse(404, 40400, "not found");
+    if (query ? request.method !== "GET" : request.method !== "POST") {
       return responder.refuse(405, 40500, "method not allowed");
     }
     const refusal = checks.check(request, body, record);
     if (refusal) return refusal;
     if (isClose) return orders.close(body, record);
-    const [merchantNo, requestNo] = [query?.[1], query?.[2]].map((part) => decodeURIComponent(String(part)));
-    return orders.query(/** @type {string} */ (merchantNo), /** @type {string} */ (requestNo));
+    if (create) {
+      const origin = url.origin;
+      return creations.create(body, record, create[1] ? "pro" : "standard", (order) => cashierUrlOf(origin, order));
+    }
+    const [merchantNo, requestNo] = [query?.[2], query?.[3]].map((part) => decodeURIComponent(String(part)));
+    const edition = query?.[1] ? "pro" : "standard";
+    return orders.query(/** @type {string} */ (merchantNo), /** @type {string} */ (requestNo), edition);
   }
 
   /**
@@ -106,6 +117,7 @@ export function createSandbox(options) {
    */
   async function handle(request) {
     const url = new URL(request.url);
+    if (url.pathname.startsWith(CASHIER_PATH)) return cashier(request, url);
     if (url.pathname.startsWith("/__sandbox/")) return control(request, url);
     stats.requests++;
     const body = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();

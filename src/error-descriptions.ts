@@ -16,7 +16,13 @@ export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
     "Query shows the order with a pay_status other than CLOSED: it is not closed. `order` is the query's data as " +
     "SparkPay sent it (pay_status verbatim), `refusal` SparkPay's refusal when it refused. Do not close it again: " +
     "if it was paid, fulfil the order or refund it.",
-  PAYLOAD_TOO_LARGE: "The body is over 8 KiB.",
+  REQUEST_NO_REUSED:
+    "This order (merchant_no and request_no, request_no in any case) was already created through the gateway with " +
+    "a different body or edition: a request_no names one order. Use a new request_no for a new order.",
+  CREATION_IN_PROGRESS:
+    "Another request is creating this order right now; send the same request again after Retry-After and it is " +
+    "answered with that creation's outcome.",
+  PAYLOAD_TOO_LARGE: "The body is over the route's limit: 32 KiB for an order's creation, 8 KiB elsewhere.",
   UNSUPPORTED_MEDIA_TYPE: "Content-Type is not application/json.",
   RATE_LIMITED: "Over the gateway's own limit for this caller key or merchant_no; see Retry-After.",
   UPSTREAM_RATE_LIMITED: "SparkPay answered HTTP 429 without its own code; Retry-After is SparkPay's when it sent one.",
@@ -29,6 +35,16 @@ export const GATEWAY_ERROR_DESCRIPTIONS: Record<GatewayErrorCode, string> = {
   UPSTREAM_SIGNATURE_INVALID:
     "SparkPay's answer had a missing or wrong signature, a timestamp more than 300 s off, or was a replay " +
     "of an answer already seen.",
+  ORDER_CREATED_ANSWER_LOST:
+    "SparkPay's answer to the creation was lost (or failed verification) and a verified Payment Order Query shows " +
+    "the order exists: it was created, but its cashier_url could not be read. `order` is the query's data. Do not " +
+    "create it again (a repeat answers the same); query it, or close it and create a new order.",
+  ORDER_NOT_CREATED:
+    "SparkPay's answer to the creation was lost and a verified Payment Order Query shows SparkPay has no such order: " +
+    "it was not created, and a close_at job made for it was cancelled. Send the same request again.",
+  ORDER_CREATION_UNKNOWN:
+    "SparkPay's answer to the creation was lost and the query that would tell whether the order exists did not " +
+    "answer either. Send the same request again: the gateway asks SparkPay before it creates anything.",
   GATEWAY_MISCONFIGURED:
     "A setting or binding is missing, malformed, still a placeholder, or the keys are swapped; the message " +
     "names it (never its value).",

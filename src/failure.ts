@@ -4,6 +4,7 @@ import {
   ConfigError,
   SparkPayApiError,
   SparkPayConnectionError,
+  SparkPayCreationLostError,
   SparkPayError,
   SparkPayInvalidResponseError,
   SparkPayOrderNotClosableError,
@@ -73,6 +74,24 @@ function notClosable(error: SparkPayOrderNotClosableError): Failure {
   });
 }
 
+/** What a creation whose answer was lost turned out to be, by what the verified query showed. */
+function creationLost(error: SparkPayCreationLostError): Failure {
+  const code = {
+    created: "ORDER_CREATED_ANSWER_LOST",
+    not_created: "ORDER_NOT_CREATED",
+    unknown: "ORDER_CREATION_UNKNOWN",
+  }[error.outcome];
+  const next = {
+    created: " It was created; its cashier_url could not be read. Do not create it again.",
+    not_created: " It was not created: send the same request again.",
+    unknown: " Send the same request again: the gateway asks SparkPay before it creates anything.",
+  }[error.outcome];
+  return gateway(code, `${error.message}${next}`, {
+    attempts: error.attempts,
+    ...(error.order ? { order: error.order } : {}),
+  });
+}
+
 function describeError(error: unknown): Failure {
   if (error instanceof GatewayError) {
     return gateway(error.code, error.message, error.param === undefined ? {} : { param: error.param });
@@ -85,6 +104,7 @@ function describeError(error: unknown): Failure {
 
   const { attempts } = error;
   if (error instanceof SparkPayOrderNotClosableError) return notClosable(error);
+  if (error instanceof SparkPayCreationLostError) return creationLost(error);
   const withAttempts = (message: string) =>
     `${message.replace(/\.$/, "")} (${attempts} ${attempts === 1 ? "attempt" : "attempts"}).`;
   if (error instanceof SparkPayRateLimitError) {

@@ -4,6 +4,7 @@ import { RoundSlots } from "./closes/round-slots";
 import { CloseScheduler } from "./closes/scheduler";
 import type { GatewayEnv } from "./env";
 import { Logger } from "./log";
+import { OrderCreator } from "./orders/creator";
 import { ALL_BINDINGS, type BindingName, type RateLimiterBinding, requireBinding } from "./settings/bindings";
 import { firstProblem, type LoadedSettings, loadSettings, type Settings, type SettingsReport } from "./settings/report";
 import {
@@ -12,6 +13,7 @@ import {
   DEFAULT_REPAIR_STALLED_S,
   DEFAULT_ROUNDS_AT_ONCE,
 } from "./settings/schema";
+import { notifyUrlFor } from "./settings/urls";
 import type { WebhookSettings } from "./settings/webhooks";
 import { SparkPayClient } from "./sparkpay/client";
 import { ConfigError } from "./sparkpay/errors";
@@ -51,6 +53,7 @@ export class Services {
   private scheduler: CloseScheduler | undefined;
   private slots: RoundSlots | undefined;
   private opener: Promise<NotificationOpener> | undefined;
+  private creator: OrderCreator | undefined;
 
   constructor(loaded: LoadedSettings, env: GatewayEnv) {
     this.loaded = loaded;
@@ -152,6 +155,31 @@ export class Services {
   /** The Workflow that confirms each verified notification (src/notifications/workflow.ts). */
   notifyWorkflow(): Workflow {
     return this.binding("NOTIFY_WORKFLOW");
+  }
+
+  /**
+   * Order creation (POST /v4/pay/cashier and the Pro route): the record in D1 makes it idempotent, and every order's
+   * notify_url is the gateway's receiver, so GATEWAY_PUBLIC_URL must be set.
+   */
+  orderCreator(): OrderCreator {
+    if (this.creator) return this.creator;
+    const settings = this.settings();
+    const notifyUrl = notifyUrlFor(settings.GATEWAY_PUBLIC_URL);
+    if (!notifyUrl) {
+      throw new ConfigError(
+        "Orders are created with notify_url set to the gateway's own receiver, which needs GATEWAY_PUBLIC_URL (the " +
+          "gateway's public https URL); set it to create orders.",
+      );
+    }
+    this.creator = new OrderCreator({
+      db: this.binding("CLOSE_JOBS_DB"),
+      client: this.sparkpay(),
+      scheduler: () => this.closeScheduler(),
+      notifyUrl,
+      // Past SparkPay's whole deadline, a claim's request is gone.
+      claimStaleAfterS: Math.ceil(settings.SPARKPAY_DEADLINE_MS / 1000) + 10,
+    });
+    return this.creator;
   }
 
   /** Where the close webhooks go (undefined: CLOSE_WEBHOOK_URL unset), or the ConfigError naming what is wrong. */

@@ -31,7 +31,7 @@ export { HISTORY_SHOWN, MAX_RESCHEDULES } from "./rows";
  */
 
 /** The last file in migrations/, as `wrangler d1 migrations apply` records it in d1_migrations (a test checks). */
-export const NEWEST_MIGRATION = "0006_notifications.sql";
+export const NEWEST_MIGRATION = "0007_order_creations.sql";
 
 /**
  * Whether the database answers for the store's tables as this code reads them, i.e. every migration has been applied
@@ -42,7 +42,7 @@ export async function storeAnswers(db: D1Database): Promise<boolean> {
   try {
     const [, , , , applied] = await db.batch([
       db.prepare("SELECT 1 FROM close_orders LIMIT 1"),
-      db.prepare("SELECT 1 FROM sparkpay_notifications, order_states, order_events LIMIT 1"),
+      db.prepare("SELECT 1 FROM sparkpay_notifications, order_states, order_events, order_creations LIMIT 1"),
       db.prepare("SELECT order_json, late_payment_at, webhook_status FROM close_jobs LIMIT 1"),
       db.prepare("SELECT pay_status, event, close_at, previous_close_at FROM close_history LIMIT 1"),
       db.prepare("SELECT 1 FROM d1_migrations WHERE name = ?1").bind(NEWEST_MIGRATION),

@@ -16,7 +16,9 @@ export interface LogFields {
   sparkpay_request_id?: string;
   /** What settled a successful close: close, close-and-query or order-query (src/sparkpay/client.ts). */
   confirmed_by?: string;
-  /** A close job's status after the request (PUT /v1/closes). */
+  /** A creation answered from the gateway's record (a repeat of the same body). */
+  replayed?: boolean;
+  /** A close job's status after the request (PUT /v1/closes, a creation with close_at). */
   close_status?: string;
   error_code?: string | number;
 }

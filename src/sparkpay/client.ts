@@ -1,19 +1,16 @@
+import { requireNotContradictingClosed, requireSameOrder } from "./answer-checks";
 import {
   CLOSE_ORDER_PATH,
   type ConfirmMode,
   DEFAULT_DEADLINE_MS,
+  EDITIONS,
+  type Edition,
   PAY_STATUS_CLOSED,
-  QUERY_ORDER_PATH_PREFIX,
 } from "./constants";
-import {
-  SparkPayApiError,
-  SparkPayError,
-  SparkPayInvalidResponseError,
-  SparkPayNotClosedError,
-  SparkPayOrderNotClosableError,
-} from "./errors";
+import { type CreationParts, createOrder, isNoSuchOrder } from "./create-order";
+import { SparkPayApiError, SparkPayError, SparkPayNotClosedError, SparkPayOrderNotClosableError } from "./errors";
 import { type ExchangeOptions, SparkPayExchange, type Trace, traced } from "./exchange";
-import { foldAscii } from "./identifiers";
+import { type CreateOrderResponse, QueryProOrderResponseSchema } from "./order-schemas";
 import { hasTimeForAttempt, needsConfirmingQuery } from "./retry-policy";
 import {
   type CloseOrderRequest,
@@ -55,6 +52,11 @@ export interface CloseOrderResult {
 
 export interface QueryOrderResult {
   envelope: QueryOrderResponse;
+  sparkpayRequestId: string | undefined;
+}
+
+export interface CreateOrderResult {
+  envelope: CreateOrderResponse;
   sparkpayRequestId: string | undefined;
 }
 
@@ -133,22 +135,84 @@ export class SparkPayClient {
     });
   }
 
-  /** Payment Order Query (`GET /v4/pay/orders/{merchant_no}/{request_no}`), retried like any safe read. */
-  async queryOrder(order: OrderRef, context: RequestContext = {}): Promise<QueryOrderResult> {
+  /**
+   * Payment Order Query (`GET /v4/pay/orders/{merchant_no}/{request_no}`, or the Pro edition's
+   * `/v4/pro/pay/orders/…`), retried like any safe read.
+   */
+  async queryOrder(
+    order: OrderRef,
+    context: RequestContext = {},
+    edition: Edition = "standard",
+  ): Promise<QueryOrderResult> {
     const trace: Trace = {};
     return traced(trace, async () => {
-      const envelope = await this.query(order, context, this.now() + this.deadlineMs, trace);
+      const envelope = await this.query(order, context, this.now() + this.deadlineMs, trace, edition);
       return { envelope, sparkpayRequestId: trace.sparkpayRequestId };
     });
   }
 
-  private async query(order: OrderRef, context: RequestContext, deadline: number, trace: Trace) {
+  /**
+   * Payment Order Creation (standard or Pro), `body` signed and sent exactly as given, once: see create-order.ts for
+   * what a failure means.
+   */
+  async createOrder(
+    edition: Edition,
+    order: OrderRef,
+    body: string,
+    context: RequestContext = {},
+  ): Promise<CreateOrderResult> {
+    const trace: Trace = {};
+    const parts: CreationParts = {
+      exchange: this.exchange,
+      find: (order, edition, context, deadline, trace) => this.find(order, context, deadline, trace, edition),
+      requireSameOrder,
+    };
+    return traced(trace, async () => {
+      const envelope = await createOrder(parts, edition, order, body, context, this.now() + this.deadlineMs, trace);
+      return { envelope, sparkpayRequestId: trace.sparkpayRequestId };
+    });
+  }
+
+  /**
+   * The order as a verified query shows it, or null when SparkPay refuses it as no such order (a GUESS: see
+   * NO_SUCH_ORDER_CODES); any other failure is thrown.
+   */
+  async findOrder(order: OrderRef, context: RequestContext = {}, edition: Edition = "standard") {
+    const trace: Trace = {};
+    return traced(trace, () => this.find(order, context, this.now() + this.deadlineMs, trace, edition));
+  }
+
+  private async find(
+    order: OrderRef,
+    context: RequestContext,
+    deadline: number,
+    trace: Trace,
+    edition: Edition,
+  ): Promise<OrderState | null> {
+    try {
+      return orderStateOf((await this.query(order, context, deadline, trace, edition)).data);
+    } catch (error) {
+      if (isNoSuchOrder(error)) return null;
+      throw error;
+    }
+  }
+
+  private async query(
+    order: OrderRef,
+    context: RequestContext,
+    deadline: number,
+    trace: Trace,
+    edition: Edition = "standard",
+  ): Promise<QueryOrderResponse> {
     const { merchant_no, request_no } = order;
-    const path = `${QUERY_ORDER_PATH_PREFIX}${encodeURIComponent(merchant_no)}/${encodeURIComponent(request_no)}`;
+    const prefix = EDITIONS[edition].queryPrefix;
+    const path = `${prefix}${encodeURIComponent(merchant_no)}/${encodeURIComponent(request_no)}`;
     const request: SparkPayRequest = { operation: "query", method: "GET", path, body: "" };
-    const sameOrder = (data: OrderRef, attempt: number) => requireSameOrder(order, data, attempt);
-    return (await this.exchange.withRetries({ request, deadline, context, trace }, QueryOrderResponseSchema, sameOrder))
-      .value;
+    const sameOrder = (data: Record<string, unknown>, attempt: number) => requireSameOrder(order, data, attempt);
+    const schema = edition === "pro" ? QueryProOrderResponseSchema : QueryOrderResponseSchema;
+    // The Pro answer's data need not name merchant_no or merchant_order_no; its pay_status and request_no are checked.
+    return (await this.exchange.withRetries({ request, deadline, context, trace }, schema, sameOrder))
+      .value as QueryOrderResponse;
   }
 
   /** The order as a verified query shows it, or undefined when there is no time left or the query failed too. */
@@ -180,26 +244,4 @@ function notClosed(error: SparkPayError, data: QueryOrderResponse["data"]): Spar
     return new SparkPayOrderNotClosableError(shown, undefined, error.attempts);
   error.order = shown;
   return error;
-}
-
-/**
- * SparkPay treats request_no case-insensitively, so an answer may carry the casing it stored first;
- * only ASCII case folding, so a look-alike (the Kelvin sign for k) is a different order.
- */
-function requireSameOrder(order: CloseOrderRequest, data: OrderRef, attempt: number): void {
-  const sameRequest = foldAscii(data.request_no) === foldAscii(order.request_no);
-  if (!sameRequest || data.merchant_no !== order.merchant_no) {
-    throw new SparkPayInvalidResponseError(
-      "SparkPay's answer is for a different order than the one requested.",
-      attempt,
-    );
-  }
-}
-
-/** A close "success" must not say the order is anything but closed (a replayed query answer would). */
-function requireNotContradictingClosed(data: Record<string, unknown>, attempt: number): void {
-  if ("pay_status" in data && data.pay_status !== PAY_STATUS_CLOSED) {
-    const status = typeof data.pay_status === "string" ? data.pay_status.slice(0, 32) : typeof data.pay_status;
-    throw new SparkPayNotClosedError(`SparkPay's close answer says pay_status ${status}, not CLOSED.`, attempt);
-  }
 }

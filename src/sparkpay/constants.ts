@@ -63,6 +63,28 @@ export const RESPONSE_HEADER_NONCE = HEADER_NONCE;
 
 export const QUERY_ORDER_PATH_PREFIX = "/v4/pay/orders/";
 
+/** Payment Order Creation, standard and Pro (fiat pricing, crypto payment), and the Pro edition's query. */
+export const CREATE_ORDER_PATH = "/v4/pay/cashier";
+export const CREATE_PRO_ORDER_PATH = "/v4/pro/pay/cashier";
+export const QUERY_PRO_ORDER_PATH_PREFIX = "/v4/pro/pay/orders/";
+
+/** Which SparkPay edition an order belongs to: where it is created and queried. */
+export const EDITIONS = {
+  standard: { create: CREATE_ORDER_PATH, queryPrefix: QUERY_ORDER_PATH_PREFIX },
+  pro: { create: CREATE_PRO_ORDER_PATH, queryPrefix: QUERY_PRO_ORDER_PATH_PREFIX },
+} as const;
+export type Edition = keyof typeof EDITIONS;
+
+/**
+ * GUESS: what Payment Order Query refuses an order SparkPay does not have with (undocumented; 40009 is "parameter
+ * error", the refusal left for a well-formed request about nothing). Only this refusal lets a creation whose answer
+ * was lost be called "not created"; any other answer leaves it unknown.
+ */
+export const NO_SUCH_ORDER_CODES: ReadonlySet<string> = new Set(["40009"]);
+
+/** SparkPay's checkout link is kept and relayed only when it is a URL of sane length. */
+export const MAX_CASHIER_URL_LENGTH = 4096;
+
 /** Retries after the first attempt for failures that are safe to repeat (network, timeout, 500/502/503/504). */
 export const DEFAULT_MAX_RETRIES = 2;
 export const MAX_MAX_RETRIES = 5;

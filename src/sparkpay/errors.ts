@@ -119,6 +119,33 @@ export class SparkPaySignatureError extends SparkPayError {
 }
 
 /**
+ * A creation SparkPay may have carried out but whose answer the gateway could not read (lost, a 5xx, an answer that
+ * failed verification or validation): `lost` is that failure. What a verified Payment Order Query then showed is the
+ * kind: the order exists (`order`, its data verbatim; the checkout link is gone with the answer), SparkPay has no such
+ * order, or the query could not tell.
+ */
+export class SparkPayCreationLostError extends SparkPayError {
+  override name = "SparkPayCreationLostError";
+  constructor(
+    readonly outcome: "created" | "not_created" | "unknown",
+    /** Undefined when an earlier try of the creation ended without knowing (the gateway asks before it creates). */
+    readonly lost: SparkPayError | undefined,
+    order?: OrderState,
+  ) {
+    const said = {
+      created: "a verified query shows the order exists",
+      not_created: "a verified query shows SparkPay has no such order",
+      unknown: "the query that would tell whether the order exists did not answer",
+    }[outcome];
+    const what = lost
+      ? `SparkPay's answer to the creation could not be read (${lost.message.replace(/\.$/, "")})`
+      : "An earlier try of this creation ended without SparkPay's answer";
+    super(`${what}; ${said}.`, lost?.attempts ?? 0);
+    this.order = order;
+  }
+}
+
+/**
  * A setting that is missing or malformed. The message names the setting, never its value. Key
  * problems (KeyFormatError) are a kind of it, so callers test one class.
  */

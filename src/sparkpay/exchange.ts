@@ -29,6 +29,8 @@ export interface Operation {
   deadline: number;
   context: RequestContext;
   trace: Trace;
+  /** Retries for this operation, when not the exchange's own (0: an operation SparkPay may not do twice). */
+  maxRetries?: number;
 }
 
 /** Runs `operation`; a SparkPayError leaves carrying the last answer's id (see SparkPayError.sparkpayRequestId). */
@@ -87,7 +89,8 @@ export class SparkPayExchange {
         accept(value.data, attempt);
         return { value, attempts: attempt };
       } catch (error) {
-        const { maxRetries, random } = this;
+        const { random } = this;
+        const maxRetries = operation.maxRetries ?? this.maxRetries;
         const delay = retryDelayMs({
           error,
           attempt,

@@ -38,7 +38,7 @@ export const OrderPathSchema = v.object({
 /** The docs show `code` both as 0 and "0"; SparkPay may add fields at any time, so objects are loose. */
 const SUCCESS_CODE = v.union([v.literal(0), v.literal("0")]);
 
-function successEnvelope<T extends v.GenericSchema>(data: T) {
+export function successEnvelope<T extends v.GenericSchema>(data: T) {
   return v.looseObject({ code: SUCCESS_CODE, message: v.string(), data });
 }
 

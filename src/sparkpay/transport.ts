@@ -16,7 +16,7 @@ import type { Signer } from "./signer";
 
 /** One SparkPay operation as sent on the wire; `body` is signed and sent exactly as given. */
 export interface SparkPayRequest {
-  operation: "close" | "query";
+  operation: "close" | "query" | "create";
   method: "GET" | "POST";
   path: string;
   /** "" for GET: the signed message still has its empty body line. */

@@ -5,7 +5,7 @@
  * retries SparkPay and confirms closes; the client does none of that again (a second retry layer would only multiply
  * requests under an outage).
  */
-import type { CloseJob, CloseOrderResponse, ConfirmedBy, ErrorCode, ErrorEnvelope, OrderRef, OrderState, QueryOrderResponse, ScheduleCloseRequest } from "./types.js";
+import type { CloseJob, CloseOrderResponse, ConfirmedBy, CreateOrderRequest, CreateOrderResponse, CreateProOrderRequest, ErrorCode, ErrorEnvelope, OrderRef, OrderState, QueryOrderResponse, QueryProOrderResponse, ScheduleCloseRequest } from "./types.js";
 export type * from "./types.js";
 /**
  * The signal type of the platform's own `fetch` when the caller's types declare one (DOM, Node, Workers, Deno, Bun),
@@ -60,6 +60,8 @@ export interface LastResponse {
      * SPARKPAY_CONFIRM_CLOSES=always), `close` when SparkPay's close answer said so itself.
      */
     confirmedBy?: ConfirmedBy;
+    /** createOrder and createProOrder only (Idempotent-Replayed): the answer is the first creation's, from the record. */
+    replayed?: boolean;
 }
 /**
  * A success body with its response's details under `lastResponse`, a non-enumerable property (as stripe-node does):
@@ -73,6 +75,16 @@ export interface GatewayClient {
     closeOrder(order: OrderRef): Promise<WithLastResponse<CloseOrderResponse>>;
     /** GET /v4/pay/orders/{merchant_no}/{request_no}: SparkPay's Payment Order Query. */
     queryOrder(order: OrderRef): Promise<WithLastResponse<QueryOrderResponse>>;
+    /**
+     * POST /v4/pay/cashier: creates the order (signed by the gateway; notifications routed to it). Repeating the same
+     * body is safe: it answers the first creation's answer (`lastResponse.replayed`); another body for the same
+     * request_no is 409 REQUEST_NO_REUSED. With close_at, the answer's close_job closes the order then.
+     */
+    createOrder(request: CreateOrderRequest): Promise<WithLastResponse<CreateOrderResponse>>;
+    /** POST /v4/pro/pay/cashier: as createOrder, for the Pro edition. */
+    createProOrder(request: CreateProOrderRequest): Promise<WithLastResponse<CreateOrderResponse>>;
+    /** GET /v4/pro/pay/orders/{merchant_no}/{request_no}: the Pro edition's query. */
+    queryProOrder(order: OrderRef): Promise<WithLastResponse<QueryProOrderResponse>>;
     /** PUT /v1/closes/…: a durable close at close_at (Unix seconds; absent: now). */
     scheduleClose(request: ScheduleCloseRequest): Promise<WithLastResponse<CloseJob>>;
     /** GET /v1/closes/…: the job and its history (404 NOT_FOUND when the order has none). */

@@ -177,6 +177,8 @@ export function createGatewayClient(options) {
         if (!isObject(body))
             throw invalid(answer, "with a body that is not a JSON object");
         const lastResponse = { status: answer.status, ...idsOf(answer.headers) };
+        if (path.endsWith("/cashier"))
+            lastResponse.replayed = answer.headers.get("Idempotent-Replayed") === "true";
         if (isClose) {
             const confirmed = answer.headers.get("X-Close-Confirmed-By");
             lastResponse.confirmedBy = confirmed === "order-query" || confirmed === "close-and-query" ? confirmed : "close";
@@ -190,6 +192,9 @@ export function createGatewayClient(options) {
         // Only the two fields are sent: anything else on the caller's object stays with the caller.
         closeOrder: async ({ merchant_no, request_no }) => call("POST", "/v4/pay/orders/close", { request_no, merchant_no }, true),
         queryOrder: async (order) => call("GET", orderPath("/v4/pay/orders", order)),
+        createOrder: async (request) => call("POST", "/v4/pay/cashier", request),
+        createProOrder: async (request) => call("POST", "/v4/pro/pay/cashier", request),
+        queryProOrder: async (order) => call("GET", orderPath("/v4/pro/pay/orders", order)),
         // No close_at: no body at all, which the gateway reads as "now".
         scheduleClose: async ({ close_at, reopen, ...order }) => {
             const body = { ...(close_at === undefined ? {} : { close_at }), ...(reopen === undefined ? {} : { reopen }) };

@@ -9,11 +9,15 @@ import type {
   CloseJob,
   CloseOrderResponse,
   ConfirmedBy,
+  CreateOrderRequest,
+  CreateOrderResponse,
+  CreateProOrderRequest,
   ErrorCode,
   ErrorEnvelope,
   OrderRef,
   OrderState,
   QueryOrderResponse,
+  QueryProOrderResponse,
   ScheduleCloseRequest,
 } from "./types.js";
 
@@ -75,6 +79,8 @@ export interface LastResponse {
    * SPARKPAY_CONFIRM_CLOSES=always), `close` when SparkPay's close answer said so itself.
    */
   confirmedBy?: ConfirmedBy;
+  /** createOrder and createProOrder only (Idempotent-Replayed): the answer is the first creation's, from the record. */
+  replayed?: boolean;
 }
 
 /**
@@ -88,6 +94,16 @@ export interface GatewayClient {
   closeOrder(order: OrderRef): Promise<WithLastResponse<CloseOrderResponse>>;
   /** GET /v4/pay/orders/{merchant_no}/{request_no}: SparkPay's Payment Order Query. */
   queryOrder(order: OrderRef): Promise<WithLastResponse<QueryOrderResponse>>;
+  /**
+   * POST /v4/pay/cashier: creates the order (signed by the gateway; notifications routed to it). Repeating the same
+   * body is safe: it answers the first creation's answer (`lastResponse.replayed`); another body for the same
+   * request_no is 409 REQUEST_NO_REUSED. With close_at, the answer's close_job closes the order then.
+   */
+  createOrder(request: CreateOrderRequest): Promise<WithLastResponse<CreateOrderResponse>>;
+  /** POST /v4/pro/pay/cashier: as createOrder, for the Pro edition. */
+  createProOrder(request: CreateProOrderRequest): Promise<WithLastResponse<CreateOrderResponse>>;
+  /** GET /v4/pro/pay/orders/{merchant_no}/{request_no}: the Pro edition's query. */
+  queryProOrder(order: OrderRef): Promise<WithLastResponse<QueryProOrderResponse>>;
   /** PUT /v1/closes/…: a durable close at close_at (Unix seconds; absent: now). */
   scheduleClose(request: ScheduleCloseRequest): Promise<WithLastResponse<CloseJob>>;
   /** GET /v1/closes/…: the job and its history (404 NOT_FOUND when the order has none). */
@@ -316,6 +332,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     const body = parseJson(answer.body);
     if (!isObject(body)) throw invalid(answer, "with a body that is not a JSON object");
     const lastResponse: LastResponse = { status: answer.status, ...idsOf(answer.headers) };
+    if (path.endsWith("/cashier")) lastResponse.replayed = answer.headers.get("Idempotent-Replayed") === "true";
     if (isClose) {
       const confirmed = answer.headers.get("X-Close-Confirmed-By");
       lastResponse.confirmedBy = confirmed === "order-query" || confirmed === "close-and-query" ? confirmed : "close";
@@ -331,6 +348,9 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     closeOrder: async ({ merchant_no, request_no }) =>
       call<CloseOrderResponse>("POST", "/v4/pay/orders/close", { request_no, merchant_no }, true),
     queryOrder: async (order) => call<QueryOrderResponse>("GET", orderPath("/v4/pay/orders", order)),
+    createOrder: async (request) => call<CreateOrderResponse>("POST", "/v4/pay/cashier", request),
+    createProOrder: async (request) => call<CreateOrderResponse>("POST", "/v4/pro/pay/cashier", request),
+    queryProOrder: async (order) => call<QueryProOrderResponse>("GET", orderPath("/v4/pro/pay/orders", order)),
     // No close_at: no body at all, which the gateway reads as "now".
     scheduleClose: async ({ close_at, reopen, ...order }) => {
       const body = { ...(close_at === undefined ? {} : { close_at }), ...(reopen === undefined ? {} : { reopen }) };

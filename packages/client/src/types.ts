@@ -48,6 +48,63 @@ export interface QueryOrderResponse {
   [field: string]: unknown;
 }
 
+/**
+ * Payment Order Creation's body (POST /v4/pay/cashier), as SparkPay documents it: every field but merchant_no and
+ * request_no is optional here since SparkPay does not say which it requires; fields SparkPay adds pass through.
+ * `notify_url` is the gateway's own receiver whatever is sent (another value is refused); leave it out.
+ */
+export interface CreateOrderRequest extends OrderRef {
+  merchant_order_time?: number;
+  total_amount?: string;
+  merchant_order_currency?: string;
+  merchant_order_timeout?: number;
+  merchant_order_desc?: string;
+  goods_info?: string;
+  merchant_order_no?: string;
+  merchant_application_user_id?: string;
+  notify_url?: string;
+  redirect_url?: string;
+  business_info?: string;
+  divide_detail?: {
+    seller_amount?: string;
+    seller_addr?: string;
+    merchant_amount?: string;
+    other_details?: { receiver_addr?: string; amount?: string; [field: string]: unknown }[];
+    [field: string]: unknown;
+  };
+  extension?: string;
+  receive_network?: string;
+  /** The gateway's own (never sent to SparkPay): a durable close of the new order at this Unix time, ≥ 60 s ahead. */
+  close_at?: number;
+  [field: string]: unknown;
+}
+
+/** The Pro edition's body (POST /v4/pro/pay/cashier): its page is cut after merchant_no and request_no. */
+export interface CreateProOrderRequest extends OrderRef {
+  notify_url?: string;
+  redirect_url?: string;
+  /** As for CreateOrderRequest. */
+  close_at?: number;
+  [field: string]: unknown;
+}
+
+/** A creation's answer: SparkPay's envelope, with the order's close job when close_at asked for one. */
+export interface CreateOrderResponse {
+  code: SuccessCode;
+  message: string;
+  data: { cashier_url: string; [field: string]: unknown };
+  close_job?: CloseJob;
+  [field: string]: unknown;
+}
+
+/** The Pro query's data (GET /v4/pro/pay/orders/…): its page names request_no and pay_status; the rest passes through. */
+export interface QueryProOrderResponse {
+  code: SuccessCode;
+  message: string;
+  data: { request_no: string; pay_status: string; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
 /** `not_closable`: a verified query showed the order in another pay_status than CLOSED (e.g. paid); see `order`. */
 export type JobStatus = "scheduled" | "closing" | "closed" | "failed" | "cancelled" | "not_closable";
 
@@ -149,6 +206,8 @@ export type GatewayErrorCode =
   | "METHOD_NOT_ALLOWED"
   | "CLOSE_CONFLICT"
   | "ORDER_NOT_CLOSABLE"
+  | "REQUEST_NO_REUSED"
+  | "CREATION_IN_PROGRESS"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "RATE_LIMITED"
@@ -158,6 +217,9 @@ export type GatewayErrorCode =
   | "UPSTREAM_SERVER_ERROR"
   | "UPSTREAM_INVALID_RESPONSE"
   | "UPSTREAM_SIGNATURE_INVALID"
+  | "ORDER_CREATED_ANSWER_LOST"
+  | "ORDER_NOT_CREATED"
+  | "ORDER_CREATION_UNKNOWN"
   | "GATEWAY_MISCONFIGURED"
   | "CLOSE_JOBS_UNAVAILABLE"
   | "UPSTREAM_TIMEOUT";
