@@ -187,8 +187,9 @@ export function createNotifier({ merchantPublicKey, platformKey, appId, now }) {
    * its state now. @param {import("./orders.mjs").Order} order @param {string | null} [fault]
    */
   function notify(order, fault = null) {
-    // As SparkPay: to the order's own notify_url (from its creation), else the configured one; "outbox" (tests) wins.
-    const url = settings.url === "outbox" ? "outbox" : (order.notify_url ?? settings.url);
+    // The configured url wins (the local gateway's real address, or a test's outbox); else, as SparkPay, the order's
+    // own notify_url from its creation; else none.
+    const url = settings.url ?? order.notify_url ?? null;
     if (url === null) return false;
     const key = `${order.merchant_no}/${order.request_no.toLowerCase()}`;
     const past = sent.get(key) ?? { plaintexts: [] };

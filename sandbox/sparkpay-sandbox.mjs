@@ -14,6 +14,7 @@ import { createOrders } from "./orders.mjs";
 import { createRequestChecks } from "./request-checks.mjs";
 import { createResponder } from "./responses.mjs";
 
+export { CASHIER_PATH } from "./cashier-page.mjs";
 export { CREATE_FAULTS, DUPLICATE_CREATE_REFUSAL } from "./creations.mjs";
 export { FAULT_MODES } from "./faults.mjs";
 export { NOTIFY_FAULTS, RETRY_SCHEDULE_S } from "./notifier.mjs";

@@ -24,13 +24,16 @@ import { HISTORY_SHOWN, JOBS_LISTED, MAX_RESCHEDULES } from "../src/closes/store
 import { GATEWAY_ERROR_DESCRIPTIONS } from "../src/error-descriptions";
 import { ERROR_DOCS_PATH } from "../src/error-response";
 import { GATEWAY_ERRORS, type GatewayErrorCode } from "../src/errors";
+import { CREATE_MAX_BODY_BYTES } from "../src/orders/create-body";
+import { CreateBody, CreateProBody, MIN_CREATE_CLOSE_AHEAD_S, REPLAYED_HEADER } from "../src/routes/cashier";
 import { CLOSE_JOBS_ROUTE, CLOSE_WEBHOOK_ROUTE, CLOSES_ROUTE, ScheduleCloseRequestSchema } from "../src/routes/closes";
-import { CONFIRMED_HEADER, QUERY_ORDER_ROUTE } from "../src/routes/orders";
+import { CONFIRMED_HEADER, QUERY_ORDER_ROUTE, QUERY_PRO_ORDER_ROUTE } from "../src/routes/orders";
 import { SPARKPAY_REQUEST_ID } from "../src/routes/sparkpay-call";
 import { ErrorEnvelopeSchema, HealthReportSchema } from "../src/schemas";
 import { NOTIFICATIONS_PATH } from "../src/settings/urls";
-import { CLOSE_ORDER_PATH } from "../src/sparkpay/constants";
+import { CLOSE_ORDER_PATH, CREATE_ORDER_PATH, CREATE_PRO_ORDER_PATH } from "../src/sparkpay/constants";
 import { MAX_NOTIFICATION_BYTES } from "../src/sparkpay/notification";
+import { CreateOrderResponseSchema, QueryProOrderResponseSchema } from "../src/sparkpay/order-schemas";
 import { CloseOrderRequestSchema, CloseOrderResponseSchema, QueryOrderResponseSchema } from "../src/sparkpay/schemas";
 import { GATEWAY_VERSION } from "../src/version";
 import { EXIT, isMain, readOptions, runCli } from "./lib/cli";
@@ -109,7 +112,7 @@ function errorResponses(codes: GatewayErrorCode[], sparkpay: Record<number, Reco
   const responses: Record<string, unknown> = {};
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
     const headers: Record<string, unknown> = { "X-Request-Id": REQUEST_ID_HEADER };
-    if (status === 429 || group.includes("CLOSE_JOBS_UNAVAILABLE"))
+    if (status === 429 || group.includes("CLOSE_JOBS_UNAVAILABLE") || group.includes("CREATION_IN_PROGRESS"))
       headers["Retry-After"] = { description: "Seconds to wait, when known.", schema: { type: "string" } };
     if (status === 401) headers["WWW-Authenticate"] = { schema: { type: "string" } };
     responses[String(status)] = {
@@ -248,9 +251,31 @@ function closeJobSchema() {
 
 export function buildOpenApiDocument() {
   const routeLevel: GatewayErrorCode[] = ["NOT_FOUND", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR"];
+  /** What only a creation answers. */
+  const creationOnly: GatewayErrorCode[] = [
+    "REQUEST_NO_REUSED",
+    "CREATION_IN_PROGRESS",
+    "ORDER_CREATED_ANSWER_LOST",
+    "ORDER_NOT_CREATED",
+    "ORDER_CREATION_UNKNOWN",
+  ];
   const closeCodes = (Object.keys(GATEWAY_ERRORS) as GatewayErrorCode[]).filter(
-    (code) => !routeLevel.includes(code) && code !== "CLOSE_CONFLICT" && code !== "CLOSE_JOBS_UNAVAILABLE",
+    (code) =>
+      !routeLevel.includes(code) &&
+      !creationOnly.includes(code) &&
+      code !== "CLOSE_CONFLICT" &&
+      code !== "CLOSE_JOBS_UNAVAILABLE",
   );
+  /**
+   * What a creation answers: the caller's side, the record's, and of SparkPay's failures only its call limit (every
+   * other one ends in what the query showed: one of the three ORDER_* codes).
+   */
+  const creationCodes: GatewayErrorCode[] = [
+    ...closeCodes.filter((code) => !code.startsWith("UPSTREAM_") && code !== "ORDER_NOT_CLOSABLE"),
+    ...creationOnly,
+    "CLOSE_JOBS_UNAVAILABLE",
+    "UPSTREAM_RATE_LIMITED",
+  ];
   const bodyCodes: GatewayErrorCode[] = ["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"];
   /** What the /v1/closes routes can answer: the caller's side and the configuration, never SparkPay's. */
   const jobCodes = (withBody: boolean, ...more: GatewayErrorCode[]): GatewayErrorCode[] => [
@@ -401,6 +426,120 @@ export function buildOpenApiDocument() {
               description: "SparkPay's answer: the order, with `pay_status` (`CLOSED` once closed) and more fields.",
               headers: { "X-Request-Id": REQUEST_ID_HEADER },
               content: { "application/json": { schema: ref("QueryOrderResponse") } },
+            },
+            ...errorResponses(
+              closeCodes.filter(
+                (code) =>
+                  !["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "ORDER_NOT_CLOSABLE"].includes(code),
+              ),
+              {
+                400: {
+                  "SparkPay refused the query: its HTTP status, code and message pass through": errorExample(
+                    40009,
+                    "order does not exist",
+                  ),
+                },
+              },
+            ),
+          }),
+        },
+      },
+      ...Object.fromEntries(
+        (
+          [
+            [CREATE_ORDER_PATH, "createOrder", "Create a payment order", "CreateOrderRequest", ""],
+            [
+              CREATE_PRO_ORDER_PATH,
+              "createProOrder",
+              "Create a Pro edition payment order",
+              "CreateProOrderRequest",
+              " (Pro edition: fiat pricing, crypto payment)",
+            ],
+          ] as const
+        ).map(([path, operationId, summary, body, edition]) => [
+          path,
+          {
+            post: {
+              operationId,
+              summary,
+              description:
+                `SparkPay's Payment Order Creation${edition}, signed by the gateway so no merchant service holds the ` +
+                "key. SparkPay's known fields are checked by type; unknown fields are forwarded as sent, in the " +
+                `caller's order (the body is at most ${CREATE_MAX_BODY_BYTES / 1024} KiB). \`notify_url\` is the ` +
+                "gateway's own receiver (GATEWAY_PUBLIC_URL + /v1/sparkpay/notifications), set by the gateway; any " +
+                "other value is 400 naming it, since only the gateway can decrypt SparkPay's notifications. " +
+                "Idempotent by request_no: a repeat of the same body answers the first creation's answer with " +
+                `\`${REPLAYED_HEADER}: true\` and sends nothing; another body for the same order is 409 ` +
+                "`REQUEST_NO_REUSED`. The creation is sent once: when its answer is lost, Payment Order Query says " +
+                "what happened (`ORDER_CREATED_ANSWER_LOST`, `ORDER_NOT_CREATED`, `ORDER_CREATION_UNKNOWN`). " +
+                `\`close_at\` (the gateway's own, never forwarded; at least ${MIN_CREATE_CLOSE_AHEAD_S} s ahead) ` +
+                "schedules the order's durable close before SparkPay is asked (cancelled when SparkPay did not " +
+                "create the order); the answer carries it as `close_job`.",
+              security: [{ callerKey: [] }],
+              requestBody: {
+                required: true,
+                content: {
+                  "application/json": {
+                    schema: ref(body),
+                    example: {
+                      merchant_no: "M_SANDBOX_001",
+                      request_no: "ORDER_20261204_0001",
+                      total_amount: "25.00",
+                      merchant_order_currency: "USDT",
+                      merchant_order_desc: "Two tickets",
+                      redirect_url: "https://shop.example.com/orders/0001",
+                      close_at: 1796400000,
+                    },
+                  },
+                },
+              },
+              responses: withSparkPayRequestId({
+                "200": {
+                  description:
+                    "SparkPay created the order (its verified envelope, `data.cashier_url` the checkout link), or " +
+                    `this is a repeat of that creation (\`${REPLAYED_HEADER}: true\`). \`close_job\` when close_at ` +
+                    "asked for one (on a repeat: the job as it is now).",
+                  headers: {
+                    "X-Request-Id": REQUEST_ID_HEADER,
+                    [REPLAYED_HEADER]: {
+                      description: "`true` when the answer is the first creation's, from the gateway's record.",
+                      schema: { type: "string", enum: ["true"] },
+                    },
+                  },
+                  content: { "application/json": { schema: ref("CreateOrderResponse") } },
+                },
+                ...errorResponses(creationCodes, {
+                  400: {
+                    "SparkPay refused the creation: its HTTP status, code and message pass through unchanged":
+                      errorExample(40008, "merchant number does not exist"),
+                  },
+                  429: {
+                    "SparkPay's call limit (40011), with SparkPay's code and message": errorExample(
+                      40011,
+                      "application call limit exceeded",
+                    ),
+                  },
+                }),
+              }),
+            },
+          },
+        ]),
+      ),
+      [QUERY_PRO_ORDER_ROUTE.replace(/:(\w+)/g, "{$1}")]: {
+        get: {
+          operationId: "queryProOrder",
+          summary: "Pro edition Payment Order Query",
+          description:
+            "Signs and forwards the Pro edition's Payment Order Query, retried like the standard query, and passes " +
+            "SparkPay's verified envelope through (its page names `request_no` and `pay_status`; the rest, such as " +
+            "`merchant_customer_no` and the pricing fields, passes as sent).",
+          security: [{ callerKey: [] }],
+          parameters: orderParameters,
+          responses: withSparkPayRequestId({
+            "200": {
+              description: "SparkPay's answer: the Pro order, with `pay_status` and more fields.",
+              headers: { "X-Request-Id": REQUEST_ID_HEADER },
+              content: { "application/json": { schema: ref("QueryProOrderResponse") } },
             },
             ...errorResponses(
               closeCodes.filter(
@@ -681,6 +820,27 @@ export function buildOpenApiDocument() {
             "1800): 400 naming close_at.",
         }),
         CloseJob: closeJobSchema(),
+        CreateOrderRequest: jsonSchema(CreateBody, {
+          close_at:
+            `The gateway's own (never sent to SparkPay): close the new order at this Unix time, at least ` +
+            `${MIN_CREATE_CLOSE_AHEAD_S} s and at most ${MAX_CLOSE_AHEAD_S} s ahead.`,
+          notify_url: "The gateway's own receiver or absent: the gateway sets it.",
+        }),
+        CreateProOrderRequest: jsonSchema(CreateProBody, {
+          close_at: "As for CreateOrderRequest.",
+          notify_url: "The gateway's own receiver or absent: the gateway sets it.",
+        }),
+        CreateOrderResponse: (() => {
+          const converted = jsonSchema(CreateOrderResponseSchema, {
+            code: '0 (SparkPay sends 0 or "0").',
+            data: "SparkPay's data: `cashier_url`, the checkout link, and whatever else it sent.",
+          });
+          converted.properties.close_job = { ...ref("CloseJob"), description: "The order's close job (close_at)." };
+          return converted;
+        })(),
+        QueryProOrderResponse: jsonSchema(QueryProOrderResponseSchema, {
+          data: "The Pro order as SparkPay reports it.",
+        }),
       },
     },
     // Every gateway code and its HTTP status, for /docs/errors (which shows each with its example's message).

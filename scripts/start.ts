@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
-import { SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
+import { CASHIER_PATH, SANDBOX_MERCHANTS } from "../sandbox/sparkpay-sandbox.mjs";
 import { NOTIFICATIONS_PATH } from "../src/settings/urls";
 import { WRANGLER_ENV } from "./build-bundle";
 import {
@@ -113,10 +113,31 @@ function readyText(gatewayUrl: string, sandboxUrl: string, callerKey: string, we
   const demo = () => `DEMO_${randomBytes(6).toString("hex").toUpperCase()}`;
   const merchant = SANDBOX_MERCHANTS[0];
   const body = JSON.stringify({ request_no: demo(), merchant_no: merchant });
-  const [later, paid, paidLater] = [demo(), demo(), demo()];
+  const [later, paid, paidLater, created] = [demo(), demo(), demo(), demo()];
   const auth = `-H 'Authorization: Bearer ${callerKey}'`;
+  const order = JSON.stringify({
+    merchant_no: merchant,
+    request_no: created,
+    total_amount: "25.00",
+    merchant_order_currency: "USDT",
+    merchant_order_desc: "Two concert tickets",
+  }).replace(/}$/, ",\"close_at\":'$(($(date +%s) + 120))'}");
   return `
 Gateway ready on ${gatewayUrl}, talking to the sandbox on ${sandboxUrl}.
+Create a sandbox order that the gateway closes two minutes from now unless it is paid first (close_at):
+
+  curl -sS -X POST ${gatewayUrl}/v4/pay/cashier \
+    ${auth} \
+    -H 'Content-Type: application/json' \
+    -d '${order}'
+
+Its data.cashier_url is the sandbox's checkout page; open it in a browser and press Pay, or leave it:
+
+  ${sandboxUrl}${CASHIER_PATH}${merchant}/${created}
+
+Paid: the receiver below prints order.updated (pay_status SUCCESS) and close.not_closable (the job ends without a
+close). Not paid: at close_at the gateway closes it and the receiver prints close.closed.
+
 Close a sandbox order (-i: the answer's headers first, X-Request-Id among them):
 
   curl -sS -i -X POST ${gatewayUrl}/v4/pay/orders/close \

@@ -34,8 +34,8 @@ function withCloseAt<S extends typeof CreateOrderRequestSchema | typeof CreatePr
     schema.message,
   );
 }
-const CreateBody = withCloseAt(CreateOrderRequestSchema);
-const CreateProBody = withCloseAt(CreateProOrderRequestSchema);
+export const CreateBody = withCloseAt(CreateOrderRequestSchema);
+export const CreateProBody = withCloseAt(CreateProOrderRequestSchema);
 type CreateInput = { out: { json: v.InferOutput<typeof CreateBody> } };
 
 function requireCloseAtAhead(closeAt: number, now: number): void {

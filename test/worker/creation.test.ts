@@ -81,7 +81,11 @@ describe("creating an order", () => {
     [{ total_amount: 25.5 }, "total_amount", /total_amount must be a string/],
     [{ merchant_order_timeout: 1.5 }, "merchant_order_timeout", /must be an integer/],
     [{ divide_detail: "none" }, "divide_detail", /divide_detail must be an object/],
-    [{ divide_detail: { other_details: [{ amount: 1 }] } }, "divide_detail", /other_details\[\]\.amount must be a string/],
+    [
+      { divide_detail: { other_details: [{ amount: 1 }] } },
+      "divide_detail",
+      /other_details\[\]\.amount must be a string/,
+    ],
     [{ request_no: "has-dash" }, "request_no", /letters, digits and underscore/],
     [{ sparkpay_new_id: 2 ** 60 }, "sparkpay_new_id", /beyond 2\^53.*as a string/],
     [{ close_at: Math.floor(Date.now() / 1000) + 30 }, "close_at", /at least 60 s/],

@@ -35,6 +35,7 @@ const CALLER_HEADERS = [
   "X-Request-Id",
   "X-SparkPay-Request-Id",
   "X-Close-Confirmed-By",
+  "Idempotent-Replayed",
   "Retry-After",
   "WWW-Authenticate",
 ];
@@ -48,7 +49,24 @@ const validInputs = () => ({
   request_no: uniqueId("DOC"),
   close_at: Math.floor(Date.now() / 1000) + 3600,
   reopen: false,
+  // A creation's fields (POST /v4/pay/cashier): each of SparkPay's known ones.
+  merchant_order_time: 1796365800,
+  total_amount: "1.00",
+  merchant_order_currency: "USDT",
+  merchant_order_timeout: 1800,
+  merchant_order_desc: "doc probe",
+  goods_info: "doc probe",
+  merchant_order_no: "MO_DOC",
+  merchant_application_user_id: "U_DOC",
+  notify_url: `${PUBLIC_URL}/v1/sparkpay/notifications`,
+  redirect_url: "https://shop.example.com/done",
+  business_info: "",
+  divide_detail: {},
+  extension: "",
+  receive_network: "ETH",
 });
+/** Where the gateway says it is (GATEWAY_PUBLIC_URL): creations need it for their notify_url. */
+const PUBLIC_URL = "https://gateway.test";
 /** A value each input refuses (the identifier rule; not an integer; not a boolean). */
 const invalidInputs = { merchant_no: "M-1", request_no: "R-1", close_at: "soon", reopen: "yes" };
 
@@ -94,7 +112,8 @@ const PROBES: Record<string, Probe> = {
   },
   "a body over the size limit": {
     provokes: "PAYLOAD_TOO_LARGE",
-    change: (withBody) => ({ body: withBody ? JSON.stringify({ pad: "x".repeat(9 * 1024) }) : undefined }),
+    // Over every route's limit (a creation's is 32 KiB).
+    change: (withBody) => ({ body: withBody ? JSON.stringify({ pad: "x".repeat(33 * 1024) }) : undefined }),
   },
   "malformed JSON": {
     provokes: "INVALID_JSON",
@@ -117,7 +136,8 @@ const PROBES: Record<string, Probe> = {
 function probeRequest(probe: Probe, path: string, method: string, operation: Operation): CallOptions {
   const { path: fill, body } = inputsOf(operation, { ...validInputs(), ...(probe.invalid ? invalidInputs : {}) });
   const request = { method: method.toUpperCase(), url: `https://gateway.test${fill(path)}`, body };
-  return { ...request, ...probe.change?.(method !== "get") };
+  const change = probe.change?.(method !== "get");
+  return { ...request, ...change, env: { GATEWAY_PUBLIC_URL: PUBLIC_URL, ...change?.env } };
 }
 
 /** The documented response that covers a gateway code: its status's, or `default` when that lists the code. */
@@ -176,8 +196,15 @@ describe("every documented operation answers only what its document says", () =>
       const callerBody = Boolean(operation.requestBody) && operation["x-called-by"] !== "SparkPay";
       expect(callerBody).toBe(answered["a body that is not JSON"] === "UNSUPPORTED_MEDIA_TYPE");
       // A route that calls SparkPay can meet every upstream failure, and passes SparkPay's request id on any answer.
-      const callsSparkPay = answered["SparkPay out of reach"] === "UPSTREAM_UNREACHABLE";
-      for (const code of UPSTREAM_CODES) expect(responseFor(operation, code) !== undefined, code).toBe(callsSparkPay);
+      // A creation is sent once and never answers "unreachable": when SparkPay cannot be reached, it cannot tell
+      // whether the order was created, and its codes say what the query showed; of SparkPay's failures only the call
+      // limit is answered as it came.
+      const creates = answered["SparkPay out of reach"] === "ORDER_CREATION_UNKNOWN";
+      const callsSparkPay = creates || answered["SparkPay out of reach"] === "UPSTREAM_UNREACHABLE";
+      for (const code of UPSTREAM_CODES) {
+        const meets = creates ? code === "UPSTREAM_RATE_LIMITED" : callsSparkPay;
+        expect(responseFor(operation, code) !== undefined, code).toBe(meets);
+      }
       for (const [status, response] of Object.entries(operation.responses))
         expect(Object.keys(response.headers ?? {}).includes("X-SparkPay-Request-Id"), status).toBe(callsSparkPay);
     },
@@ -185,7 +212,17 @@ describe("every documented operation answers only what its document says", () =>
 
   it("covers the routes that matter (the test would pass vacuously on an empty document)", () => {
     expect(operations.map(({ operation }) => operation.operationId)).toEqual(
-      expect.arrayContaining(["closeOrder", "queryOrder", "scheduleClose", "getClose", "cancelClose", "health"]),
+      expect.arrayContaining([
+        "closeOrder",
+        "queryOrder",
+        "createOrder",
+        "createProOrder",
+        "queryProOrder",
+        "scheduleClose",
+        "getClose",
+        "cancelClose",
+        "health",
+      ]),
     );
   });
 });
