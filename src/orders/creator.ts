@@ -130,10 +130,14 @@ export class OrderCreator {
     }
   }
 
-  /** The close job, before SparkPay is asked; without it (refused, D1 or Workflows down) nothing is created. */
+  /**
+   * The close job, before SparkPay is asked; without it (refused, D1 or Workflows down) nothing is created. A cancelled
+   * job is opened again: a creation's close_at asks for the close afresh, and the job of an earlier try that SparkPay
+   * refused was cancelled by the gateway, not the merchant.
+   */
   private async scheduleClose(claim: Claim, request: CreationRequest) {
     try {
-      return await this.options.scheduler().schedule(request.order, request.closeAt, request.by);
+      return await this.options.scheduler().schedule(request.order, request.closeAt, request.by, { reopen: true });
     } catch (error) {
       await settleCreation(this.options.db, claim, null, this.now());
       throw error;

@@ -217,13 +217,19 @@ describe("close_at: the order's expiry in the same call", () => {
   it.each([
     ["SparkPay refuses", "M_NOT_AT_SPARKPAY", "REFUSAL", 40008],
     ["SparkPay has no such order after a lost answer", MERCHANT, "FAULT_CREATEDROP", "ORDER_NOT_CREATED"],
-  ])("cancels the job when %s", async (_, merchantNo, prefix, code) => {
-    const requestNo = uniqueId(prefix);
-    const { json } = await create({ ...order(requestNo, { close_at: soon() }), merchant_no: merchantNo });
-    expect(json.code).toBe(code);
-    const { response } = await callGateway({ method: "GET", url: `${GATEWAY}/v1/closes/${merchantNo}/${requestNo}` });
-    expect(((await response.json()) as { status: string }).status).toBe("cancelled");
-  });
+  ])(
+    "cancels the job when %s, and the same creation again is SparkPay's to answer",
+    async (_, merchantNo, prefix, code) => {
+      const requestNo = uniqueId(prefix);
+      const { json } = await create({ ...order(requestNo, { close_at: soon() }), merchant_no: merchantNo });
+      expect(json.code).toBe(code);
+      const { response } = await callGateway({ method: "GET", url: `${GATEWAY}/v1/closes/${merchantNo}/${requestNo}` });
+      expect(((await response.json()) as { status: string }).status).toBe("cancelled");
+      // The same creation again is SparkPay's to answer, not refused for the job the gateway cancelled.
+      const again = await create({ ...order(requestNo, { close_at: soon() }), merchant_no: merchantNo });
+      expect(again.json.code).toBe(code);
+    },
+  );
 
   it("keeps the job when the order was created though its answer was lost", async () => {
     const requestNo = uniqueId("FAULT_CREATELOST");
