@@ -71,10 +71,15 @@ ${after}
 export function createCashierPage({ orders }) {
   /** @param {Request} request @param {URL} url */
   return function cashier(request, url) {
-    const [merchantNo = "", requestNo = ""] = url.pathname
-      .slice(CASHIER_PATH.length)
-      .split("/")
-      .map(decodeURIComponent);
+    /** @param {string} part */
+    const decoded = (part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return ""; // a malformed %-escape names no order
+      }
+    };
+    const [merchantNo = "", requestNo = ""] = url.pathname.slice(CASHIER_PATH.length).split("/").map(decoded);
     const order = orders.find(merchantNo, requestNo);
     const headers = { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" };
     if (!order)

@@ -6,11 +6,12 @@
  *   createlost     the order is created, then the connection drops (the answer is lost)
  *   createdrop     the connection drops before anything is created
  *   createunknown  as createlost, and the order's next 3 queries answer HTTP 503 (whether it exists cannot be told)
+ *   createjslink   the order is created, and the signed answer's cashier_url is a javascript: link
  */
 
 /** What a creation with a request_no the sandbox already has answers: SparkPay's answer is UNKNOWN. */
 export const DUPLICATE_CREATE_REFUSAL = { status: 400, code: 40013, message: "request_no already exists" };
-export const CREATE_FAULTS = ["createlost", "createdrop", "createunknown"];
+export const CREATE_FAULTS = ["createlost", "createdrop", "createunknown", "createjslink"];
 /** Queries that fail after a `createunknown` creation: more than a query's attempts. */
 const UNKNOWN_QUERIES = 3;
 
@@ -37,7 +38,7 @@ const KEPT_FIELDS = [
  *   orders: ReturnType<typeof import("./orders.mjs").createOrders>,
  *   merchants: Set<string>,
  *   responder: import("./responses.mjs").Responder,
- *   stats: { creations: number },
+ *   stats: { creations: number, duplicate_creations: number },
  * }} parts
  */
 export function createCreations({ orders, merchants, responder, stats }) {
@@ -62,6 +63,7 @@ export function createCreations({ orders, merchants, responder, stats }) {
     if (typeof requestNo !== "string" || !requestNo) return refuse(400, 40003, "request_no is required");
     if (!merchants.has(merchantNo)) return refuse(400, 40008, "merchant number does not exist");
     if (orders.find(merchantNo, requestNo)) {
+      stats.duplicate_creations++; // SparkPay asked twice to create one order: what the gateway must never do
       const { status, code, message } = DUPLICATE_CREATE_REFUSAL;
       return refuse(status, code, message);
     }
@@ -77,7 +79,7 @@ export function createCreations({ orders, merchants, responder, stats }) {
     stats.creations++;
     if (fault === "createlost" || fault === "createunknown") return drop();
     const data = {
-      cashier_url: cashierUrlOf(order),
+      cashier_url: fault === "createjslink" ? "javascript:alert(document.cookie)" : cashierUrlOf(order),
       request_no: order.request_no,
       merchant_no: order.merchant_no,
       payment_order_no: order.payment_order_no,

@@ -58,7 +58,15 @@ export function createSandbox(options) {
   const rotatedKey = options.rotatedPlatformPrivateKey
     ? createPrivateKey(options.rotatedPlatformPrivateKey)
     : platformKey;
-  const stats = { requests: 0, duplicate_nonces: 0, signature_failures: 0, closes: 0, queries: 0, creations: 0 };
+  const stats = {
+    requests: 0,
+    duplicate_nonces: 0,
+    signature_failures: 0,
+    closes: 0,
+    queries: 0,
+    creations: 0,
+    duplicate_creations: 0,
+  };
   /** The public key each application "uploaded"; replaceable at run time to rehearse a key rotation. */
   const apps = new Map(
     Object.entries({ [options.appId ?? SANDBOX_APP_ID]: options.merchantPublicKey, ...options.otherApps }).map(

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { ConfigError } from "./sparkpay/errors";
-import { encodeHex } from "./sparkpay/hex";
+import { sha256Hex } from "./sparkpay/hex";
 import { identifier } from "./sparkpay/schemas";
 
 /**
@@ -23,11 +23,8 @@ export interface CallerKey {
   merchants: ReadonlySet<string> | undefined;
 }
 
-const encoder = new TextEncoder();
-
 async function keyId(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(key));
-  return encodeHex(new Uint8Array(digest, 0, 6));
+  return (await sha256Hex(key)).slice(0, 12);
 }
 
 /** GATEWAY_API_KEYS: `<key>` (any merchant) or `<key>:<merchant_no>|<merchant_no>…`, comma-separated. */

@@ -176,8 +176,14 @@ export class Services {
       client: this.sparkpay(),
       scheduler: () => this.closeScheduler(),
       notifyUrl,
-      // Past SparkPay's whole deadline, a claim's request is gone.
+      // A claim is renewed as SparkPay is asked: past SparkPay's whole deadline after that, its request is gone.
       claimStaleAfterS: Math.ceil(settings.SPARKPAY_DEADLINE_MS / 1000) + 10,
+      onRecordFailed: (order, error) =>
+        this.logger.error({
+          msg: "order created, its record not written",
+          ...order,
+          error: error instanceof Error ? error.message : typeof error,
+        }),
     });
     return this.creator;
   }

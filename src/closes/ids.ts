@@ -1,4 +1,4 @@
-import { encodeHex } from "../sparkpay/hex";
+import { sha256Hex } from "../sparkpay/hex";
 import { foldAscii, IDENTIFIER_MAX_LENGTH, isIdentifier } from "../sparkpay/identifiers";
 
 /**
@@ -16,15 +16,12 @@ export function orderKey(merchantNo: string, requestNo: string): string {
   return `${merchantNo}/${foldAscii(requestNo)}`;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * What every instance id of the order starts with: `close_` and 40 hex digits (160 bits) of the key's
  * SHA-256. A digest, because Workflow ids allow only [A-Za-z0-9_-] and at most 64 characters.
  */
 export async function instanceIdPrefix(key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
-  return `close_${encodeHex(digest.subarray(0, 20))}`;
+  return `close_${(await sha256Hex(key)).slice(0, 40)}`;
 }
 
 /** The SQL store builds the same text (`prefix || '_g' || generation`), so both must agree. */

@@ -1,19 +1,13 @@
 import { d1Change } from "../closes/d1";
 import { orderKey } from "../closes/ids";
 import type { WebhookStatus } from "../closes/job";
-import { encodeHex } from "../sparkpay/hex";
+import { sha256Hex } from "../sparkpay/hex";
 
 /**
  * SparkPay's notifications and the orders' verified states in D1 (migrations/0006_notifications.sql). Each change is
  * one batch (one transaction), checking the state it starts from in the statement that makes it, as the close-job
  * store does.
  */
-
-const encoder = new TextEncoder();
-
-async function sha256Hex(text: string): Promise<string> {
-  return encodeHex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
-}
 
 /** A notification's identity: the SHA-256 of its decrypted JSON (a retry or replay of it is the same). */
 export const notificationDigest = sha256Hex;

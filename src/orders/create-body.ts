@@ -1,6 +1,6 @@
 import { GatewayError } from "../errors";
 import type { Edition } from "../sparkpay/constants";
-import { encodeHex } from "../sparkpay/hex";
+import { sha256Hex } from "../sparkpay/hex";
 
 /**
  * What a creation request becomes on its way to SparkPay, and what makes two of them the same request. The body is
@@ -14,8 +14,8 @@ export const CREATE_MAX_BODY_BYTES = 32 * 1024;
 const MAX_DEPTH = 16;
 
 /**
- * 400 for a body the gateway could not forward exactly: JavaScript reads integers past 2^53 as other numbers, and
- * nesting past MAX_DEPTH is no order field.
+ * 400 for a body the gateway could not forward exactly: JavaScript reads integers past 2^53 as other numbers and a
+ * number past 1.8e308 as Infinity (forwarded as null), and nesting past MAX_DEPTH is no order field.
  */
 export function requireForwardable(value: unknown, depth = 0, path = "body"): void {
   if (depth > MAX_DEPTH) {
@@ -25,6 +25,13 @@ export function requireForwardable(value: unknown, depth = 0, path = "body"): vo
     throw new GatewayError(
       "INVALID_REQUEST",
       `${path} is an integer beyond 2^53, which cannot be forwarded exactly; send it as a string.`,
+      { param: path.split(/[.[]/)[1] ?? path },
+    );
+  }
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    throw new GatewayError(
+      "INVALID_REQUEST",
+      `${path} is a number too large to be forwarded exactly; send it as a string.`,
       { param: path.split(/[.[]/)[1] ?? path },
     );
   }
@@ -50,10 +57,7 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const encoder = new TextEncoder();
-
 /** What identifies a creation request: its edition and its body as the caller sent it (close_at included). */
 export async function creationFingerprint(edition: Edition, body: Record<string, unknown>): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`${edition}\n${canonicalJson(body)}`));
-  return encodeHex(new Uint8Array(digest));
+  return sha256Hex(`${edition}\n${canonicalJson(body)}`);
 }

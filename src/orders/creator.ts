@@ -9,7 +9,14 @@ import type { CreateOrderResponse } from "../sparkpay/order-schemas";
 import type { OrderRef } from "../sparkpay/schemas";
 import type { RequestContext } from "../sparkpay/transport";
 import { creationFingerprint, forwardedBody } from "./create-body";
-import { type Claim, type CreationRow, claimCreation, leaveCreationUnknown, settleCreation } from "./creations";
+import {
+  type Claim,
+  type CreationRow,
+  claimCreation,
+  leaveCreationUnknown,
+  renewClaim,
+  settleCreation,
+} from "./creations";
 
 /** What POST /v4/pay/cashier (or the Pro route) asks for, validated. */
 export interface CreationRequest {
@@ -38,11 +45,21 @@ export interface OrderCreatorOptions {
   notifyUrl: string;
   /** A claim older than this was lost with its request (longer than SparkPay's deadline). */
   claimStaleAfterS: number;
+  /** Told when SparkPay created the order but the record of it could not be written (the answer still goes out). */
+  onRecordFailed?: (order: OrderRef, error: unknown) => void;
   now?: () => number;
 }
 
 /** How long a repeat waits for a creation in flight before asking again. */
 const IN_PROGRESS_RETRY_AFTER_S = 2;
+
+function inProgress(): GatewayError {
+  return new GatewayError(
+    "CREATION_IN_PROGRESS",
+    "Another request is creating this order now; send the same request again shortly for its outcome.",
+    { headers: { "Retry-After": String(IN_PROGRESS_RETRY_AFTER_S) } },
+  );
+}
 
 /**
  * Order creation through the gateway, idempotent by request_no: one claim per order in D1 before SparkPay is asked;
@@ -80,15 +97,18 @@ export class OrderCreator {
       }
     }
     const job = request.closeAt === undefined ? undefined : await this.scheduleClose(claim, request);
+    // The job of an earlier, unknown try of this same body is this creation's too.
+    const ownJob = job !== undefined && (job.created || row.claims > 1);
+    if (!(await renewClaim(db, claim, this.now()))) throw inProgress();
     let result: CreateOrderResult;
     try {
       const body = forwardedBody(request.body, this.options.notifyUrl);
       result = await client.createOrder(edition, order, body, context);
     } catch (error) {
-      await this.afterFailure(claim, error, job, request.by);
+      await this.afterFailure(claim, error, ownJob, request.by);
       throw error;
     }
-    await settleCreation(db, claim, { status: "created", answer: result.envelope }, this.now());
+    await this.recordCreated(claim, result.envelope);
     return {
       envelope: result.envelope,
       replayed: false,
@@ -107,13 +127,7 @@ export class OrderCreator {
         { param: "request_no" },
       );
     }
-    if (row.status === "creating") {
-      throw new GatewayError(
-        "CREATION_IN_PROGRESS",
-        "Another request is creating this order now; send the same request again shortly for its outcome.",
-        { headers: { "Retry-After": String(IN_PROGRESS_RETRY_AFTER_S) } },
-      );
-    }
+    if (row.status === "creating") throw inProgress();
     if (row.status === "answer_lost") throw new SparkPayCreationLostError("created", undefined, row.order);
     if (!row.answer) throw new Error("order_creations: a created row without its answer.");
     const closeJob = request.closeAt === undefined ? undefined : await this.currentJob(request);
@@ -145,11 +159,26 @@ export class OrderCreator {
   }
 
   /**
-   * SparkPay did not create the order (a refusal, or a lost answer and a query showing no such order): the claim goes
-   * and so does a close job this request made. Created after all: the outcome is recorded and the job stays. Unknown:
-   * the claim is left for the next try and the job stays (closing an order that does not exist harms nothing).
+   * SparkPay created the order: its answer is recorded for repeats. Written twice at most; when D1 takes neither, the
+   * caller still gets the cashier_url (the claim then goes stale, and a repeat learns the order by query).
    */
-  private async afterFailure(claim: Claim, error: unknown, job: { created: boolean } | undefined, by: Actor) {
+  private async recordCreated(claim: Claim, answer: CreateOrderResponse): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await settleCreation(this.options.db, claim, { status: "created", answer }, this.now());
+      } catch (error) {
+        if (tries >= 2) return this.options.onRecordFailed?.(claim.order, error);
+      }
+    }
+  }
+
+  /**
+   * SparkPay did not create the order (a refusal, or a lost answer and a query showing no such order): the creation's
+   * close job is cancelled, then the claim goes (in that order: a repeat that claims the order next must not find a
+   * job that is about to be cancelled). Created after all: the outcome is recorded and the job stays. Unknown: the
+   * claim is left for the next try and the job stays (closing an order that does not exist harms nothing).
+   */
+  private async afterFailure(claim: Claim, error: unknown, ownJob: boolean, by: Actor) {
     const { db } = this.options;
     if (error instanceof SparkPayCreationLostError && error.outcome === "created" && error.order) {
       await settleCreation(db, claim, { status: "answer_lost", order: error.order }, this.now());
@@ -159,14 +188,15 @@ export class OrderCreator {
       await leaveCreationUnknown(db, claim, this.now());
       return;
     }
-    await settleCreation(db, claim, null, this.now());
-    if (!job?.created) return;
-    try {
-      await this.options.scheduler().cancel(claim.order, by);
-    } catch {
-      // Already closing (close_at came first) or D1 did not answer: the job closes an order SparkPay does not have,
-      // which harms nothing, and SparkPay's own refusal is what the caller must hear.
+    if (ownJob) {
+      try {
+        await this.options.scheduler().cancel(claim.order, by);
+      } catch {
+        // Already closing (close_at came first) or D1 did not answer: the job closes an order SparkPay does not have,
+        // which harms nothing, and SparkPay's own refusal is what the caller must hear.
+      }
     }
+    await settleCreation(db, claim, null, this.now());
   }
 
   private async currentJob(request: CreationRequest): Promise<CloseJob | undefined> {

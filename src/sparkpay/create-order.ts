@@ -24,8 +24,10 @@ export interface CreationParts {
 }
 
 /**
- * A refusal SparkPay made and signed for (or its call limit): it did not create the order. Anything else (no answer,
- * a 5xx, an answer that failed verification or validation) may hide an order SparkPay created.
+ * A refusal in SparkPay's error envelope (a 4xx with SparkPay's code: SparkPay's docs do not say such answers are
+ * signed, so they are not verified; or a signed 2xx with a nonzero code), or its call limit: it did not create the
+ * order. Anything else (no answer, a 5xx, an answer that failed verification or validation) may hide an order
+ * SparkPay created.
  */
 function refusedOutright(error: SparkPayError): boolean {
   return error instanceof SparkPayApiError || error instanceof SparkPayRateLimitError;

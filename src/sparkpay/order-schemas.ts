@@ -77,10 +77,18 @@ export const CreateProOrderRequestSchema = v.looseObject(
 );
 export type CreateProOrderRequest = v.InferOutput<typeof CreateProOrderRequestSchema>;
 
-/** A creation's success: the checkout link is the one field the docs promise; the rest of `data` passes through. */
+/**
+ * A creation's success: the checkout link is the one field the docs promise; the rest of `data` passes through. The
+ * link is a web page's (http or https): callers redirect customers to it, so a javascript: or data: link is refused.
+ */
 export const CreateOrderResponseSchema = successEnvelope(
   v.looseObject({
-    cashier_url: v.pipe(v.string(), v.maxLength(MAX_CASHIER_URL_LENGTH), v.url()),
+    cashier_url: v.pipe(
+      v.string(),
+      v.maxLength(MAX_CASHIER_URL_LENGTH),
+      v.url(),
+      v.regex(/^https?:\/\//i, "cashier_url is not an http or https link"),
+    ),
   }),
 );
 export type CreateOrderResponse = v.InferOutput<typeof CreateOrderResponseSchema>;

@@ -128,6 +128,8 @@ describe("the sandbox's checkout page in Chromium", { timeout: 60_000 }, () => {
     const response = await page.goto(`${sandboxUrl}/__sandbox/cashier/${MERCHANT}/NO_SUCH_ORDER`);
     expect(response?.status()).toBe(404);
     expect(await page.content()).toContain("No such order");
+    // A malformed %-escape in the path names no order either.
+    expect((await page.goto(`${sandboxUrl}/__sandbox/cashier/${MERCHANT}/%E0%A4%A`))?.status()).toBe(404);
     await page.close();
     expect(pageErrors).toEqual([]);
   });

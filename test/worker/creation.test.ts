@@ -98,6 +98,14 @@ describe("creating an order", () => {
     expect(calls).toEqual([]);
   });
 
+  it("refuses a number JSON holds but JavaScript reads as Infinity (it would reach SparkPay as null)", async () => {
+    const text = JSON.stringify(order(uniqueId("HUGE"))).replace(/}$/, ',"sparkpay_new_amount":1e400}');
+    const { response, requestId } = await callGateway({ url: CREATE_URL, body: text, env: PUBLIC_ENV });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: "INVALID_REQUEST", param: "sparkpay_new_amount" });
+    expect(await sandboxCalls(requestId)).toEqual([]);
+  });
+
   it("takes a body up to 32 KiB (a long divide_detail) and refuses one over it with 413", async () => {
     const receivers = (count: number) =>
       Array.from({ length: count }, (_, i) => ({ receiver_addr: `0x${String(i).padStart(40, "0")}`, amount: "0.01" }));
@@ -163,6 +171,14 @@ describe("creating an order again", () => {
 });
 
 describe("a creation whose answer was lost", () => {
+  it("never relays a cashier_url that is no web page's (javascript:): the order exists, its link is unreadable", async () => {
+    const requestNo = uniqueId("FAULT_CREATEJSLINK");
+    const { response, json } = await create(order(requestNo));
+    expect(response.status).toBe(502);
+    expect(json).toMatchObject({ code: "ORDER_CREATED_ANSWER_LOST", order: { request_no: requestNo } });
+    expect(JSON.stringify(json)).not.toContain("javascript:");
+  });
+
   it("says the order was created when the query shows it, and says so again on a repeat, sending nothing", async () => {
     const requestNo = uniqueId("FAULT_CREATELOST");
     const first = await create(order(requestNo));
