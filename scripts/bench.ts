@@ -7,7 +7,8 @@
  *   1. the synchronous close on every target at c=1, 10, 50 (CPU per request read from /proc), the gateway also
  *      with SPARKPAY_CONFIRM_CLOSES=always (`gateway+query`)
  *   2. PUT /v1/closes at the same concurrencies (with fetch: see load.ts), a new order per request, close_at a day
- *      ahead, so each instance starts and sleeps (accepting is measured, not closing), a fresh gateway each time
+ *      ahead, so each instance starts and sleeps (accepting is measured, not closing), a fresh gateway each time;
+ *      then POST /v4/pay/cashier the same way, an order created per request, next to the close
  *   3. the crypto limit: RSA-2048 sign and verify per second in workerd and with `openssl speed`
  *   4. cold starts: a fresh workerd's first request against its warm median
  *   5. the deploy bundle's size
@@ -17,7 +18,7 @@
 
 import { openLab } from "./bench/lab";
 import { notificationCosts, notificationReport } from "./bench/notifications";
-import { bundleSize, coldStarts, cryptoLimit, durableCloses, synchronousCloses } from "./bench/phases";
+import { bundleSize, coldStarts, creations, cryptoLimit, durableCloses, synchronousCloses } from "./bench/phases";
 import { ALWAYS_CONFIRMED, report } from "./bench/report";
 import { EXIT, isMain, runCli } from "./lib/cli";
 
@@ -37,6 +38,7 @@ async function main(): Promise<number> {
     ];
     const closes = await synchronousCloses(targets, lab.callerKey);
     const puts = await durableCloses(lab);
+    const created = await creations(lab);
     const crypto = await cryptoLimit(cryptoFloor.url);
     const cold = await coldStarts(lab, {
       gateway: () => lab.startGateway(),
@@ -45,7 +47,7 @@ async function main(): Promise<number> {
     });
     const bundle = bundleSize(lab.bundle);
     await lab.close();
-    console.log(report({ closes, puts, crypto, coldStarts: cold, bundle }));
+    console.log(report({ closes, puts, creations: created, crypto, coldStarts: cold, bundle }));
     console.log(notificationReport(await notificationCosts()));
     return EXIT.ok;
   } finally {

@@ -127,8 +127,8 @@ export async function openLab() {
         }),
       ),
     /** The gateway with the close-job tables in its D1, as after `wrangler d1 migrations apply`. */
-    async startMigratedGateway(): Promise<StartedMiniflare> {
-      const started = await this.startGateway();
+    async startMigratedGateway(settings: Record<string, string> = {}): Promise<StartedMiniflare> {
+      const started = await this.startGateway(settings);
       const db = await started.mf.getD1Database("CLOSE_JOBS_DB");
       for (const statement of migrations) await db.prepare(statement).run();
       return started;

@@ -1,6 +1,6 @@
 /**
  * The phases of `npm run bench`, in the order it runs them, each returning its figures: the synchronous close on
- * every target, PUT /v1/closes on fresh gateways, the crypto limit, cold starts, the bundle's size.
+ * every target, PUT /v1/closes and order creation on fresh gateways, the crypto limit, cold starts, the bundle's size.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { gzipSync } from "node:zlib";
 import type { Miniflare } from "miniflare";
 import { BODY, cpuSeconds, type Lab, type Target } from "./lab";
-import { loadClose, loadPut } from "./load";
+import { createOrder, loadClose, loadNewOrders, type NewOrderRequest, putCloseJob } from "./load";
 
 /** Measured seconds per run (BENCH_SECONDS, default 6), and the concurrencies every load runs at. */
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -82,46 +82,58 @@ export async function synchronousCloses(targets: Target[], callerKey: string): P
   return rows;
 }
 
-export interface PutRow {
+/** A run of new orders at one concurrency: accepted per second, latency, CPU per accepted request. */
+export interface NewOrderRow {
   connections: number;
-  jobsPerSecond: number;
+  perSecond: number;
   p50: number;
   p99: number;
-  cpuMsPerJob: number;
+  cpuMsPerRequest: number;
   failed: number;
 }
 
+/** The gateway's public origin for the creation runs (creation is refused without one). */
+const BENCH_PUBLIC_URL = "https://gateway.bench.example";
+
 /**
- * Phase 2: PUT /v1/closes at each concurrency, each on a fresh gateway disposed after its run: the sleeping
- * instances stay in their workerd process and must not weigh on any other measurement.
+ * At each concurrency, `request` with a new order each time, on a fresh gateway disposed after its run: the
+ * sleeping instances (a PUT's job) stay in their workerd process and must not weigh on any other measurement.
  */
-export async function durableCloses(lab: Lab): Promise<PutRow[]> {
-  const rows: PutRow[] = [];
+async function newOrderRuns(lab: Lab, label: string, request: () => NewOrderRequest): Promise<NewOrderRow[]> {
+  const rows: NewOrderRow[] = [];
   for (const connections of CONCURRENCIES) {
-    const gateway = await lab.startMigratedGateway();
-    await loadPut(gateway.url, lab.callerKey, connections, 1); // warm-up
+    const gateway = await lab.startMigratedGateway({ GATEWAY_PUBLIC_URL: BENCH_PUBLIC_URL });
+    await loadNewOrders(gateway.url, lab.callerKey, request(), connections, 1); // warm-up
     await sleep(SETTLE_MS);
     const cpuBefore = cpuSeconds(gateway.pid);
-    const result = await loadPut(gateway.url, lab.callerKey, connections, SECONDS);
+    const result = await loadNewOrders(gateway.url, lab.callerKey, request(), connections, SECONDS);
     await sleep(SETTLE_MS);
     const cpu = cpuSeconds(gateway.pid) - cpuBefore;
     const failed = [...result.statuses.values()].reduce((sum, n) => sum + n, result.errors) - result.accepted;
     if (failed) {
-      const codes = [...result.statuses].filter(([code]) => code !== 202).map(([code, n]) => `${n} × ${code}`);
-      console.error(`! PUT /v1/closes c=${connections}: ${[...codes, `${result.errors} errors`].join(", ")}`);
+      const codes = [...result.statuses]
+        .filter(([code]) => code !== request().accepted)
+        .map(([code, n]) => `${n} × ${code}`);
+      console.error(`! ${label} c=${connections}: ${[...codes, `${result.errors} errors`].join(", ")}`);
     }
     rows.push({
       connections,
-      jobsPerSecond: result.accepted / result.duration,
+      perSecond: result.accepted / result.duration,
       p50: result.p50,
       p99: result.p99,
-      cpuMsPerJob: (1000 * cpu) / Math.max(1, result.accepted),
+      cpuMsPerRequest: (1000 * cpu) / Math.max(1, result.accepted),
       failed,
     });
     await lab.dispose(gateway.mf);
   }
   return rows;
 }
+
+/** Phase 2: PUT /v1/closes, close_at a day ahead (accepting a job is measured, not closing). */
+export const durableCloses = (lab: Lab) => newOrderRuns(lab, "PUT /v1/closes", putCloseJob);
+
+/** Phase 2b: POST /v4/pay/cashier, an order created per request (D1 claim, sign, forward, verify, record). */
+export const creations = (lab: Lab) => newOrderRuns(lab, "POST /v4/pay/cashier", createOrder);
 
 export interface CryptoLimit {
   workerdSign: number;

@@ -1,12 +1,13 @@
 /** The bench's one table: every run, the ratios, the crypto limit, CPU per request, bundle, cold starts, targets. */
 import { cpus } from "node:os";
-import type { CloseRow, ColdStart, CryptoLimit, PutRow } from "./phases";
+import type { CloseRow, ColdStart, CryptoLimit, NewOrderRow } from "./phases";
 import { CONCURRENCIES, SECONDS } from "./phases";
 import { type Figures, met, TARGETS } from "./targets";
 
 export interface BenchResults {
   closes: CloseRow[];
-  puts: PutRow[];
+  puts: NewOrderRow[];
+  creations: NewOrderRow[];
   crypto: CryptoLimit;
   coldStarts: Record<string, ColdStart>;
   bundle: { kib: number; gzipKiB: number };
@@ -19,7 +20,7 @@ const pad = (value: unknown, width: number) => String(value).padStart(width);
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
 
 export function report(results: BenchResults): string {
-  const { closes, puts, crypto, coldStarts, bundle } = results;
+  const { closes, puts, creations, crypto, coldStarts, bundle } = results;
   const at = (target: string, connections: number) =>
     closes.find((row) => row.target === target && row.connections === connections)!;
   const ratio = (a: string, b: string, c: number) => at(a, c).rps / at(b, c).rps;
@@ -54,17 +55,31 @@ export function report(results: BenchResults): string {
       `${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerRequest, 3), 10)}${failed}`
     );
   });
-  const putAt = (connections: number) => puts.find((row) => row.connections === connections)!;
   const putRatios = (of: (connections: number) => number) => CONCURRENCIES.map((c) => pad(fixed(of(c)), 5)).join("  ");
-  const putLines = puts.map((row) => {
-    const sync = at("gateway", row.connections);
-    const failed = row.failed ? `  (${row.failed} failed)` : "";
-    return (
-      `${"PUT /v1/closes".padEnd(14)} ${pad(row.connections, 4)} ${pad(Math.round(row.jobsPerSecond), 8)} ` +
-      `${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerJob, 3), 10)}   ` +
-      `${pad(Math.round(sync.rps), 8)} ${pad(fixed(sync.cpuMsPerRequest, 3), 10)}${failed}`
-    );
-  });
+  /** A new-order run's lines beside the synchronous close's, then its ratios to the close at c=1, 10, 50. */
+  const newOrderLines = (title: string, label: string, unit: string, rows: NewOrderRow[]) => {
+    const rowAt = (connections: number) => rows.find((row) => row.connections === connections)!;
+    const lines = rows.map((row) => {
+      const sync = at("gateway", row.connections);
+      const failed = row.failed ? `  (${row.failed} failed)` : "";
+      return (
+        `${label.padEnd(14)} ${pad(row.connections, 4)} ${pad(Math.round(row.perSecond), 8)} ` +
+        `${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerRequest, 3), 10)}   ` +
+        `${pad(Math.round(sync.rps), 8)} ${pad(fixed(sync.cpuMsPerRequest, 3), 10)}${failed}`
+      );
+    });
+    return [
+      title,
+      `${"".padEnd(14)} ${pad("conc", 4)} ${pad(`${unit}/s`, 8)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ` +
+        `${pad(`CPU ms/${unit}`, 10)}   ${pad("close req/s", 8)} ${pad("CPU ms/req", 10)}`,
+      ...lines,
+      "                                                     c=1    c=10   c=50",
+      `  ${`${unit}s/s / synchronous close req/s`.padEnd(47)}${putRatios((c) => rowAt(c).perSecond / at("gateway", c).rps)}`,
+      `  ${`CPU per ${unit} / CPU per synchronous close`.padEnd(47)}${putRatios(
+        (c) => rowAt(c).cpuMsPerRequest / at("gateway", c).cpuMsPerRequest,
+      )}`,
+    ];
+  };
   const coldLines = Object.entries(coldStarts).map(
     ([name, { cold, warm }]) =>
       `  ${name.padEnd(14)} ${pad(fixed(cold, 1), 6)} ms vs ${pad(fixed(warm, 1), 4)} ms  (${fixed(cold / warm, 1)}×)`,
@@ -114,15 +129,19 @@ export function report(results: BenchResults): string {
     "Cold first request vs warm median (median of 3 fresh workerd processes)",
     coldLines.join("\n"),
     "",
-    "Durable closes (PUT /v1/closes, close_at a day ahead; a fresh gateway per concurrency)",
-    `${"".padEnd(14)} ${pad("conc", 4)} ${pad("jobs/s", 8)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)} ` +
-      `${pad("CPU ms/job", 10)}   ${pad("sync req/s", 8)} ${pad("CPU ms/req", 10)}`,
-    putLines.join("\n"),
-    "                                                     c=1    c=10   c=50",
-    `  accepted jobs/s / synchronous close req/s        ${putRatios((c) => putAt(c).jobsPerSecond / at("gateway", c).rps)}`,
-    `  CPU per accepted job / CPU per synchronous close ${putRatios(
-      (c) => putAt(c).cpuMsPerJob / at("gateway", c).cpuMsPerRequest,
-    )}`,
+    ...newOrderLines(
+      "Durable closes (PUT /v1/closes, close_at a day ahead; a fresh gateway per concurrency)",
+      "PUT /v1/closes",
+      "job",
+      puts,
+    ),
+    "",
+    ...newOrderLines(
+      "Order creation (POST /v4/pay/cashier, a new order each; a fresh gateway per concurrency)",
+      "POST cashier",
+      "order",
+      creations,
+    ),
     "",
     "Targets",
     ...targetLines,

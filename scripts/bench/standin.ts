@@ -1,8 +1,9 @@
 /**
  * The benchmark's SparkPay stand-in (a child process of `npm run bench`): answers every close with one close
- * envelope and every query (GET) with the order CLOSED, signed afresh with the platform key each time. The gateway refuses a signed
- * answer it has already seen (replay protection), so one answer cannot be reused; signing costs
- * this process the same for every target, so the ratios stay fair. Prints its port on stdout.
+ * envelope, every query (GET) with the order CLOSED and every creation with its order's cashier_url, signed afresh
+ * with the platform key each time. The gateway refuses a signed answer it has already seen (replay protection), so
+ * one answer cannot be reused; signing costs this process the same for every target, so the ratios stay fair. Prints
+ * its port on stdout.
  */
 import { createPrivateKey, createSign, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
@@ -30,10 +31,23 @@ function signedHeaders(body: string) {
   };
 }
 
+/** A creation's answer names the order of its request: the gateway refuses an answer about another order. */
+function createdBody(requestBody: string): string {
+  const { request_no: created = "", merchant_no: merchant = "" } = JSON.parse(requestBody || "{}");
+  const data = { cashier_url: `https://cashier.bench.example/${created}`, request_no: created, merchant_no: merchant };
+  return JSON.stringify({ code: 0, message: "success", data });
+}
+
 const server = createServer((req, res) => {
-  req.resume();
+  const chunks: Buffer[] = [];
+  req.on("data", (chunk: Buffer) => chunks.push(chunk));
   req.on("end", () => {
-    const body = req.method === "GET" ? queryBody : closeBody;
+    const creation = req.url === "/v4/pay/cashier";
+    const body = creation
+      ? createdBody(Buffer.concat(chunks).toString())
+      : req.method === "GET"
+        ? queryBody
+        : closeBody;
     res.writeHead(200, signedHeaders(body));
     res.end(body);
   });

@@ -8,11 +8,14 @@
  * be reported so), no late payment the re-check missed, no HTTP 500. Every change of an order is also notified to the
  * gateway as SparkPay would (retries compressed, 10% sent again after SUCCESS, every 20th paid order with a bad or odd
  * notification on top): every order's final state must reach the merchant as one order.updated, each event id once,
- * none with the notification's own content, and the refused ones only are given up. Workflows sleep for
- * real (the re-check too: RECHECK_AFTER_S), so the phase takes about three minutes.
+ * none with the notification's own content, and the refused ones only are given up. The orders are created through
+ * the gateway first (scripts/soak/creations.ts: the durable ones with close_at, with lost answers and duplicates),
+ * a minute before the window. Workflows sleep for real (the re-check too: RECHECK_AFTER_S), so the phase takes about
+ * four minutes.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { faultRequestNo } from "../../sandbox/faults.mjs";
+import { type Creation, checkCreations, createOrders, creationFaultOf, creationRequestNo } from "./creations";
 import { pool, type ReportRow, startDurableGateway } from "./durable";
 
 const MERCHANT = "M_SANDBOX_001";
@@ -35,6 +38,10 @@ const NOTIFY_RETRY_SCALE = 0.002;
 /** How often SparkPay sends a notification again though the gateway answered SUCCESS. */
 const NOTIFY_DUPLICATE_RATE = 0.1;
 const POLL_CONCURRENCY = 20;
+/** The window starts this long after the first creation: each durable order's close_at is 60 s or more ahead of it. */
+const CREATE_LEAD_MS = 62_000;
+/** The gateway's public origin as the orders are created: SparkPay (the sandbox) is told to notify the real one. */
+const GATEWAY_PUBLIC_URL = "https://gateway.soak.example";
 
 /** The sandbox's order, as its ground truth (sandbox/orders.mjs). */
 interface TrueOrder {
@@ -48,6 +55,7 @@ interface Plan {
   requestNo: string;
   durable: boolean;
   fault: string | null;
+  creation: Creation;
   /** Milliseconds into the window, or null: no payment. */
   payAtMs: number | null;
   closeAtMs: number;
@@ -64,6 +72,7 @@ export async function runRaceSoak(options: {
   sandbox: {
     handle(request: Request): Promise<Response>;
     pay(merchantNo: string, requestNo: string): boolean;
+    stats: { creations: number; duplicate_creations: number };
     notifier: {
       settings: { url: string | null; retry_scale: number; duplicate_rate: number };
       stats: {
@@ -90,6 +99,7 @@ export async function runRaceSoak(options: {
       ...bindings,
       CLOSE_GIVE_UP_AFTER_S: String(GIVE_UP_AFTER_S),
       CLOSE_RECHECK_AFTER_S: String(RECHECK_AFTER_S),
+      GATEWAY_PUBLIC_URL,
     },
   });
   // Every change of an order is notified to the gateway, as SparkPay notifies its notify_url.
@@ -107,40 +117,34 @@ export async function runRaceSoak(options: {
       // Every 20th order has a fault, alternately a synchronous (even i) and a durable one (odd i).
       const faultSlot = FAULT_EVERY - 1 - (Math.floor(i / FAULT_EVERY) % 2);
       const fault = i % FAULT_EVERY === faultSlot ? (FAULTS[random(FAULTS.length)] ?? null) : null;
+      const createFault = creationFaultOf(i);
+      const requestNo = fault
+        ? faultRequestNo(fault, `R${run}_${i}`)
+        : creationRequestNo(createFault, `RACE_${run}_${i}`, `R${run}_${i}`);
       return {
-        requestNo: fault ? faultRequestNo(fault, `R${run}_${i}`) : `RACE_${run}_${i}`,
+        requestNo,
         durable: i % 2 === 1,
         fault,
+        creation: { requestNo, fault: createFault, closeAtS: undefined, answers: [], settled: [] },
         payAtMs: Math.random() < PAY_SHARE ? random(WINDOW_MS) : null,
         closeAtMs: 2_000 + random(WINDOW_MS - 2_000),
       };
     });
     const jobPath = (p: Plan) => `${url}/v1/closes/${MERCHANT}/${p.requestNo}`;
-    const started = Date.now();
-    const startS = Math.ceil(started / 1000);
-    const tally = { status500: 0, putProblems: [] as string[], polls: 0 };
+    const started = Date.now() + CREATE_LEAD_MS;
+    const tally = { status500: 0, polls: 0 };
 
-    // The durable closes first (each sleeps in its Workflow until close_at), then the clock runs for the rest.
-    await pool(
-      plan.filter((p) => p.durable),
-      20,
-      async (p) => {
-        p.closeAtMs = Math.max(p.closeAtMs, (startS + 2) * 1000 - started);
-        const closeAt = Math.floor((started + p.closeAtMs) / 1000);
-        const response = await fetch(jobPath(p), {
-          method: "PUT",
-          headers,
-          body: JSON.stringify({ close_at: closeAt }),
-        });
-        if (response.status === 500) tally.status500++;
-        if (response.status !== 202) tally.putProblems.push(`PUT ${p.requestNo}: HTTP ${response.status}`);
-        await response.body?.cancel();
-      },
-    );
+    // Every order is created through the gateway first, the durable ones with close_at (each job sleeps in its
+    // Workflow until then); an order SparkPay did not create takes no further part. Then the clock runs.
+    for (const p of plan.filter((p) => p.durable)) p.creation.closeAtS = Math.floor((started + p.closeAtMs) / 1000);
+    const creationsBefore = sandbox.stats.creations;
+    const creating = await createOrders({ url, headers, merchant: MERCHANT, creations: plan.map((p) => p.creation) });
+    for (const p of plan.filter((p) => p.durable)) p.closeAtMs = (p.creation.closeAtS ?? 0) * 1000 - started;
+    const racing = plan.filter((p) => p.creation.created);
     const at = (ms: number, action: () => Promise<void> | void) =>
       sleep(Math.max(0, started + ms - Date.now())).then(action);
     await Promise.all([
-      ...plan.flatMap((p) =>
+      ...racing.flatMap((p) =>
         p.payAtMs === null
           ? []
           : [
@@ -154,7 +158,7 @@ export async function runRaceSoak(options: {
               }),
             ],
       ),
-      ...plan
+      ...racing
         .filter((p) => !p.durable)
         .map((p) =>
           at(p.closeAtMs, async () => {
@@ -171,7 +175,7 @@ export async function runRaceSoak(options: {
 
     // Every durable job ends, then its re-check has had its time (RECHECK_AFTER_S after the last close).
     const deadline = Date.now() + 240_000;
-    let open = plan.filter((p) => p.durable);
+    let open = racing.filter((p) => p.durable);
     while (open.length > 0 && Date.now() < deadline) {
       await sleep(2_000);
       await pool(open, POLL_CONCURRENCY, async (p) => {
@@ -209,7 +213,7 @@ export async function runRaceSoak(options: {
       paidAfterCloseReported: 0,
     };
     const truthOf = (p: Plan) => orders.get(`${MERCHANT}/${p.requestNo.toLowerCase()}`);
-    for (const p of plan) {
+    for (const p of racing) {
       const truth = truthOf(p);
       const closedFirst = truth?.closed_time !== null && truth?.closed_time !== undefined;
       const paidBeforeClose = truth?.pay_time !== null && truth?.pay_time !== undefined && !truth.paid_after_close;
@@ -257,7 +261,7 @@ export async function runRaceSoak(options: {
       repeated: [] as string[],
       leaked: [] as string[],
     };
-    for (const p of plan) {
+    for (const p of racing) {
       const truth = truthOf(p);
       const events = receiver.orderUpdates.get(p.requestNo) ?? new Map();
       const payStatuses = [...events.values()].flatMap((event) => [...event.payStatuses]);
@@ -285,10 +289,20 @@ export async function runRaceSoak(options: {
         .map(([key, n]) => `${key}=${n}`)
         .join(", ");
     const paidOrders = plan.filter((p) => truthOf(p)?.pay_time != null).length;
+    const created = checkCreations({
+      creations: plan.map((p) => p.creation),
+      exists: (requestNo) => orders.has(`${MERCHANT}/${requestNo.toLowerCase()}`),
+      jobStatus: (requestNo) => plan.find((p) => p.requestNo === requestNo)?.job?.status,
+      sandboxStats: sandbox.stats,
+      creationsBefore,
+      ...creating,
+    });
     const rows: ReportRow[] = [
+      ...created.rows,
       [
         "orders",
-        `${count}: ${count / 2} synchronous, ${count / 2} durable; ${paidOrders} paid within the minute; ` +
+        `${racing.length} created of ${count}: ${racing.filter((p) => !p.durable).length} synchronous, ` +
+          `${racing.filter((p) => p.durable).length} durable; ${paidOrders} paid within the minute; ` +
           `${plan.filter((p) => p.fault).length} with a fault (${FAULTS.join(", ")})`,
       ],
       ["synchronous answers", list(counts.sync)],
@@ -318,7 +332,7 @@ export async function runRaceSoak(options: {
       ["duration", `${seconds.toFixed(1)} s (${tally.polls} GET polls)`],
     ];
     const problems = [
-      ...tally.putProblems.slice(0, 3),
+      ...created.problems,
       ...wrong.paidCalledClosed.slice(0, 3),
       ...wrong.closedCalledNotClosable.slice(0, 3),
       ...wrong.missed.slice(0, 3),
@@ -330,7 +344,7 @@ export async function runRaceSoak(options: {
       ...(wrongGiveUps ? [`SparkPay gave up ${notifyStats.given_up} notifications, want ${refusedFaults}`] : []),
     ];
     const failures =
-      tally.putProblems.length +
+      created.failures +
       wrong.paidCalledClosed.length +
       wrong.closedCalledNotClosable.length +
       wrong.missed.length +
