@@ -57,7 +57,9 @@ export function runCli(name: string, usage: string, main: () => unknown, { exitW
     .then(
       (code) => finish(typeof code === "number" ? code : Number(process.exitCode ?? EXIT.ok)),
       (error: unknown) => {
-        const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, " ");
+        // fetch's "fetch failed" says why only in its cause (the socket's error).
+        const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : "";
+        const message = (error instanceof Error ? error.message + cause : String(error)).replace(/\s*\n\s*/g, " ");
         if (error instanceof UsageError) {
           console.error(`${name}: ${message}\n${usage}`);
           finish(EXIT.usage);

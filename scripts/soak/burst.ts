@@ -10,6 +10,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { faultRequestNo } from "../../sandbox/faults.mjs";
 import { pool, type ReportRow, startDurableGateway } from "./durable";
+import { fetchRetryingResets } from "./http";
 
 const MERCHANT = "M_SANDBOX_001";
 const BURST_CAP = 20;
@@ -25,25 +26,6 @@ const SYNC_WORKERS = 2;
 /** The baseline: the seconds before the burst is due. */
 const BASELINE_S = 6;
 const FINISH_TIMEOUT_MS = 240_000;
-
-/**
- * fetch, asked again (up to three tries) when the connection failed before any answer: undici reuses a kept-alive connection that
- * workerd has just closed after the phase's quiet stretches (each request here is safe to repeat: a PUT, a GET, a
- * DELETE or a close, all idempotent). `resets` counts them, for the report.
- */
-function fetchRetryingResets(resets: { count: number }) {
-  return async (url: string, init?: RequestInit): Promise<Response> => {
-    for (let tries = 1; ; tries++) {
-      try {
-        return await fetch(url, init);
-      } catch (error) {
-        if (tries >= 3) throw error;
-        resets.count++;
-        await sleep(50 * tries);
-      }
-    }
-  };
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0);

@@ -63,8 +63,9 @@ export async function createOrders(options: {
   headers: Record<string, string>;
   merchant: string;
   creations: Creation[];
+  fetch: (url: string, init?: RequestInit) => Promise<Response>;
 }): Promise<{ status500: number; seconds: number }> {
-  const { url, headers, merchant } = options;
+  const { url, headers, merchant, fetch } = options;
   const started = Date.now();
   let status500 = 0;
   const send = async (creation: Creation) => {

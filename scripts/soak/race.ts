@@ -17,6 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { faultRequestNo } from "../../sandbox/faults.mjs";
 import { type Creation, checkCreations, createOrders, creationFaultOf, creationRequestNo } from "./creations";
 import { pool, type ReportRow, startDurableGateway } from "./durable";
+import { fetchRetryingResets } from "./http";
 
 const MERCHANT = "M_SANDBOX_001";
 const WINDOW_MS = 60_000;
@@ -112,6 +113,8 @@ export async function runRaceSoak(options: {
   const notifyFaults: Record<string, number> = {};
   try {
     const headers = { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" };
+    const resets = { count: 0 };
+    const fetch = fetchRetryingResets(resets);
     const random = (below: number) => Math.floor(Math.random() * below);
     const plan: Plan[] = Array.from({ length: count }, (_, i) => {
       // Every 20th order has a fault, alternately a synchronous (even i) and a durable one (odd i).
@@ -138,7 +141,8 @@ export async function runRaceSoak(options: {
     // Workflow until then); an order SparkPay did not create takes no further part. Then the clock runs.
     for (const p of plan.filter((p) => p.durable)) p.creation.closeAtS = Math.floor((started + p.closeAtMs) / 1000);
     const creationsBefore = sandbox.stats.creations;
-    const creating = await createOrders({ url, headers, merchant: MERCHANT, creations: plan.map((p) => p.creation) });
+    const creations = plan.map((p) => p.creation);
+    const creating = await createOrders({ url, headers, merchant: MERCHANT, creations, fetch });
     for (const p of plan.filter((p) => p.durable)) p.closeAtMs = (p.creation.closeAtS ?? 0) * 1000 - started;
     const racing = plan.filter((p) => p.creation.created);
     const at = (ms: number, action: () => Promise<void> | void) =>
@@ -328,6 +332,7 @@ export async function runRaceSoak(options: {
       ["order.updated repeated (an id twice, a state twice)", updates.repeated.length],
       ["order.updated with the notification's content", updates.leaked.length],
       ["webhooks verified", `${receiver.stats.verified} of ${receiver.stats.deliveries}`],
+      ["stale connections asked again", resets.count],
       ["HTTP 500s", `${tally.status500} to callers, ${notify500} to SparkPay's notifications`],
       ["duration", `${seconds.toFixed(1)} s (${tally.polls} GET polls)`],
     ];
