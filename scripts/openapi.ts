@@ -277,6 +277,26 @@ export function buildOpenApiDocument() {
     "UPSTREAM_RATE_LIMITED",
   ];
   const bodyCodes: GatewayErrorCode[] = ["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"];
+  /** A query's answers, standard or Pro: SparkPay's verified envelope, or the close's errors less the body's. */
+  const queryResponses = (description: string, schema: string) =>
+    withSparkPayRequestId({
+      "200": {
+        description,
+        headers: { "X-Request-Id": REQUEST_ID_HEADER },
+        content: { "application/json": { schema: ref(schema) } },
+      },
+      ...errorResponses(
+        closeCodes.filter((code) => ![...bodyCodes, "ORDER_NOT_CLOSABLE"].includes(code)),
+        {
+          400: {
+            "SparkPay refused the query: its HTTP status, code and message pass through": errorExample(
+              40009,
+              "order does not exist",
+            ),
+          },
+        },
+      ),
+    });
   /** What the /v1/closes routes can answer: the caller's side and the configuration, never SparkPay's. */
   const jobCodes = (withBody: boolean, ...more: GatewayErrorCode[]): GatewayErrorCode[] => [
     ...(withBody ? bodyCodes : []),
@@ -421,27 +441,10 @@ export function buildOpenApiDocument() {
             "under one deadline, and passes SparkPay's verified, validated envelope through.",
           security: [{ callerKey: [] }],
           parameters: orderParameters,
-          responses: withSparkPayRequestId({
-            "200": {
-              description: "SparkPay's answer: the order, with `pay_status` (`CLOSED` once closed) and more fields.",
-              headers: { "X-Request-Id": REQUEST_ID_HEADER },
-              content: { "application/json": { schema: ref("QueryOrderResponse") } },
-            },
-            ...errorResponses(
-              closeCodes.filter(
-                (code) =>
-                  !["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "ORDER_NOT_CLOSABLE"].includes(code),
-              ),
-              {
-                400: {
-                  "SparkPay refused the query: its HTTP status, code and message pass through": errorExample(
-                    40009,
-                    "order does not exist",
-                  ),
-                },
-              },
-            ),
-          }),
+          responses: queryResponses(
+            "SparkPay's answer: the order, with `pay_status` (`CLOSED` once closed) and more fields.",
+            "QueryOrderResponse",
+          ),
         },
       },
       ...Object.fromEntries(
@@ -535,27 +538,10 @@ export function buildOpenApiDocument() {
             "`merchant_customer_no` and the pricing fields, passes as sent).",
           security: [{ callerKey: [] }],
           parameters: orderParameters,
-          responses: withSparkPayRequestId({
-            "200": {
-              description: "SparkPay's answer: the Pro order, with `pay_status` and more fields.",
-              headers: { "X-Request-Id": REQUEST_ID_HEADER },
-              content: { "application/json": { schema: ref("QueryProOrderResponse") } },
-            },
-            ...errorResponses(
-              closeCodes.filter(
-                (code) =>
-                  !["INVALID_JSON", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "ORDER_NOT_CLOSABLE"].includes(code),
-              ),
-              {
-                400: {
-                  "SparkPay refused the query: its HTTP status, code and message pass through": errorExample(
-                    40009,
-                    "order does not exist",
-                  ),
-                },
-              },
-            ),
-          }),
+          responses: queryResponses(
+            "SparkPay's answer: the Pro order, with `pay_status` and more fields.",
+            "QueryProOrderResponse",
+          ),
         },
       },
       [CLOSES_ROUTE.replace(/:(\w+)/g, "{$1}")]: {

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { faultRequestNo } from "../../sandbox/faults.mjs";
 import { migrationStatements } from "../lib/migrations";
 import { durableClosesBindings, startLocalGateway } from "../local-gateway";
+import { fetchRetryingResets } from "./http";
 
 const MERCHANT = "M_SANDBOX_001";
 /** A merchant_no SparkPay does not know: a definitive refusal, 40008. */
@@ -172,6 +173,8 @@ export async function runDurableSoak(options: {
       };
     });
     const tally = { accepted: 0, status500: 0, putProblems: [] as string[], polls: 0 };
+    const resets = { count: 0 };
+    const fetch = fetchRetryingResets(resets);
     const path = (p: { merchantNo: string; requestNo: string }) =>
       `${url}/v1/closes/${encodeURIComponent(p.merchantNo)}/${encodeURIComponent(p.requestNo)}`;
 
@@ -258,6 +261,7 @@ export async function runDurableSoak(options: {
           ` (bad signatures: ${receiver.stats.badSignatures.length})`,
       ],
       ["jobs without exactly one event id", hookProblems.length],
+      ["stale connections asked again", resets.count],
       ["HTTP 500s", tally.status500],
       ["duration (first PUT to last webhook)", `${seconds.toFixed(1)} s (${tally.polls} GET polls)`],
     ];

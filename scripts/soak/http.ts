@@ -2,9 +2,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
- * fetch, asked again (up to three tries) when the connection failed before any answer: undici reuses a kept-alive
- * connection that workerd has just closed after a phase's quiet stretches. Every request the phases send is safe to
- * repeat (a PUT, a GET, a DELETE, a close, a creation: all idempotent). `resets` counts them, for the report.
+ * fetch, asked again (up to three tries) when the connection failed before any answer ("other side closed"): undici
+ * reuses a kept-alive connection that workerd has closed, after a phase's quiet stretches or when the next phase's
+ * workerd listens on the port of the one just disposed. Every request the phases send is safe to repeat (a PUT, a
+ * GET, a DELETE, a close, a creation: all idempotent). `resets` counts them, for the report.
  */
 export function fetchRetryingResets(resets: { count: number }) {
   return async (url: string, init?: RequestInit): Promise<Response> => {

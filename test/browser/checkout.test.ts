@@ -4,12 +4,10 @@
  * cashier_url; the browser opens that link from the sandbox served over HTTP, presses Pay, and the order is paid and
  * its notification sent. Screenshots land in .ci/out/browser/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Miniflare } from "miniflare";
-import puppeteer, { type Browser } from "puppeteer-core";
+import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveSandbox } from "../../sandbox/server.mjs";
 import { createSandbox, SANDBOX_APP_ID, SANDBOX_MERCHANTS } from "../../sandbox/sparkpay-sandbox.mjs";
@@ -18,7 +16,7 @@ import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen"
 import { freeLoopbackPort } from "../../scripts/lib/ports";
 import { sandboxSettings } from "../../scripts/local-gateway";
 import { startDurableGateway } from "../../scripts/soak/durable";
-import { CHROMIUM_ARGS, findChromium } from "./chromium";
+import { launchChromium, requireChromium } from "./chromium";
 
 const SCREENSHOTS = ".ci/out/browser";
 const MERCHANT = SANDBOX_MERCHANTS[0] as string;
@@ -30,14 +28,13 @@ const sandbox = createSandbox({ merchantPublicKey: merchant.publicKeyPem, platfo
 let server: Server | undefined;
 let mf: Miniflare | undefined;
 let browser: Browser | undefined;
-let profile: string | undefined;
+let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let gatewayUrl: string;
 let sandboxUrl: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  const executablePath = findChromium();
-  if (!executablePath) throw new Error("No Chromium: `apt-get install -y chromium`, or set CHROMIUM_PATH.");
+  const executablePath = requireChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   const port = await freeLoopbackPort();
   server = await serveSandbox(sandbox, { port });
@@ -59,15 +56,14 @@ beforeAll(async () => {
   });
   mf = started.mf;
   gatewayUrl = started.url;
-  profile = mkdtempSync(join(tmpdir(), "gw-chromium-"));
-  browser = await puppeteer.launch({ executablePath, args: CHROMIUM_ARGS, userDataDir: profile, headless: true });
+  chromium = await launchChromium(executablePath);
+  browser = chromium.browser;
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await chromium?.close();
   await mf?.dispose();
   server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function createOrder(requestNo: string): Promise<string> {

@@ -4,11 +4,9 @@
  * configures them, and the sandbox as SparkPay. Every request every page makes is recorded, and every CSP violation
  * and uncaught error; the last tests check those records. Screenshots land in .ci/out/browser/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import type { Miniflare } from "miniflare";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { createSandbox, SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mjs";
@@ -17,7 +15,7 @@ import { buildDeployBundle } from "../../scripts/build-bundle";
 import { generateCallerKey, generateRsaKeyPair } from "../../scripts/lib/keygen";
 import { sandboxSettings, startLocalGateway } from "../../scripts/local-gateway";
 import openapiDocument from "../../src/openapi.json";
-import { CHROMIUM_ARGS, findChromium } from "./chromium";
+import { launchChromium, requireChromium } from "./chromium";
 
 const SCREENSHOTS = ".ci/out/browser";
 const PHONE = { width: 390, height: 844 };
@@ -29,7 +27,7 @@ const sandbox = createSandbox({ merchantPublicKey: merchant.publicKeyPem, platfo
 
 let mf: Miniflare | undefined;
 let browser: Browser | undefined;
-let profile: string | undefined;
+let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let origin: string;
 
 /** What the pages did, over the whole run. */
@@ -69,8 +67,7 @@ function contrast(foreground: string, background: string): number {
 }
 
 beforeAll(async () => {
-  const executablePath = findChromium();
-  if (!executablePath) throw new Error("No Chromium: `apt-get install -y chromium`, or set CHROMIUM_PATH.");
+  const executablePath = requireChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   buildAssets();
   const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
@@ -91,14 +88,13 @@ beforeAll(async () => {
   });
   mf = started.mf;
   origin = started.url;
-  profile = mkdtempSync(join(tmpdir(), "gw-chromium-"));
-  browser = await puppeteer.launch({ executablePath, args: CHROMIUM_ARGS, userDataDir: profile, headless: true });
+  chromium = await launchChromium(executablePath);
+  browser = chromium.browser;
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await chromium?.close();
   await mf?.dispose();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 const operations = Object.entries(openapiDocument.paths).flatMap(([path, methods]) =>
