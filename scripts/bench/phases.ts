@@ -103,16 +103,17 @@ async function newOrderRuns(lab: Lab, label: string, request: () => NewOrderRequ
   const rows: NewOrderRow[] = [];
   for (const connections of CONCURRENCIES) {
     const gateway = await lab.startMigratedGateway({ GATEWAY_PUBLIC_URL: BENCH_PUBLIC_URL });
-    await loadNewOrders(gateway.url, lab.callerKey, request(), connections, 1); // warm-up
+    const load = request();
+    await loadNewOrders(gateway.url, lab.callerKey, load, connections, 1); // warm-up
     await sleep(SETTLE_MS);
     const cpuBefore = cpuSeconds(gateway.pid);
-    const result = await loadNewOrders(gateway.url, lab.callerKey, request(), connections, SECONDS);
+    const result = await loadNewOrders(gateway.url, lab.callerKey, load, connections, SECONDS);
     await sleep(SETTLE_MS);
     const cpu = cpuSeconds(gateway.pid) - cpuBefore;
     const failed = [...result.statuses.values()].reduce((sum, n) => sum + n, result.errors) - result.accepted;
     if (failed) {
       const codes = [...result.statuses]
-        .filter(([code]) => code !== request().accepted)
+        .filter(([code]) => code !== load.accepted)
         .map(([code, n]) => `${n} × ${code}`);
       console.error(`! ${label} c=${connections}: ${[...codes, `${result.errors} errors`].join(", ")}`);
     }

@@ -55,7 +55,7 @@ export function report(results: BenchResults): string {
       `${pad(row.p50, 7)} ${pad(row.p99, 7)} ${pad(fixed(row.cpuMsPerRequest, 3), 10)}${failed}`
     );
   });
-  const putRatios = (of: (connections: number) => number) => CONCURRENCIES.map((c) => pad(fixed(of(c)), 5)).join("  ");
+  const ratioRow = (of: (connections: number) => number) => CONCURRENCIES.map((c) => pad(fixed(of(c)), 5)).join("  ");
   /** A new-order run's lines beside the synchronous close's, then its ratios to the close at c=1, 10, 50. */
   const newOrderLines = (title: string, label: string, unit: string, rows: NewOrderRow[]) => {
     const rowAt = (connections: number) => rows.find((row) => row.connections === connections)!;
@@ -74,8 +74,8 @@ export function report(results: BenchResults): string {
         `${pad(`CPU ms/${unit}`, 10)}   ${pad("close req/s", 8)} ${pad("CPU ms/req", 10)}`,
       ...lines,
       "                                                     c=1    c=10   c=50",
-      `  ${`${unit}s/s / synchronous close req/s`.padEnd(47)}${putRatios((c) => rowAt(c).perSecond / at("gateway", c).rps)}`,
-      `  ${`CPU per ${unit} / CPU per synchronous close`.padEnd(47)}${putRatios(
+      `  ${`${unit}s/s / synchronous close req/s`.padEnd(47)}${ratioRow((c) => rowAt(c).perSecond / at("gateway", c).rps)}`,
+      `  ${`CPU per ${unit} / CPU per synchronous close`.padEnd(47)}${ratioRow(
         (c) => rowAt(c).cpuMsPerRequest / at("gateway", c).cpuMsPerRequest,
       )}`,
     ];

@@ -294,7 +294,7 @@ export async function runRaceSoak(options: {
         .join(", ");
     const paidOrders = plan.filter((p) => truthOf(p)?.pay_time != null).length;
     const created = checkCreations({
-      creations: plan.map((p) => p.creation),
+      creations,
       exists: (requestNo) => orders.has(`${MERCHANT}/${requestNo.toLowerCase()}`),
       jobStatus: (requestNo) => plan.find((p) => p.requestNo === requestNo)?.job?.status,
       sandboxStats: sandbox.stats,

@@ -21,19 +21,17 @@ export function requireForwardable(value: unknown, depth = 0, path = "body"): vo
   if (depth > MAX_DEPTH) {
     throw new GatewayError("INVALID_REQUEST", `${path} is nested deeper than ${MAX_DEPTH} levels.`);
   }
-  if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) {
-    throw new GatewayError(
-      "INVALID_REQUEST",
-      `${path} is an integer beyond 2^53, which cannot be forwarded exactly; send it as a string.`,
-      { param: path.split(/[.[]/)[1] ?? path },
-    );
-  }
-  if (typeof value === "number" && !Number.isFinite(value)) {
-    throw new GatewayError(
-      "INVALID_REQUEST",
-      `${path} is a number too large to be forwarded exactly; send it as a string.`,
-      { param: path.split(/[.[]/)[1] ?? path },
-    );
+  if (typeof value === "number") {
+    const what = !Number.isFinite(value)
+      ? "a number too large to be forwarded exactly"
+      : Number.isInteger(value) && !Number.isSafeInteger(value)
+        ? "an integer beyond 2^53, which cannot be forwarded exactly"
+        : undefined;
+    if (what) {
+      // The top-level field the value sits in names the param.
+      const param = path.split(/[.[]/)[1] ?? path;
+      throw new GatewayError("INVALID_REQUEST", `${path} is ${what}; send it as a string.`, { param });
+    }
   }
   if (typeof value !== "object" || value === null) return;
   for (const [key, item] of Object.entries(value)) {

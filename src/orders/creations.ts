@@ -122,34 +122,28 @@ WHERE order_key = ?1 AND claim_id = ?2 AND status = 'creating'`,
   await d1Change(() => statement.run());
 }
 
-/**
- * Renews the claim just before SparkPay is asked (its stale window starts again, so it covers the one call), and says
- * whether it is still this request's: false when another took it over meanwhile, and must not be sent twice.
- */
-export async function renewClaim(db: D1Database, claim: Claim, now: number): Promise<boolean> {
+/** Moves a claim's start (the stale window counts from it); whether the claim was still this request's. */
+async function restartClaim(db: D1Database, claim: Claim, startedAt: number, now: number): Promise<boolean> {
   const key = orderKey(claim.order.merchant_no, claim.order.request_no);
   const result = await d1Change(() =>
     db
       .prepare(
-        `UPDATE order_creations SET started_at = ?3, updated_at = ?3
+        `UPDATE order_creations SET started_at = ?3, updated_at = ?4
 WHERE order_key = ?1 AND claim_id = ?2 AND status = 'creating'`,
       )
-      .bind(key, claim.claimId, now)
+      .bind(key, claim.claimId, startedAt, now)
       .run(),
   );
   return result.meta.changes === 1;
 }
 
+/**
+ * Renews the claim just before SparkPay is asked (its stale window starts again, so it covers the one call), and says
+ * whether it is still this request's: false when another took it over meanwhile, and must not be sent twice.
+ */
+export const renewClaim = (db: D1Database, claim: Claim, now: number) => restartClaim(db, claim, now, now);
+
 /** Leaves the claim for the next try of the same body to take over at once (it asks SparkPay first). */
 export async function leaveCreationUnknown(db: D1Database, claim: Claim, now: number): Promise<void> {
-  const key = orderKey(claim.order.merchant_no, claim.order.request_no);
-  await d1Change(() =>
-    db
-      .prepare(
-        `UPDATE order_creations SET started_at = 0, updated_at = ?3
-WHERE order_key = ?1 AND claim_id = ?2 AND status = 'creating'`,
-      )
-      .bind(key, claim.claimId, now)
-      .run(),
-  );
+  await restartClaim(db, claim, 0, now);
 }

@@ -7,7 +7,6 @@
 import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import type { Miniflare } from "miniflare";
-import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveSandbox } from "../../sandbox/server.mjs";
 import { createSandbox, SANDBOX_APP_ID, SANDBOX_MERCHANTS } from "../../sandbox/sparkpay-sandbox.mjs";
@@ -27,7 +26,6 @@ const sandbox = createSandbox({ merchantPublicKey: merchant.publicKeyPem, platfo
 
 let server: Server | undefined;
 let mf: Miniflare | undefined;
-let browser: Browser | undefined;
 let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let gatewayUrl: string;
 let sandboxUrl: string;
@@ -57,7 +55,6 @@ beforeAll(async () => {
   mf = started.mf;
   gatewayUrl = started.url;
   chromium = await launchChromium(executablePath);
-  browser = chromium.browser;
 }, 120_000);
 
 afterAll(async () => {
@@ -91,7 +88,7 @@ describe("the sandbox's checkout page in Chromium", { timeout: 60_000 }, () => {
     const requestNo = `BROWSER_${Date.now()}`;
     const cashierUrl = await createOrder(requestNo);
     expect(cashierUrl).toBe(`${sandboxUrl}/__sandbox/cashier/${MERCHANT}/${requestNo}`);
-    const page = await browser!.newPage();
+    const page = await chromium!.browser.newPage();
     page.on("pageerror", (error) => pageErrors.push(String(error)));
     await page.setViewport({ width: 390, height: 844 });
     await page.goto(cashierUrl, { waitUntil: "load" });
@@ -120,7 +117,7 @@ describe("the sandbox's checkout page in Chromium", { timeout: 60_000 }, () => {
   });
 
   it("answers an unknown order with 404, and no page threw", async () => {
-    const page = await browser!.newPage();
+    const page = await chromium!.browser.newPage();
     const response = await page.goto(`${sandboxUrl}/__sandbox/cashier/${MERCHANT}/NO_SUCH_ORDER`);
     expect(response?.status()).toBe(404);
     expect(await page.content()).toContain("No such order");

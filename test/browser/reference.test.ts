@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import type { Miniflare } from "miniflare";
-import type { Browser, Page } from "puppeteer-core";
+import type { Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { createSandbox, SANDBOX_APP_ID } from "../../sandbox/sparkpay-sandbox.mjs";
@@ -26,7 +26,6 @@ const callerKey = generateCallerKey();
 const sandbox = createSandbox({ merchantPublicKey: merchant.publicKeyPem, platformPrivateKey: platform.privateKeyPem });
 
 let mf: Miniflare | undefined;
-let browser: Browser | undefined;
 let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let origin: string;
 
@@ -37,7 +36,7 @@ const pageErrors: string[] = [];
 
 /** A new tab that records its requests, CSP violations (the event and the console's word for it) and errors. */
 async function openPage(): Promise<Page> {
-  const page = await browser!.newPage();
+  const page = await chromium!.browser.newPage();
   page.on("request", (request) => requests.push(request.url()));
   page.on("pageerror", (error) => pageErrors.push(String(error)));
   page.on("console", (message) => {
@@ -89,7 +88,6 @@ beforeAll(async () => {
   mf = started.mf;
   origin = started.url;
   chromium = await launchChromium(executablePath);
-  browser = chromium.browser;
 }, 120_000);
 
 afterAll(async () => {
